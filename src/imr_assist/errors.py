@@ -1,0 +1,73 @@
+"""Errors raised by imr-assist. The library never prints or exits; shells translate these.
+
+    ImrAssistError
+    ├── ConfigError            settings or environment are wrong (bad IMR_* value, missing model)
+    ├── SourceError            one input file cannot be used; carries the path
+    │   ├── UnreadableSourceError   missing, unreadable, a directory loop, not a regular file
+    │   ├── UnsupportedSourceError  a type imr-assist does not read (binary junk, images, ...)
+    │   ├── EmptySourceError        no text at all (empty file, zero-page or scanned PDF)
+    │   ├── CorruptSourceError      damaged or encrypted PDF, undecodable text, too large
+    │   └── DeterminationParseError the text is not a determination letter imr-assist can parse
+    ├── IndexError_            the index cannot be opened, is stale or inconsistent
+    │   └── DocumentNotFoundError   `index rm` of a document that is not indexed
+    └── QueryError             an empty, oversized or malformed query or filter
+
+Every message says what happened and what to do next.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ImrAssistError(Exception):
+    """Base of every error imr-assist raises on purpose."""
+
+
+class ConfigError(ImrAssistError):
+    """A setting or the environment is wrong."""
+
+
+class SourceError(ImrAssistError):
+    """One input file cannot be used. The message names the file and what to do."""
+
+    def __init__(self, path: str | Path, problem: str, hint: str = "") -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.hint = hint
+        msg = f"{self.path}: {problem}"
+        if hint:
+            msg += f" {hint}"
+        super().__init__(msg)
+
+
+class UnreadableSourceError(SourceError):
+    """The file is missing, unreadable, or not a regular file."""
+
+
+class UnsupportedSourceError(SourceError):
+    """The file type is not one imr-assist reads."""
+
+
+class EmptySourceError(SourceError):
+    """The file holds no extractable text."""
+
+
+class CorruptSourceError(SourceError):
+    """The file is damaged, encrypted, undecodable or too large."""
+
+
+class DeterminationParseError(SourceError):
+    """The text cannot be parsed as an IMR determination letter."""
+
+
+class IndexError_(ImrAssistError):  # noqa: N801 - avoid shadowing the builtin IndexError
+    """The index cannot be opened, is stale, or is inconsistent."""
+
+
+class DocumentNotFoundError(IndexError_):
+    """A document named by the caller is not in the index."""
+
+
+class QueryError(ImrAssistError):
+    """A query or filter is empty, too long, or malformed."""

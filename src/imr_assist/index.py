@@ -1,0 +1,287 @@
+"""The passage index: Chroma (through langchain-chroma) plus a manifest of documents.
+
+The manifest lives in Chroma too (a small companion collection), so an embedded store and a
+shared Chroma server each carry their own consistent manifest.
+
+A document becomes visible all at once: its passages are upserted first, then its manifest
+record is written, then passages of its previous version are deleted. Search only returns
+passages whose document version is the one in the manifest, so a crash at any point never
+shows a half-written document; re-running the ingest completes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from imr_assist.chunking import embedding_text
+from imr_assist.embedding import Progress, SentenceEmbeddings
+from imr_assist.errors import ConfigError, DocumentNotFoundError, IndexError_, QueryError
+from imr_assist.models import DocumentRecord, Hit, IndexStatus, Passage, SourceDocument
+from imr_assist.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FILTER_KEYS = ("kind", "tier", "guideline", "body_region", "decision", "doc_id", "source_path")
+_UPSERT_BATCH = 256
+
+
+def make_client(settings: Settings) -> Any:
+    """An embedded persistent Chroma in IMR_HOME, or an HttpClient when IMR_CHROMA_URL is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in {"http", "https"} or not url.hostname:
+            raise ConfigError(
+                f"IMR_CHROMA_URL={settings.chroma_url!r} is not http(s)://host:port."
+            )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            raise IndexError_(
+                f"Cannot reach the Chroma server at {settings.chroma_url} ({exc}). Start it "
+                "(`chroma run --path DIR --port N`) or unset IMR_CHROMA_URL."
+            ) from exc
+    path = Path(settings.home) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+class PassageIndex:
+    """Passages and the document manifest of one index (one embedding model, one chunking)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Any | None = None,
+        client: Any | None = None,
+    ) -> None:
+        from langchain_chroma import Chroma
+
+        self.settings = settings
+        self.embedder = embedder or SentenceEmbeddings(
+            settings.embedding.model, settings.embedding.batch_size
+        )
+        self.client = client if client is not None else make_client(settings)
+        meta = {"hnsw:space": "cosine", "index_hash": settings.index_hash}
+        try:
+            self.store = Chroma(
+                collection_name=settings.collection_name,
+                embedding_function=self.embedder,
+                client=self.client,
+                collection_metadata=meta,
+            )
+            self._manifest = self.client.get_or_create_collection(
+                f"{settings.collection_name}-manifest", metadata={"hnsw:space": "cosine"}
+            )
+        except Exception as exc:
+            raise IndexError_(
+                f"Cannot open the index in {self.location} ({exc}). Check IMR_HOME is writable "
+                "or the Chroma server is up."
+            ) from exc
+        self._versions: dict[str, str] | None = None
+
+    @property
+    def location(self) -> str:
+        if self.settings.chroma_url:
+            return self.settings.chroma_url
+        return f"embedded {Path(self.settings.home) / 'chroma'}"
+
+    @property
+    def collection(self) -> Any:
+        return self.store._collection
+
+    # ------------------------------------------------------------------ manifest
+
+    def records(self, where: dict[str, Any] | None = None) -> list[DocumentRecord]:
+        """Manifest records, optionally filtered by Chroma metadata."""
+        got = self._manifest.get(where=where, include=["metadatas"])
+        out = [DocumentRecord.model_validate(m) for m in got["metadatas"] or []]
+        return sorted(out, key=lambda r: (r.source_path, r.doc_id))
+
+    def record(self, doc_id: str) -> DocumentRecord | None:
+        got = self._manifest.get(ids=[doc_id], include=["metadatas"])
+        metas = got["metadatas"] or []
+        return DocumentRecord.model_validate(metas[0]) if metas else None
+
+    def records_for_file(self, file_path: str) -> list[DocumentRecord]:
+        return self.records(where={"file_path": file_path})
+
+    def _version_map(self, refresh: bool = False) -> dict[str, str]:
+        if self._versions is None or refresh:
+            got = self._manifest.get(include=["metadatas"])
+            self._versions = {
+                m["doc_id"]: m["content_hash"] for m in got["metadatas"] or []
+            }
+        return self._versions
+
+    # ------------------------------------------------------------------ writes
+
+    def add(
+        self,
+        doc: SourceDocument,
+        passages: Sequence[Passage],
+        *,
+        file_path: str,
+        file_hash: str,
+        progress: Progress | None = None,
+    ) -> DocumentRecord:
+        """Store a document's passages, then publish it in the manifest, then drop old ones."""
+        ids = [p.id for p in passages]
+        try:
+            for start in range(0, len(passages), _UPSERT_BATCH):
+                batch = passages[start : start + _UPSERT_BATCH]
+                self.store.add_texts(
+                    texts=[embedding_text(p) for p in batch],
+                    metadatas=[p.metadata() for p in batch],
+                    ids=[p.id for p in batch],
+                )
+                if progress is not None:
+                    progress(min(start + _UPSERT_BATCH, len(passages)), len(passages))
+        except Exception as exc:
+            self._discard(doc.doc_id, doc.content_hash, keep_published=True)
+            raise IndexError_(
+                f"{doc.source_path}: storing passages failed ({exc}); nothing was changed. "
+                "Check disk space or the Chroma server and ingest again."
+            ) from exc
+        record = DocumentRecord(
+            doc_id=doc.doc_id,
+            source_path=doc.source_path,
+            file_path=file_path,
+            file_hash=file_hash,
+            content_hash=doc.content_hash,
+            title=doc.meta.title,
+            kind=doc.meta.kind,
+            tier=doc.meta.tier,
+            guideline=doc.meta.guideline,
+            passages=len(passages),
+            ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        meta = {k: v for k, v in record.model_dump(mode="json").items() if v is not None}
+        self._manifest.upsert(ids=[doc.doc_id], embeddings=[[1.0]], metadatas=[meta])
+        self._drop_stale(doc.doc_id, keep=set(ids))
+        self._version_map()[doc.doc_id] = doc.content_hash
+        return record
+
+    def _drop_stale(self, doc_id: str, keep: set[str]) -> None:
+        got = self.collection.get(where={"doc_id": doc_id}, include=[])
+        stale = [i for i in got["ids"] if i not in keep]
+        if stale:
+            self.collection.delete(ids=stale)
+
+    def _discard(self, doc_id: str, content_hash: str, keep_published: bool) -> None:
+        """Delete passages of one version unless the manifest publishes that version."""
+        published = self.record(doc_id)
+        if keep_published and published and published.content_hash == content_hash:
+            return
+        self.collection.delete(
+            where={"$and": [{"doc_id": doc_id}, {"content_hash": content_hash}]}
+        )
+
+    def remove(self, doc_id: str) -> DocumentRecord:
+        """Remove a document: unpublish it first, then delete its passages."""
+        record = self.record(doc_id)
+        if record is None:
+            known = ", ".join(r.doc_id for r in self.records()[:10]) or "none"
+            raise DocumentNotFoundError(
+                f"No document {doc_id!r} in the index. Known documents: {known}. "
+                "See `imr-assist index status`."
+            )
+        self._manifest.delete(ids=[doc_id])
+        self.collection.delete(where={"doc_id": doc_id})
+        self._version_map().pop(doc_id, None)
+        return record
+
+    # ------------------------------------------------------------------ reads
+
+    def search_vector(
+        self, vector: list[float], k: int, filters: dict[str, str] | None = None
+    ) -> list[Hit]:
+        """Nearest passages of published document versions, best first."""
+        where = build_where(filters)
+        fetch = k * 2 + 10
+        results = self.store.similarity_search_by_vector_with_relevance_scores(
+            vector, k=fetch, filter=where
+        )
+        hits: list[Hit] = []
+        for document, distance in results:
+            passage = self._passage(document.id, document.page_content, document.metadata)
+            if not self._visible(passage):
+                continue
+            hits.append(Hit(passage=passage, score=round(1.0 - float(distance), 6), rank=len(hits) + 1))
+            if len(hits) == k:
+                break
+        return hits
+
+    def get_passages(self, ids: Sequence[str]) -> list[Passage]:
+        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return [
+            self._passage(i, d, m)
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+
+    def _visible(self, passage: Passage) -> bool:
+        versions = self._version_map()
+        if versions.get(passage.doc_id) != passage.content_hash:
+            versions = self._version_map(refresh=True)
+        return versions.get(passage.doc_id) == passage.content_hash
+
+    @staticmethod
+    def _passage(pid: str | None, document: str, metadata: dict[str, Any]) -> Passage:
+        """Rebuild a passage: the stored document is its heading line, then its text."""
+        data = {k: v for k, v in metadata.items() if k in Passage.model_fields}
+        heading = str(data.get("heading", ""))
+        text = document[len(heading) + 1 :] if heading and document.startswith(heading + "\n") else document
+        return Passage.model_validate({**data, "id": pid or data.get("id"), "text": text})
+
+    def status(self) -> IndexStatus:
+        records = self.records()
+        by_tier: dict[str, int] = {}
+        by_kind: dict[str, int] = {}
+        for r in records:
+            by_tier[r.tier.value] = by_tier.get(r.tier.value, 0) + 1
+            by_kind[r.kind.value] = by_kind.get(r.kind.value, 0) + 1
+        return IndexStatus(
+            home=str(self.settings.home),
+            collection=self.settings.collection_name,
+            index_hash=self.settings.index_hash,
+            embedding_model=self.settings.embedding.model,
+            chroma=self.location,
+            documents=len(records),
+            passages=sum(r.passages for r in records),
+            by_tier=by_tier,
+            by_kind=by_kind,
+            records=records,
+        )
+
+
+def build_where(filters: dict[str, str] | None) -> dict[str, Any] | None:
+    """Chroma `where` from `key=value` filters; unknown keys are refused, not ignored."""
+    if not filters:
+        return None
+    unknown = sorted(set(filters) - set(FILTER_KEYS))
+    if unknown:
+        raise QueryError(
+            f"Unknown filter key(s): {', '.join(unknown)}. Use one of: {', '.join(FILTER_KEYS)}."
+        )
+    clauses: list[dict[str, Any]] = []
+    for key, value in filters.items():
+        values = [v.strip() for v in str(value).split("|") if v.strip()]
+        if not values:
+            raise QueryError(f"Filter {key}= has no value. Write {key}=VALUE (or A|B for either).")
+        clauses.append({key: values[0]} if len(values) == 1 else {key: {"$in": values}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

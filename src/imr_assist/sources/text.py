@@ -1,0 +1,109 @@
+"""Read text and Markdown files: decoding, optional YAML front matter, pages.
+
+A form feed (``\\f``, as pdftotext writes) separates pages in a text file; otherwise a file is one
+page. Markdown guideline digests name the guideline pages they summarise in each section
+("... (MTUS Chronic Pain Medical Treatment Guidelines, pp. 114-116)"); those pages become the
+section's locator.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from imr_assist.errors import CorruptSourceError, EmptySourceError, UnsupportedSourceError
+from imr_assist.models import Page
+
+_FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.DOTALL)
+_CITED_PAGES_RE = re.compile(
+    r"\b(?:pp?\.|pages?|page\(s\):?)\s*(\d{1,4})(?:\s*[-–]\s*(\d{1,4}))?", re.IGNORECASE
+)
+FRONT_MATTER_KEYS = {
+    "title",
+    "guideline",
+    "edition",
+    "chapter",
+    "tier",
+    "body_region",
+    "kind",
+    "decision",
+    "illustrative",
+}
+
+
+def decode_bytes(data: bytes, path: Path) -> str:
+    """Decode text bytes: UTF-8 (with or without BOM), UTF-16 by BOM, else detected encoding."""
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnsupportedSourceError(
+            path,
+            "the file contains NUL bytes: it is binary, not text.",
+            "Ingest PDF, .txt, .md or .csv files.",
+        )
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise CorruptSourceError(path, f"bad {codec} text ({exc}).", "Re-save as UTF-8.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise CorruptSourceError(
+            path, "the text encoding could not be recognised.", "Re-save the file as UTF-8."
+        )
+    text = str(best)
+    printable = sum(ch.isprintable() or ch in "\n\r\t\f" for ch in text[:20000])
+    if printable < 0.95 * min(len(text), 20000):
+        raise UnsupportedSourceError(
+            path, "the file does not look like text.", "Ingest PDF, .txt, .md or .csv files."
+        )
+    return text
+
+
+def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
+    """YAML front matter (validated keys) and the body."""
+    match = _FRONT_MATTER_RE.match(text)
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise CorruptSourceError(
+            path, f"the YAML front matter is invalid ({exc}).", "Fix the block between '---' lines."
+        ) from exc
+    if not isinstance(meta, dict):
+        raise CorruptSourceError(path, "the front matter is not a mapping.", "Use 'key: value'.")
+    unknown = set(meta) - FRONT_MATTER_KEYS
+    if unknown:
+        raise CorruptSourceError(
+            path,
+            f"unknown front matter keys: {', '.join(sorted(map(str, unknown)))}.",
+            f"Allowed: {', '.join(sorted(FRONT_MATTER_KEYS))}.",
+        )
+    return {k: v for k, v in meta.items() if v is not None}, text[match.end() :]
+
+
+def text_pages(body: str, path: Path) -> list[Page]:
+    """Pages of a text body (form feeds separate pages)."""
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    parts = body.split("\f") if "\f" in body else [body]
+    pages = [Page(index=i, label=str(i + 1), text=t) for i, t in enumerate(parts)]
+    if not any(p.text.strip() for p in pages):
+        raise EmptySourceError(path, "the file is empty.", "Check the file has text and re-save it.")
+    return pages
+
+
+def cited_pages(text: str) -> tuple[str, str] | None:
+    """First 'pp. 114-116' / 'p. 46' / 'Page(s): 287-289' in a text, as (start, end)."""
+    match = _CITED_PAGES_RE.search(text)
+    if not match:
+        return None
+    return match.group(1), match.group(2) or match.group(1)

@@ -1,0 +1,645 @@
+"""Tests for parsing IMR determination letters (imr_assist.sources.determination)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from imr_assist.errors import DeterminationParseError
+from imr_assist.models import CaseSummary, Decision, Determination, DeterminationItem
+from imr_assist.models import GuidelineCitation as Cite
+from imr_assist.sources.determination import (
+    looks_like_determination,
+    parse_determination,
+    parse_guideline_citations,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "determinations"
+SHARED = Path(__file__).parents[1].parent / "shared"
+SEED = SHARED / "seeds" / "imr-determination-home-exercise-kit.txt"
+VADOD_PDF = SHARED / "data" / "vadod-lbp-cpg" / "va-department_of_defense.pdf"
+
+UPHELD, OVERTURNED = Decision.UPHELD, Decision.OVERTURNED
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def seed_text() -> str:
+    if not SEED.exists():
+        pytest.skip(f"../shared/seeds not present: {SEED}")
+    return SEED.read_text(encoding="utf-8")
+
+
+def letter(summary: str, items: str) -> str:
+    """A minimal final-format letter around a case summary and an items section."""
+    return (
+        "HOW THE IMR FINAL DETERMINATION WAS MADE\nCLINICAL CASE SUMMARY\n"
+        f"{summary}\nIMR ISSUES, DECISIONS AND RATIONALES\n{items}\n"
+    )
+
+
+# --------------------------------------------------------------------------- the real seed letter
+
+SEED_RATIONALE = (
+    "The ACOEM Guidelines indicate that low stress aerobic activities can be safely started after "
+    "2 weeks of symptoms to help avoid debilitation and careful stretching exercises within the "
+    "normal range of motion may be helpful to avoid further restriction of motion and that early "
+    "stage lumbar stabilization exercises can be useful without aggravation of symptoms. As there "
+    "were no specifics regarding a home exercise kit, secondary Guidelines were sought. The "
+    "Official Disability Guidelines (ODG) indicate that while a home exercise program is "
+    "recommended, more elaborate personal care where outcomes are not monitored by a health "
+    "professional such as gym memberships or advanced home exercise equipment may not be covered "
+    "under this guideline. There was a lack of documentation indicating the components for the "
+    "lumbar spine home exercise kit for home use. Given the above, the request for a Lumbar spine "
+    "home exercise kit is not medically necessary."
+)
+ODG = "Official Disability Guidelines (ODG)"
+ACOEM_12 = "Chapter 12 Low Back Complaints"
+
+
+@pytest.mark.shared
+def test_seed_letter_parses_exactly() -> None:
+    parsed = parse_determination(seed_text(), source=str(SEED))
+
+    summary = parsed.case_summary
+    assert (summary.age, summary.sex, summary.date_of_injury) == (39, "female", "07/06/2006")
+    assert summary.surgeries == ["2 back surgeries", "lumbar fusion revision on 07/10/2013"]
+    assert summary.diagnoses == ["lumbar spine discopathy status post surgery times 3"]
+    assert summary.requested == ["continuation of physical therapy", "a home exercise kit"]
+    assert summary.text.startswith("The patient is a 39-year-old female who reported an injury")
+    assert summary.text.endswith("continuation of physical therapy and a home exercise kit.")
+    assert parsed.reviewer_specialty == "Physical Medicine and Rehabilitation"
+    assert parsed.format == "imr_final"
+    assert parsed.items == [
+        DeterminationItem(
+            item="Lumbar spine home exercise kit",
+            decision=UPHELD,
+            claims_administrator_guidelines=[
+                Cite(
+                    mtus=True,
+                    guideline="ACOEM",
+                    chapter=ACOEM_12,
+                    pages="301",
+                    text="MTUS ACOEM Chapter 12 Low Back Complaints Page(s): 301",
+                ),
+                Cite(
+                    mtus=False,
+                    guideline=ODG,
+                    text="Non-MTUS Citation Official Disability Guidelines (ODG)",
+                ),
+            ],
+            reviewer_guidelines=[
+                Cite(
+                    mtus=True,
+                    guideline="ACOEM",
+                    chapter=ACOEM_12,
+                    pages="287-289",
+                    text="MTUS ACOEM Chapter 12 Low Back Complaints Page(s): 287-289",
+                ),
+                Cite(
+                    mtus=False,
+                    guideline=ODG,
+                    chapter="Low Back Chapter",
+                    section="Exercise",
+                    text="Non-MTUS Citation Official Disability Guidelines (ODG), Low Back "
+                    "Chapter, Exercise",
+                ),
+            ],
+            rationale=SEED_RATIONALE,
+        )
+    ]
+
+
+def _damage_seed(text: str) -> str:
+    """What a poor PDF extraction does to the seed letter."""
+    text = re.sub(r"\n\s*\n", "\n", text)  # drop the blank line after every line
+    for old, new in (
+        ("CLINICAL CASE SUMMARY", "CLINICAL CASE\nSUMMARY"),
+        ("kit:  Upheld", "kit:Up held"),
+        ("Decision rationale:", "Decision  rationale:"),
+        ("The mechanism of injury", "Page 2 of 3\nCM13-0012345\nThe mechanism of injury"),
+        ("helpful to avoid", "helpful to\n2\navoid"),
+        ("professional such", "profes-\nsional such"),
+        (
+            "Non-MTUS Citation Official Disability Guidelines (ODG), ",
+            "Non-\nMTUS Citation Official Disability Guidelines (ODG), ",
+        ),
+        ("secondary Guidelines", "secondary Page 3 of 3 Guidelines"),
+    ):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text.replace(". ", ".  ")
+
+
+@pytest.mark.shared
+def test_seed_letter_survives_pdf_damage() -> None:
+    clean = seed_text()
+    damaged = _damage_seed(clean)
+    assert looks_like_determination(damaged)
+    assert parse_determination(damaged) == parse_determination(clean)
+
+
+# --------------------------------------------------------------------------- fixture letters
+
+LETTERS = [
+    pytest.param(
+        "final-multi-item.txt",
+        "imr_final",
+        [
+            ("Hinged knee brace", UPHELD),
+            ("12 sessions of postoperative physical therapy for the right knee", OVERTURNED),
+            ("Tramadol ER 150 mg #30", UPHELD),
+        ],
+        CaseSummary(
+            age=58,
+            sex="male",
+            date_of_injury="03/14/2011",
+            surgeries=["right knee arthroscopy with partial medial meniscectomy on 08/15/2013"],
+            diagnoses=[
+                "right knee internal derangement",
+                "right knee osteoarthritis",
+                "chronic low back pain",
+            ],
+            requested=[
+                "a hinged knee brace",
+                "12 sessions of postoperative physical therapy",
+                "tramadol ER 150 mg #30",
+            ],
+        ),
+        "Orthopedic Surgery",
+        id="final-multi-item",
+    ),
+    pytest.param(
+        "maximus-older-three-items.txt",
+        "maximus_older",
+        [
+            ("physical therapy 2x6 for the lumbar spine", UPHELD),
+            ("Norco 10/325 mg #90", OVERTURNED),
+            ("an MRI of the lumbar spine", UPHELD),
+        ],
+        CaseSummary(
+            age=52,
+            sex="male",
+            date_of_injury="3/1/2012",
+            surgeries=["L4-5 laminectomy and discectomy on 01/02/2013"],
+            diagnoses=["lumbar radiculopathy", "post-laminectomy syndrome"],
+            requested=[
+                "physical therapy 2x6 for the lumbar spine",
+                "Norco 10/325 mg #90",
+                "an MRI of the lumbar spine",
+            ],
+        ),
+        "Orthopedic Surgery",
+        id="older-three-items",
+    ),
+    pytest.param(
+        "maximus-older-single-item.txt",
+        "maximus_older",
+        [("a TENS unit rental for 30 days", OVERTURNED)],
+        CaseSummary(
+            age=44,
+            sex="female",
+            date_of_injury="11/19/2011",
+            diagnoses=["lumbar sprain/strain"],
+            requested=["a TENS unit rental for 30 days"],
+        ),
+        "Physical Medicine and Rehabilitation",
+        id="older-single-unnumbered",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "fmt", "items", "summary", "specialty"), LETTERS)
+def test_fixture_letters(
+    name: str,
+    fmt: str,
+    items: list[tuple[str, Decision]],
+    summary: CaseSummary,
+    specialty: str,
+) -> None:
+    parsed = parse_determination(fixture(name), source=name)
+    assert parsed.format == fmt
+    assert [(item.item, item.decision) for item in parsed.items] == items
+    assert parsed.case_summary.model_dump(exclude={"text"}) == summary.model_dump(exclude={"text"})
+    assert parsed.reviewer_specialty == specialty
+    for item in parsed.items:
+        assert item.reviewer_guidelines, item.item
+        assert re.search(r"medically necessary( and appropriate)?\.$", item.rationale), item.item
+        assert "  " not in item.rationale and "\n" not in item.rationale
+
+
+@pytest.mark.parametrize(
+    ("clean", "damaged"),
+    [
+        ("final-multi-item.txt", "final-multi-item-pdf-damaged.txt"),
+        ("maximus-older-three-items.txt", "maximus-older-three-items-pdf-damaged.txt"),
+    ],
+)
+def test_pdf_damaged_letter_parses_like_the_clean_one(clean: str, damaged: str) -> None:
+    assert parse_determination(fixture(damaged)) == parse_determination(fixture(clean))
+
+
+def test_multi_item_final_letter_keeps_each_items_guidelines_and_rationale() -> None:
+    parsed = parse_determination(fixture("final-multi-item.txt"))
+    brace, therapy, tramadol = parsed.items
+    assert brace.reviewer_guidelines[1] == Cite(
+        mtus=False,
+        guideline=ODG,
+        chapter="Knee & Leg",
+        section="Durable medical equipment",
+        text="Non-MTUS: Official Disability Guidelines (ODG) Knee & Leg, Durable medical equipment",
+    )
+    assert therapy.claims_administrator_guidelines == [
+        Cite(
+            mtus=True,
+            guideline="Postsurgical Treatment Guidelines",
+            chapter="Knee",
+            text="MTUS Postsurgical Treatment Guidelines, Knee",
+        )
+    ]
+    assert [c.pages for c in therapy.reviewer_guidelines] == [None, "98-99"]
+    assert therapy.rationale.startswith("The Postsurgical Treatment Guidelines recommend 12 visits")
+    assert therapy.rationale.endswith("for the right knee is medically necessary.")
+    assert [(c.section, c.pages) for c in tramadol.claims_administrator_guidelines] == [
+        ("Opioids", "76-80")
+    ]
+    assert "Tramadol" not in brace.rationale and "hinged knee brace" not in tramadol.rationale
+
+
+def test_older_letter_citations_and_trailer() -> None:
+    parsed = parse_determination(fixture("maximus-older-three-items.txt"))
+    therapy, norco, mri = parsed.items
+    assert [(c.mtus, c.guideline, c.chapter, c.section) for c in therapy.reviewer_guidelines] == [
+        (True, "Chronic Pain Medical Treatment Guidelines", None, "Physical Medicine"),
+        (False, ODG, "Low Back Chapter", "Physical therapy"),
+    ]
+    assert norco.claims_administrator_guidelines[0].section == "Opioids, when to discontinue"
+    assert mri.claims_administrator_guidelines[0].chapter == "Chapter 12"
+    assert mri.rationale.endswith("is not medically necessary and appropriate.")  # no "cc:" tail
+    single = parse_determination(fixture("maximus-older-single-item.txt")).items[0]
+    assert single.claims_administrator_guidelines == []  # "None cited."
+
+
+PT = "Physical therapy 2x6"
+MAXIMUS_SAYS = "MAXIMUS Federal Services, Inc. has determined the request for physical therapy 2x6"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "item", "decision"),
+    [
+        (f"1. {PT} is not medically necessary and appropriate.", PT, UPHELD),
+        (f"1. {PT} is medically necessary and appropriate.", PT, OVERTURNED),
+        (f"1. {PT} is  not\nmedically   necessary and appropriate.", PT, UPHELD),
+        (f"12. {PT} is medically necessary.", PT, OVERTURNED),
+        (f"{MAXIMUS_SAYS} is medically necessary and appropriate.", PT.lower(), OVERTURNED),
+        (f"{MAXIMUS_SAYS} is not medically necessary and appropriate.", PT.lower(), UPHELD),
+    ],
+)
+def test_older_decision_reads_the_whole_phrase(
+    sentence: str, item: str, decision: Decision
+) -> None:
+    text = (
+        "MAXIMUS Federal Services, Inc.\nCase Summary:\nThe patient is a 40 year old male.\n"
+        f"{sentence}\nRationale for the Decision: The guideline was applied.\n"
+    )
+    parsed = parse_determination(text)
+    assert [(i.item, i.decision) for i in parsed.items] == [(item, decision)]
+
+
+@pytest.mark.parametrize(
+    ("line", "decision"),
+    [
+        ("Lumbar brace:  Upheld", UPHELD),
+        ("Lumbar brace:  Overturned", OVERTURNED),
+        ("Lumbar brace:Up held", UPHELD),
+        ("Lumbar brace: Over turned", OVERTURNED),
+        ("Lumbar brace:  UPHELD", UPHELD),
+        ("Lumbar brace:\nOverturned", OVERTURNED),
+    ],
+)
+def test_final_decision_line_variants(line: str, decision: Decision) -> None:
+    text = letter(
+        "The patient is a 40-year-old male.",
+        f"{line}\nMAXIMUS guideline: Decision based on MTUS.\nDecision rationale: Applied.",
+    )
+    assert [(i.item, i.decision) for i in parse_determination(text).items] == [
+        ("Lumbar brace", decision)
+    ]
+
+
+# --------------------------------------------------------------------------- case summary facts
+
+
+@pytest.mark.parametrize(
+    ("summary", "field", "expected"),
+    [
+        ("This 52 year old male injured worker fell.", "age", 52),
+        ("This 52 year old male injured worker fell.", "sex", "male"),
+        ("The patient is a 61-year-old woman.", "sex", "female"),
+        ("The injured worker has a date of injury of 3/1/2012.", "date_of_injury", "3/1/2012"),
+        ("She reported an injury on 07/06/2006.", "date_of_injury", "07/06/2006"),
+        ("He sustained an industrial injury on 2/14/2010.", "date_of_injury", "2/14/2010"),
+        ("He underwent a lumbar fusion in 2011.", "surgeries", ["lumbar fusion"]),
+        (
+            "He is status post L4-5 laminectomy on 01/02/2013.",
+            "surgeries",
+            ["L4-5 laminectomy on 01/02/2013"],
+        ),
+        ("She had 2 back surgeries.", "surgeries", ["2 back surgeries"]),
+        (
+            "The diagnosis was noted to be lumbar sprain and strain.",
+            "diagnoses",
+            ["lumbar sprain and strain"],
+        ),
+        (
+            "Diagnoses include cervical radiculopathy and shoulder impingement.",
+            "diagnoses",
+            ["cervical radiculopathy", "shoulder impingement"],
+        ),
+        ("She was diagnosed with carpal tunnel syndrome.", "diagnoses", ["carpal tunnel syndrome"]),
+        ("A request was made for a lumbar brace.", "requested", ["a lumbar brace"]),
+        ("The request was made for Norco and Soma.", "requested", ["Norco", "Soma"]),
+        ("The mechanism of injury was not provided.", "age", None),
+        ("The mechanism of injury was not provided.", "date_of_injury", None),
+        ("The mechanism of injury was not provided.", "surgeries", []),
+        ("The mechanism of injury was not provided.", "requested", []),
+    ],
+)
+def test_case_summary_facts(summary: str, field: str, expected: object) -> None:
+    text = letter(summary, "Lumbar brace: Upheld\nDecision rationale: Not supported.")
+    parsed = parse_determination(text)
+    assert getattr(parsed.case_summary, field) == expected
+    assert parsed.case_summary.text == summary
+
+
+@pytest.mark.parametrize(
+    ("sentence", "specialty"),
+    [
+        ("is Board Certified in Anesthesiology, and is licensed.", "Anesthesiology"),
+        ("is Board Certified in Orthopedic Surgery and is licensed.", "Orthopedic Surgery"),
+        ("is Board Certified in Family Medicine, has a subspecialty in", "Family Medicine"),
+        (
+            "is Board Certified in Internal Medicine and Pulmonary Disease.",
+            "Internal Medicine and Pulmonary Disease",
+        ),
+        ("is licensed to practice in California.", None),
+    ],
+)
+def test_reviewer_specialty(sentence: str, specialty: str | None) -> None:
+    items = "Brace: Upheld\nDecision rationale: No."
+    text = f"The physician reviewer {sentence}\n" + letter("A 40 year old male.", items)
+    assert parse_determination(text).reviewer_specialty == specialty
+
+
+# --------------------------------------------------------------------------- citations
+
+CITATIONS = [
+    (
+        "MTUS ACOEM Chapter 12 Low Back Complaints Page(s): 287-289",
+        Cite(mtus=True, guideline="ACOEM", chapter=ACOEM_12, pages="287-289", text=""),
+    ),
+    (
+        "MTUS Chronic Pain Medical Treatment Guidelines Page(s): 46-47, Exercise",
+        Cite(
+            mtus=True,
+            guideline="Chronic Pain Medical Treatment Guidelines",
+            section="Exercise",
+            pages="46-47",
+            text="",
+        ),
+    ),
+    (
+        "MTUS Postsurgical Treatment Guidelines, Low Back",
+        Cite(mtus=True, guideline="Postsurgical Treatment Guidelines", chapter="Low Back", text=""),
+    ),
+    (
+        "Non-MTUS Citation Official Disability Guidelines (ODG), Low Back Chapter, Exercise",
+        Cite(mtus=False, guideline=ODG, chapter="Low Back Chapter", section="Exercise", text=""),
+    ),
+    (
+        "Non-MTUS: Official Disability Guidelines (ODG) Knee & Leg, Durable medical equipment",
+        Cite(
+            mtus=False,
+            guideline=ODG,
+            chapter="Knee & Leg",
+            section="Durable medical equipment",
+            text="",
+        ),
+    ),
+    (
+        "Non-MTUS Citation Official Disability Guidelines (ODG)",
+        Cite(mtus=False, guideline=ODG, text=""),
+    ),
+    (
+        "CA MTUS Chronic Pain Medical Treatment Guidelines, pages 98 - 99, Physical Medicine",
+        Cite(
+            mtus=True,
+            guideline="Chronic Pain Medical Treatment Guidelines",
+            section="Physical Medicine",
+            pages="98-99",
+            text="",
+        ),
+    ),
+    (
+        "MTUS (Effective July 18, 2009), Chronic Pain Medical Treatment Guidelines, page 9",
+        Cite(mtus=True, guideline="Chronic Pain Medical Treatment Guidelines", pages="9", text=""),
+    ),
+    (
+        "Medical Treatment Utilization Schedule (MTUS), ACOEM Chapter 13 Knee Complaints, "
+        "pp. 343-345",
+        Cite(
+            mtus=True,
+            guideline="ACOEM",
+            chapter="Chapter 13 Knee Complaints",
+            pages="343-345",
+            text="",
+        ),
+    ),
+    (
+        "ACOEM Practice Guidelines, 2nd Edition (2004), Chapter 12, page 301",
+        Cite(mtus=False, guideline="ACOEM", chapter="Chapter 12", pages="301", text=""),
+    ),
+    (
+        "ODG Pain Chapter, Opioids",
+        Cite(mtus=False, guideline=ODG, chapter="Pain Chapter", section="Opioids", text=""),
+    ),
+    (
+        "Official Disability Guidelines (ODG), Low Back - Lumbar & Thoracic (Acute & Chronic), "
+        "Gym memberships",
+        Cite(
+            mtus=False,
+            guideline=ODG,
+            chapter="Low Back - Lumbar & Thoracic (Acute & Chronic)",
+            section="Gym memberships",
+            text="",
+        ),
+    ),
+    (
+        "Non-MTUS Citation: VA/DoD Clinical Practice Guideline for Low Back Pain, 2022",
+        Cite(
+            mtus=False,
+            guideline="VA/DoD Clinical Practice Guideline for Low Back Pain",
+            chapter="2022",
+            text="",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("written", "expected"), CITATIONS)
+def test_citation_variants(written: str, expected: Cite) -> None:
+    assert parse_guideline_citations(f"Decision based on {written}.") == [
+        expected.model_copy(update={"text": written})
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "guidelines"),
+    [
+        (
+            "Decision based on MTUS ACOEM Chapter 12 Low Back Complaints Page(s): 301.  Decision "
+            "based on Non-MTUS Citation Official Disability Guidelines (ODG).",
+            ["ACOEM", ODG],
+        ),
+        (
+            "MTUS Chronic Pain Medical Treatment Guidelines, pages 98-99; Official Disability "
+            "Guidelines (ODG), Low Back Chapter.",
+            ["Chronic Pain Medical Treatment Guidelines", ODG],
+        ),
+        (
+            "MTUS Postsurgical Treatment Guidelines, Knee. Non-MTUS Official Disability Guidelines "
+            "(ODG), Knee & Leg.",
+            ["Postsurgical Treatment Guidelines", ODG],
+        ),
+        ("None cited.", []),
+        ("The claims administrator did not cite any evidence-based guidelines.", []),
+        ("", []),
+    ],
+)
+def test_guideline_line_splits_into_citations(line: str, guidelines: list[str]) -> None:
+    assert [c.guideline for c in parse_guideline_citations(line)] == guidelines
+
+
+# --------------------------------------------------------------------------- detection
+
+GUIDELINE_TEXT = (
+    "Exercise: Recommended. There is strong evidence that exercise programs, including aerobic "
+    "conditioning and strengthening, are superior to treatment programs that do not include "
+    "exercise. There is no sufficient evidence to support the recommendation of any particular "
+    "exercise regimen over any other exercise regimen.\nPage 23 of 141\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("guideline paragraph", GUIDELINE_TEXT, False),
+        (
+            "guideline with necessity wording",
+            "Gym memberships: Not recommended as a medical prescription unless a home exercise "
+            "program has not been effective. Such treatment is not medically necessary when "
+            "outcomes are not monitored. Decision rationale appears in the appendix.",
+            False,
+        ),
+        (
+            "regulation naming IMR once",
+            "A dispute over a utilization review decision is resolved by Independent Medical "
+            "Review under Labor Code section 4610.5. Recommendation 12: we suggest exercise.",
+            False,
+        ),
+        ("empty", "", False),
+        ("final letter", fixture("final-multi-item.txt"), True),
+        ("final letter, PDF-damaged", fixture("final-multi-item-pdf-damaged.txt"), True),
+        ("older letter", fixture("maximus-older-three-items.txt"), True),
+        ("older letter, PDF-damaged", fixture("maximus-older-three-items-pdf-damaged.txt"), True),
+        ("older single item", fixture("maximus-older-single-item.txt"), True),
+        ("letter without decisions", fixture("final-no-decision.txt"), True),
+        ("bare item section", "Brace:  Upheld\nDecision  rationale: Not supported.", True),
+        ("run-together headings", "CLINICALCASESUMMARY x IMRISSUES,DECISIONSANDRATIONALES", True),
+    ],
+)
+def test_looks_like_determination(name: str, text: str, expected: bool) -> None:
+    assert looks_like_determination(text) is expected, name
+
+
+@pytest.mark.shared
+def test_seed_is_detected() -> None:
+    assert looks_like_determination(seed_text())
+
+
+@pytest.mark.shared
+def test_real_guideline_pdf_is_not_a_determination() -> None:
+    pypdf = pytest.importorskip("pypdf")
+    if not VADOD_PDF.exists():
+        pytest.skip(f"../shared/data not present: {VADOD_PDF}")
+    pages = [page.extract_text() for page in pypdf.PdfReader(VADOD_PDF).pages[:60]]
+    assert not looks_like_determination("\n".join(pages))
+    with pytest.raises(DeterminationParseError):
+        parse_determination(pages[22], source="va-dod.pdf")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (GUIDELINE_TEXT, "does not look like an IMR determination letter"),
+        ("", "does not look like an IMR determination letter"),
+        (fixture("final-no-decision.txt"), "no disputed item with a decision was found"),
+    ],
+)
+def test_errors_name_the_source_and_the_fix(text: str, problem: str) -> None:
+    with pytest.raises(DeterminationParseError) as caught:
+        parse_determination(text, source="letters/case-17.txt")
+    message = str(caught.value)
+    assert caught.value.path == "letters/case-17.txt"
+    assert message.startswith("letters/case-17.txt: ")
+    assert problem in message
+    assert "Upheld" in message or "guideline" in message
+
+
+def test_default_source_name_is_used() -> None:
+    with pytest.raises(DeterminationParseError, match=r"^<text>: "):
+        parse_determination(GUIDELINE_TEXT)
+
+
+# --------------------------------------------------------------------------- property
+
+
+NOISE_LINES = st.sampled_from(["", "   ", "Page 3 of 4", "7", "- 2 -", "CM13-0034567", "\f"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    inserts=st.lists(st.tuples(st.integers(min_value=0), NOISE_LINES), max_size=12),
+    doubled=st.lists(st.integers(min_value=0), max_size=20),
+    inline=st.lists(st.integers(min_value=0), max_size=4),
+)
+def test_pdf_noise_never_changes_the_parse(
+    inserts: list[tuple[int, str]], doubled: list[int], inline: list[int]
+) -> None:
+    clean = fixture("final-multi-item.txt")
+    expected = parse_determination(clean)
+    lines = clean.split("\n")
+    for position, noise in inserts:
+        lines.insert(position % (len(lines) + 1), noise)
+    text = "\n".join(lines)
+    spaces = [m.start() for m in re.finditer(" ", text)]
+    for index in sorted({spaces[i % len(spaces)] for i in doubled}, reverse=True):
+        text = text[:index] + "  " + text[index + 1 :]
+    spaces = [m.start() for m in re.finditer(" ", text)]
+    for index in sorted({spaces[i % len(spaces)] for i in inline}, reverse=True):
+        text = text[:index] + " Page 2 of 4 " + text[index + 1 :]
+    parsed = parse_determination(text)
+    assert isinstance(parsed, Determination)
+    assert [(i.item, i.decision) for i in parsed.items] == [
+        (i.item, i.decision) for i in expected.items
+    ]
+    assert parsed == expected

@@ -234,7 +234,7 @@ def _final_heads(stream: str, region: int) -> list[_Head]:
         if not item or len(item) > 300 or re.search(r"final\s*determination", item, _I):
             continue
         word = re.sub(r"\s", "", match["dec"]).lower()
-        decision = Decision.UPHELD if word != "overturned" and False else Decision.OVERTURNED
+        decision = Decision.UPHELD if word == "upheld" else Decision.OVERTURNED
         heads.append(_Head(item, decision, offset, match.end()))
     return heads
 

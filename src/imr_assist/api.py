@@ -1,0 +1,150 @@
+"""Library entry points used by the CLI and the app: settings in, models out.
+
+Index handles are cached per (settings) so that a process loads the model and opens Chroma once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from imr_assist.errors import ConfigError, DeterminationParseError, QueryError
+from imr_assist.index import PassageIndex
+from imr_assist.ingest import FileProgress, ingest_paths
+from imr_assist.models import (
+    Determination,
+    DocumentRecord,
+    IndexStatus,
+    IngestReport,
+    Kind,
+    SearchResult,
+)
+from imr_assist.search import search as _search
+from imr_assist.settings import Settings
+from imr_assist.sources.reader import ReadOptions, read_source
+
+DEMO_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
+
+def load_settings(home: Path | str | None = None) -> Settings:
+    """Settings from the environment, with `--home` taking precedence."""
+    try:
+        return Settings().with_home(home)
+    except Exception as exc:  # pydantic ValidationError on a bad IMR_* value
+        raise ConfigError(f"Invalid IMR_* setting: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_index(settings_json: str) -> PassageIndex:
+    return PassageIndex(Settings.model_validate_json(settings_json))
+
+
+def open_index(settings: Settings) -> PassageIndex:
+    """The index for these settings (one per process and settings)."""
+    return _cached_index(settings.model_dump_json())
+
+
+def ingest(
+    paths: Sequence[str | Path],
+    *,
+    home: Path | str | None = None,
+    settings: Settings | None = None,
+    kind: str = "auto",
+    tier: str | None = None,
+    guideline: str | None = None,
+    progress: FileProgress | None = None,
+) -> IngestReport:
+    settings = settings or load_settings(home)
+    return ingest_paths(paths, settings=settings, index=open_index(settings), kind=kind,
+                        tier=tier, guideline=guideline, progress=progress)
+
+
+def parse_file(path: Path) -> Determination:
+    """Parse a determination letter file (.txt/.pdf)."""
+    result = read_source(path, ReadOptions(kind=Kind.DETERMINATION.value))
+    det = result.documents[0].determination
+    if det is None:  # pragma: no cover - kind forces a parse
+        raise DeterminationParseError(path, "no determination found.", "")
+    return det
+
+
+def parse_filters(pairs: Sequence[str]) -> dict[str, str]:
+    """`key=value` strings into a dict (validated against the index's filter keys later)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise QueryError(f"Filter {pair!r} is not KEY=VALUE (e.g. tier=mtus).")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def search(
+    query: str,
+    *,
+    home: Path | str | None = None,
+    settings: Settings | None = None,
+    k: int | None = None,
+    filters: dict[str, str] | None = None,
+) -> SearchResult:
+    settings = settings or load_settings(home)
+    return _search(query, index=open_index(settings), k=k, filters=filters)
+
+
+def search_batch(
+    path: Path,
+    *,
+    home: Path | str | None = None,
+    k: int | None = None,
+    filters: dict[str, str] | None = None,
+) -> Iterator[tuple[str, SearchResult]]:
+    """Search every `{"qid","query"}` line of a JSONL file in one process."""
+    settings = load_settings(home)
+    index = open_index(settings)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QueryError(f"{path}: cannot read the batch file ({exc}).") from exc
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            qid, query = str(obj["qid"]), str(obj["query"])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise QueryError(
+                f"{path} line {n}: expected a JSON object with qid and query ({exc})."
+            ) from exc
+        yield qid, _search(query, index=index, k=k, filters=filters)
+
+
+def status(*, home: Path | str | None = None, settings: Settings | None = None) -> IndexStatus:
+    settings = settings or load_settings(home)
+    return open_index(settings).status()
+
+
+def remove(doc_ids: Sequence[str], *, home: Path | str | None = None) -> list[DocumentRecord]:
+    index = open_index(load_settings(home))
+    return [index.remove(d) for d in doc_ids]
+
+
+def build_demo(
+    *,
+    home: Path | str | None = None,
+    settings: Settings | None = None,
+    if_missing: bool = False,
+    progress: FileProgress | None = None,
+) -> IngestReport | None:
+    """Index the illustrative demo corpus shipped in corpus/ (None when already indexed)."""
+    if not DEMO_CORPUS.is_dir():
+        raise ConfigError(f"The demo corpus folder {DEMO_CORPUS} is missing; reinstall imr-assist.")
+    settings = settings or load_settings(home)
+    index = open_index(settings)
+    if if_missing and any(
+        r.file_path.startswith(str(DEMO_CORPUS)) for r in index.records()
+    ):
+        return None
+    paths = [DEMO_CORPUS / "guidelines", DEMO_CORPUS / "determinations"]
+    return ingest_paths(paths, settings=settings, index=index, progress=progress)

@@ -1,0 +1,251 @@
+"""The `imr-assist` command: a thin shell over the library.
+
+Each command reads its input, calls one library function, renders the returned model, and
+turns library errors into click errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from imr_assist import api
+from imr_assist.errors import ImrAssistError
+from imr_assist.models import Hit, IngestReport, SearchResult, Tier
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+home_option = click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (index, manifest). Default: $IMR_HOME or ./.imr-assist",
+)
+
+
+def _errors(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ImrAssistError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.version_option(package_name="imr-assist")
+def main() -> None:
+    """imr-assist: cited guideline search for California UR/IMR reviewers."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(["auto", "guideline", "determination", "study"]),
+              default="auto", show_default=True, help="What the files are; auto detects letters.")
+@click.option("--tier", type=click.Choice([t.value for t in Tier]), default=None,
+              help="Authority tier for all files (default: front matter, then detection).")
+@click.option("--guideline", default=None, help="Guideline short name used in citations.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@home_option
+@_errors
+def ingest(paths: tuple[Path, ...], kind: str, tier: str | None, guideline: str | None,
+           as_json: bool, home: Path | None) -> None:
+    """Read, chunk, embed and store files or folders. Exit 1 if any file failed."""
+    report = api.ingest(list(paths), home=home, kind=kind, tier=tier, guideline=guideline,
+                        progress=None if as_json else _progress_bar())
+    _print_ingest(report, as_json)
+    if report.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the parsed letter as JSON.")
+@home_option
+@_errors
+def parse(file: Path, as_json: bool, home: Path | None) -> None:
+    """Parse an IMR determination letter (.txt or .pdf)."""
+    det = api.parse_file(file)
+    if as_json:
+        click.echo(det.model_dump_json(indent=2, exclude={"format"}))
+        return
+    cs = det.case_summary
+    click.echo(f"Case: {cs.age or '?'}-year-old {cs.sex or '?'}, injured {cs.date_of_injury or '?'}")
+    if cs.surgeries:
+        click.echo(f"Surgeries: {'; '.join(cs.surgeries)}")
+    if cs.diagnoses:
+        click.echo(f"Diagnoses: {'; '.join(cs.diagnoses)}")
+    if cs.requested:
+        click.echo(f"Requested: {'; '.join(cs.requested)}")
+    click.echo(f"Reviewer specialty: {det.reviewer_specialty or '?'}")
+    for n, item in enumerate(det.items, 1):
+        click.echo(f"\n{n}. {item.item}: {item.decision.value.upper()}")
+        for g in item.claims_administrator_guidelines:
+            click.echo(f"   Claims administrator: {g.text}")
+        for g in item.reviewer_guidelines:
+            click.echo(f"   Reviewer: {g.text}")
+        click.echo(f"   Rationale: {item.rationale}")
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("--k", "k", type=click.IntRange(1, 1000), default=None, help="Number of hits.")
+@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
+              help="Filter on kind, tier, guideline, body_region, decision, doc_id, source_path "
+              "(repeatable; VALUE may be A|B).")
+@click.option("--batch", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help='JSONL file of {"qid","query"} lines; prints one JSON line per query.')
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@home_option
+@_errors
+def search(query: str | None, k: int | None, filters: tuple[str, ...], batch: Path | None,
+           as_json: bool, home: Path | None) -> None:
+    """Search the index and print passages with their citations."""
+    parsed = api.parse_filters(filters)
+    if batch is not None:
+        for qid, result in api.search_batch(batch, home=home, k=k, filters=parsed):
+            hits = [_hit_json(h) for h in result.hits] if result else []
+            click.echo(json.dumps({"qid": qid, "hits": hits}))
+        return
+    if not query:
+        raise click.UsageError("Give a QUERY or --batch FILE.")
+    result = api.search(query, home=home, k=k, filters=parsed)
+    if as_json:
+        click.echo(json.dumps({"query": result.query, "mode": result.mode,
+                               "index_hash": result.index_hash,
+                               "hits": [_hit_json(h) for h in result.hits]}, indent=2))
+        return
+    _print_hits(result)
+
+
+@main.group()
+def index() -> None:
+    """Inspect and maintain the index."""
+
+
+@index.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@home_option
+@_errors
+def index_status(as_json: bool, home: Path | None) -> None:
+    """Documents, passages, model and collection of the index."""
+    status = api.status(home=home)
+    if as_json:
+        click.echo(status.model_dump_json(indent=2))
+        return
+    click.echo(f"Home:        {status.home}")
+    click.echo(f"Chroma:      {status.chroma}")
+    click.echo(f"Collection:  {status.collection} (index hash {status.index_hash})")
+    click.echo(f"Model:       {status.embedding_model}")
+    click.echo(f"Documents:   {status.documents}  Passages: {status.passages}")
+    click.echo("By tier:     " + ", ".join(f"{k} {v}" for k, v in sorted(status.by_tier.items())))
+    for r in status.records:
+        click.echo(f"  {r.doc_id:<50} {r.tier.value:<20} {r.passages:>5}  {r.title[:60]}")
+
+
+@index.command("rm")
+@click.argument("doc_ids", nargs=-1, required=True)
+@home_option
+@_errors
+def index_rm(doc_ids: tuple[str, ...], home: Path | None) -> None:
+    """Remove documents (by id, see `index status`) and their passages."""
+    for record in api.remove(list(doc_ids), home=home):
+        click.echo(f"Removed {record.doc_id} ({record.passages} passages).")
+
+
+@main.command()
+@home_option
+@click.option("--if-missing", is_flag=True, help="Do nothing when the demo corpus is indexed.")
+@_errors
+def demo(home: Path | None, if_missing: bool) -> None:
+    """Index the bundled illustrative demo corpus (corpus/)."""
+    report = api.build_demo(home=home, if_missing=if_missing, progress=_progress_bar())
+    if report is None:
+        click.echo("Demo corpus already indexed.")
+        return
+    _print_ingest(report, as_json=False)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _progress_bar() -> Callable[[str, int, int], None]:
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def update(name: str, done: int, total: int) -> None:
+        bar = bars.get(name)
+        if bar is None:
+            bar = bars[name] = tqdm(total=total, desc=name[:30], unit="passage", leave=False,
+                                    disable=total < 200, file=sys.stderr)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _print_ingest(report: IngestReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+        return
+    for f in report.files:
+        line = f"[{f.status}] {f.message}"
+        click.echo(line, err=f.status == "failed")
+        for w in f.warnings:
+            click.echo(f"    warning: {w}", err=True)
+    ok = sum(f.status in {"ingested", "replaced", "unchanged"} for f in report.files)
+    click.echo(f"{ok} of {len(report.files)} files indexed, {report.passages} passages stored, "
+               f"{len(report.failed)} failed ({report.seconds:.1f} s, index {report.index_hash}).")
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    p = hit.passage
+    return {
+        "id": p.id,
+        "rank": hit.rank,
+        "score": hit.score,
+        "citation": hit.citation,
+        "text": p.text,
+        "source_path": p.source_path,
+        "source_title": p.source_title,
+        "doc_id": p.doc_id,
+        "kind": p.kind.value,
+        "tier": p.tier.value,
+        "guideline": p.guideline,
+        "page_start": p.page_start,
+        "page_end": p.page_end,
+        "section": p.section,
+        "recommendation": p.recommendation,
+        "recommendation_grade": p.recommendation_grade,
+        "decision": p.decision.value if p.decision else None,
+    }
+
+
+def _print_hits(result: SearchResult) -> None:
+    if not result.hits:
+        click.echo("No passages found. Ingest documents first (`imr-assist ingest PATH`) "
+                   "or relax the filters.")
+        return
+    for hit in result.hits:
+        p = hit.passage
+        grade = f" [{p.recommendation_grade}]" if p.recommendation_grade else ""
+        click.echo(f"{hit.rank:>2}. {hit.citation}{grade}  ({p.tier.value}, score {hit.score:.3f}, "
+                   f"id {p.id})")
+        text = " ".join(p.text.split())
+        click.echo(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -7,8 +7,11 @@ directory) with the Hugging Face hub switched offline.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ from imr_assist.errors import ConfigError
 log = logging.getLogger(__name__)
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+HASHING_MODEL = "hashing"
+"""A model-free bag-of-words embedder: for tests and scale benchmarks, not for real reviews."""
 Progress = Callable[[int, int], None]
 """Progress callback: (done, total)."""
 
@@ -99,3 +104,44 @@ class SentenceEmbeddings(Embeddings):
             [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )[0]
         return [float(x) for x in vector]
+
+
+class HashingEmbeddings(Embeddings):
+    """Deterministic bag-of-words vectors (hashed words, L2-normalised): shared words score
+    higher, so similar text really ranks higher. No model, no I/O."""
+
+    model_name = HASHING_MODEL
+
+    def __init__(self, dimension: int = 384) -> None:
+        self.dimension = dimension
+
+    def _vector(self, text: str) -> list[float]:
+        vec = [0.0] * self.dimension
+        for word in re.findall(r"[a-z0-9]+", text.lower()):
+            if len(word) < 2:
+                continue
+            h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
+            vec[h % self.dimension] += 1.0 if (h >> 32) & 1 else -1.0
+        norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+        return [v / norm for v in vec]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(t) for t in texts]
+
+    def embed_batches(
+        self, texts: Sequence[str], progress: Progress | None = None
+    ) -> list[list[float]]:
+        out = self.embed_documents(list(texts))
+        if progress is not None:
+            progress(len(out), len(out))
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+def make_embedder(model: str, batch_size: int = 64) -> Embeddings:
+    """The embedder named by settings: bundled MiniLM, a local model directory, or 'hashing'."""
+    if model == HASHING_MODEL:
+        return HashingEmbeddings()
+    return SentenceEmbeddings(model, batch_size)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from imr_assist.chunking import embedding_text
-from imr_assist.embedding import Progress, SentenceEmbeddings
+from imr_assist.embedding import Progress, make_embedder
 from imr_assist.errors import ConfigError, DocumentNotFoundError, IndexError_, QueryError
 from imr_assist.models import DocumentRecord, Hit, IndexStatus, Passage, SourceDocument
 from imr_assist.settings import Settings
@@ -73,7 +73,7 @@ class PassageIndex:
         from langchain_chroma import Chroma
 
         self.settings = settings
-        self.embedder = embedder or SentenceEmbeddings(
+        self.embedder = embedder or make_embedder(
             settings.embedding.model, settings.embedding.batch_size
         )
         self.client = client if client is not None else make_client(settings)

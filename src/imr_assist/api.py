@@ -57,8 +57,15 @@ def ingest(
     progress: FileProgress | None = None,
 ) -> IngestReport:
     settings = settings or load_settings(home)
-    return ingest_paths(paths, settings=settings, index=open_index(settings), kind=kind,
-                        tier=tier, guideline=guideline, progress=progress)
+    return ingest_paths(
+        paths,
+        settings=settings,
+        index=open_index(settings),
+        kind=kind,
+        tier=tier,
+        guideline=guideline,
+        progress=progress,
+    )
 
 
 def parse_file(path: Path) -> Determination:
@@ -142,9 +149,7 @@ def build_demo(
         raise ConfigError(f"The demo corpus folder {DEMO_CORPUS} is missing; reinstall imr-assist.")
     settings = settings or load_settings(home)
     index = open_index(settings)
-    if if_missing and any(
-        r.file_path.startswith(str(DEMO_CORPUS)) for r in index.records()
-    ):
+    if if_missing and any(r.file_path.startswith(str(DEMO_CORPUS)) for r in index.records()):
         return None
     paths = [DEMO_CORPUS / "guidelines", DEMO_CORPUS / "determinations"]
     return ingest_paths(paths, settings=settings, index=index, progress=progress)

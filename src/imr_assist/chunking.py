@@ -16,8 +16,31 @@ from imr_assist.citations import make_citation_id
 from imr_assist.models import Block, Passage, SourceDocument
 
 _ABBREVIATIONS = {
-    "e.g", "i.e", "et al", "al", "vs", "dr", "no", "p", "pp", "fig", "etc", "approx", "mr", "mrs",
-    "ms", "st", "u.s", "jr", "sr", "min", "max", "ref", "vol", "ch", "sec",
+    "e.g",
+    "i.e",
+    "et al",
+    "al",
+    "vs",
+    "dr",
+    "no",
+    "p",
+    "pp",
+    "fig",
+    "etc",
+    "approx",
+    "mr",
+    "mrs",
+    "ms",
+    "st",
+    "u.s",
+    "jr",
+    "sr",
+    "min",
+    "max",
+    "ref",
+    "vol",
+    "ch",
+    "sec",
 }
 _SENTENCE_BOUNDARY_RE = re.compile(r"(?<=[.!?])[\"”)\]]?\s+(?=[A-Z0-9(\[\"“])")
 
@@ -31,7 +54,7 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for match in _SENTENCE_BOUNDARY_RE.finditer(text):
         candidate = text[start : match.start()].rstrip()
-        last = candidate.rsplit(" ", 1)[-1].rstrip(".!?\"”)]").lower()
+        last = candidate.rsplit(" ", 1)[-1].rstrip('.!?"”)]').lower()
         if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
             continue
         out.append(text[start : match.end()].strip())
@@ -116,11 +139,16 @@ def chunk_document(doc: SourceDocument, size: int, overlap: int) -> list[Passage
     seen_ids: set[str] = set()
     groups: list[list[Block]] = []
     for block in doc.blocks:
-        if groups and _group_key(groups[-1][-1]) == _group_key(block) and not block.is_table:
-            if not groups[-1][-1].is_table:
-                groups[-1].append(block)
-                continue
-        groups.append([block])
+        previous = groups[-1][-1] if groups else None
+        if (
+            previous is not None
+            and _group_key(previous) == _group_key(block)
+            and not block.is_table
+            and not previous.is_table
+        ):
+            groups[-1].append(block)
+        else:
+            groups.append([block])
     recs = {r.number: r for r in doc.recommendations}
     for group in groups:
         for units in _group_chunks(group, size, overlap):

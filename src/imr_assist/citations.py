@@ -38,7 +38,9 @@ def extract_citation_ids(text: str) -> list[str]:
 
 
 def format_pages(start: str, end: str) -> str:
-    """'p. 45' or 'pp. 45-46'."""
+    """'p. 45' or 'pp. 45-46'; '' for an unpaged source."""
+    if not start:
+        return ""
     return f"p. {start}" if start == end else f"pp. {start}-{end}"
 
 
@@ -58,7 +60,7 @@ def format_citation(passage: Passage) -> str:
     elif passage.section:
         parts.append(_short(passage.section))
     parts.append(format_pages(passage.page_start, passage.page_end))
-    return ", ".join(parts)
+    return ", ".join(p for p in parts if p)
 
 
 def _short(text: str, limit: int = 60) -> str:

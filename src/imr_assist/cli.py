@@ -48,19 +48,40 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--kind", type=click.Choice(["auto", "guideline", "determination", "study"]),
-              default="auto", show_default=True, help="What the files are; auto detects letters.")
-@click.option("--tier", type=click.Choice([t.value for t in Tier]), default=None,
-              help="Authority tier for all files (default: front matter, then detection).")
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "guideline", "determination", "study"]),
+    default="auto",
+    show_default=True,
+    help="What the files are; auto detects letters.",
+)
+@click.option(
+    "--tier",
+    type=click.Choice([t.value for t in Tier]),
+    default=None,
+    help="Authority tier for all files (default: front matter, then detection).",
+)
 @click.option("--guideline", default=None, help="Guideline short name used in citations.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @home_option
 @_errors
-def ingest(paths: tuple[Path, ...], kind: str, tier: str | None, guideline: str | None,
-           as_json: bool, home: Path | None) -> None:
+def ingest(
+    paths: tuple[Path, ...],
+    kind: str,
+    tier: str | None,
+    guideline: str | None,
+    as_json: bool,
+    home: Path | None,
+) -> None:
     """Read, chunk, embed and store files or folders. Exit 1 if any file failed."""
-    report = api.ingest(list(paths), home=home, kind=kind, tier=tier, guideline=guideline,
-                        progress=None if as_json else _progress_bar())
+    report = api.ingest(
+        list(paths),
+        home=home,
+        kind=kind,
+        tier=tier,
+        guideline=guideline,
+        progress=None if as_json else _progress_bar(),
+    )
     _print_ingest(report, as_json)
     if report.failed:
         sys.exit(1)
@@ -78,7 +99,9 @@ def parse(file: Path, as_json: bool, home: Path | None) -> None:
         click.echo(det.model_dump_json(indent=2, exclude={"format"}))
         return
     cs = det.case_summary
-    click.echo(f"Case: {cs.age or '?'}-year-old {cs.sex or '?'}, injured {cs.date_of_injury or '?'}")
+    click.echo(
+        f"Case: {cs.age or '?'}-year-old {cs.sex or '?'}, injured {cs.date_of_injury or '?'}"
+    )
     if cs.surgeries:
         click.echo(f"Surgeries: {'; '.join(cs.surgeries)}")
     if cs.diagnoses:
@@ -98,16 +121,31 @@ def parse(file: Path, as_json: bool, home: Path | None) -> None:
 @main.command()
 @click.argument("query", required=False)
 @click.option("--k", "k", type=click.IntRange(1, 1000), default=None, help="Number of hits.")
-@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
-              help="Filter on kind, tier, guideline, body_region, decision, doc_id, source_path "
-              "(repeatable; VALUE may be A|B).")
-@click.option("--batch", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help='JSONL file of {"qid","query"} lines; prints one JSON line per query.')
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Filter on kind, tier, guideline, body_region, decision, doc_id, source_path "
+    "(repeatable; VALUE may be A|B).",
+)
+@click.option(
+    "--batch",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help='JSONL file of {"qid","query"} lines; prints one JSON line per query.',
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @home_option
 @_errors
-def search(query: str | None, k: int | None, filters: tuple[str, ...], batch: Path | None,
-           as_json: bool, home: Path | None) -> None:
+def search(
+    query: str | None,
+    k: int | None,
+    filters: tuple[str, ...],
+    batch: Path | None,
+    as_json: bool,
+    home: Path | None,
+) -> None:
     """Search the index and print passages with their citations."""
     parsed = api.parse_filters(filters)
     if batch is not None:
@@ -119,9 +157,17 @@ def search(query: str | None, k: int | None, filters: tuple[str, ...], batch: Pa
         raise click.UsageError("Give a QUERY or --batch FILE.")
     result = api.search(query, home=home, k=k, filters=parsed)
     if as_json:
-        click.echo(json.dumps({"query": result.query, "mode": result.mode,
-                               "index_hash": result.index_hash,
-                               "hits": [_hit_json(h) for h in result.hits]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "query": result.query,
+                    "mode": result.mode,
+                    "index_hash": result.index_hash,
+                    "hits": [_hit_json(h) for h in result.hits],
+                },
+                indent=2,
+            )
+        )
         return
     _print_hits(result)
 
@@ -185,8 +231,14 @@ def _progress_bar() -> Callable[[str, int, int], None]:
     def update(name: str, done: int, total: int) -> None:
         bar = bars.get(name)
         if bar is None:
-            bar = bars[name] = tqdm(total=total, desc=name[:30], unit="passage", leave=False,
-                                    disable=total < 200, file=sys.stderr)
+            bar = bars[name] = tqdm(
+                total=total,
+                desc=name[:30],
+                unit="passage",
+                leave=False,
+                disable=total < 200,
+                file=sys.stderr,
+            )
         bar.total = total
         bar.n = done
         bar.refresh()
@@ -206,8 +258,10 @@ def _print_ingest(report: IngestReport, as_json: bool) -> None:
         for w in f.warnings:
             click.echo(f"    warning: {w}", err=True)
     ok = sum(f.status in {"ingested", "replaced", "unchanged"} for f in report.files)
-    click.echo(f"{ok} of {len(report.files)} files indexed, {report.passages} passages stored, "
-               f"{len(report.failed)} failed ({report.seconds:.1f} s, index {report.index_hash}).")
+    click.echo(
+        f"{ok} of {len(report.files)} files indexed, {report.passages} passages stored, "
+        f"{len(report.failed)} failed ({report.seconds:.1f} s, index {report.index_hash})."
+    )
 
 
 def _hit_json(hit: Hit) -> dict[str, Any]:
@@ -235,14 +289,18 @@ def _hit_json(hit: Hit) -> dict[str, Any]:
 
 def _print_hits(result: SearchResult) -> None:
     if not result.hits:
-        click.echo("No passages found. Ingest documents first (`imr-assist ingest PATH`) "
-                   "or relax the filters.")
+        click.echo(
+            "No passages found. Ingest documents first (`imr-assist ingest PATH`) "
+            "or relax the filters."
+        )
         return
     for hit in result.hits:
         p = hit.passage
         grade = f" [{p.recommendation_grade}]" if p.recommendation_grade else ""
-        click.echo(f"{hit.rank:>2}. {hit.citation}{grade}  ({p.tier.value}, score {hit.score:.3f}, "
-                   f"id {p.id})")
+        click.echo(
+            f"{hit.rank:>2}. {hit.citation}{grade}  ({p.tier.value}, score {hit.score:.3f}, "
+            f"id {p.id})"
+        )
         text = " ".join(p.text.split())
         click.echo(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
 

@@ -61,7 +61,7 @@ class DeterminationParseError(SourceError):
     """The text cannot be parsed as an IMR determination letter."""
 
 
-class IndexError_(ImrAssistError):  # noqa: N801 - avoid shadowing the builtin IndexError
+class IndexError_(ImrAssistError):
     """The index cannot be opened, is stale, or is inconsistent."""
 
 

@@ -40,9 +40,7 @@ def make_client(settings: Settings) -> Any:
 
         url = urlparse(settings.chroma_url)
         if url.scheme not in {"http", "https"} or not url.hostname:
-            raise ConfigError(
-                f"IMR_CHROMA_URL={settings.chroma_url!r} is not http(s)://host:port."
-            )
+            raise ConfigError(f"IMR_CHROMA_URL={settings.chroma_url!r} is not http(s)://host:port.")
         try:
             return chromadb.HttpClient(
                 host=url.hostname,
@@ -124,9 +122,7 @@ class PassageIndex:
     def _version_map(self, refresh: bool = False) -> dict[str, str]:
         if self._versions is None or refresh:
             got = self._manifest.get(include=["metadatas"])
-            self._versions = {
-                m["doc_id"]: m["content_hash"] for m in got["metadatas"] or []
-            }
+            self._versions = {m["doc_id"]: m["content_hash"] for m in got["metadatas"] or []}
         return self._versions
 
     # ------------------------------------------------------------------ writes
@@ -188,9 +184,7 @@ class PassageIndex:
         published = self.record(doc_id)
         if keep_published and published and published.content_hash == content_hash:
             return
-        self.collection.delete(
-            where={"$and": [{"doc_id": doc_id}, {"content_hash": content_hash}]}
-        )
+        self.collection.delete(where={"$and": [{"doc_id": doc_id}, {"content_hash": content_hash}]})
 
     def remove(self, doc_id: str) -> DocumentRecord:
         """Remove a document: unpublish it first, then delete its passages."""
@@ -222,7 +216,9 @@ class PassageIndex:
             passage = self._passage(document.id, document.page_content, document.metadata)
             if not self._visible(passage):
                 continue
-            hits.append(Hit(passage=passage, score=round(1.0 - float(distance), 6), rank=len(hits) + 1))
+            hits.append(
+                Hit(passage=passage, score=round(1.0 - float(distance), 6), rank=len(hits) + 1)
+            )
             if len(hits) == k:
                 break
         return hits
@@ -245,7 +241,11 @@ class PassageIndex:
         """Rebuild a passage: the stored document is its heading line, then its text."""
         data = {k: v for k, v in metadata.items() if k in Passage.model_fields}
         heading = str(data.get("heading", ""))
-        text = document[len(heading) + 1 :] if heading and document.startswith(heading + "\n") else document
+        text = (
+            document[len(heading) + 1 :]
+            if heading and document.startswith(heading + "\n")
+            else document
+        )
         return Passage.model_validate({**data, "id": pid or data.get("id"), "text": text})
 
     def status(self) -> IndexStatus:

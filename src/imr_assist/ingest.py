@@ -58,12 +58,19 @@ def ingest_paths(
     results: list[FileResult] = []
     for path, explicit in iter_files(Path(p) for p in paths):
         if not explicit and path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            results.append(FileResult(path=str(path), status="skipped",
-                                      message=f"{path}: not a supported type; skipped."))
+            results.append(
+                FileResult(
+                    path=str(path),
+                    status="skipped",
+                    message=f"{path}: not a supported type; skipped.",
+                )
+            )
             continue
         results.append(_ingest_file(path, options, settings, index, progress))
     return IngestReport(
-        files=results, index_hash=settings.index_hash, seconds=round(time.perf_counter() - started, 3)
+        files=results,
+        index_hash=settings.index_hash,
+        seconds=round(time.perf_counter() - started, 3),
     )
 
 
@@ -81,9 +88,12 @@ def _ingest_file(
         data_hash = file_hash(path.read_bytes()) if path.is_file() else ""
         existing = index.records_for_file(abs_path)
         if existing and data_hash and all(r.file_hash == data_hash for r in existing):
-            return FileResult(path=str(path), status="unchanged",
-                              doc_ids=[r.doc_id for r in existing],
-                              message=f"{path}: unchanged since last ingest; nothing to do.")
+            return FileResult(
+                path=str(path),
+                status="unchanged",
+                doc_ids=[r.doc_id for r in existing],
+                message=f"{path}: unchanged since last ingest; nothing to do.",
+            )
         read = read_source(path, options)
         stored_ids: list[str] = []
         total = 0

@@ -159,8 +159,8 @@ class Passage(_Model):
     chapter: str | None = Field(default=None, description="Chapter")
     body_region: str | None = Field(default=None, description="Body region")
     decision: Decision | None = Field(default=None, description="Decision, for determinations")
-    page_start: str = Field(description="Printed label of the first page")
-    page_end: str = Field(description="Printed label of the last page")
+    page_start: str = Field(description="Printed label of the first page ('' if unpaged)")
+    page_end: str = Field(description="Printed label of the last page ('' if unpaged)")
     section: str | None = Field(default=None, description="Section heading")
     recommendation: str | None = Field(default=None, description="Recommendation number")
     recommendation_grade: str | None = Field(
@@ -203,7 +203,9 @@ class GuidelineCitation(_Model):
     mtus: bool = Field(description="True for an MTUS citation, False for a non-MTUS citation")
     guideline: str = Field(description="Guideline name, e.g. 'ACOEM' or 'Official Disability ...'")
     chapter: str | None = Field(default=None, description="Chapter or title, e.g. 'Chapter 12 ...'")
-    section: str | None = Field(default=None, description="Topic within the chapter, e.g. 'Exercise'")
+    section: str | None = Field(
+        default=None, description="Topic within the chapter, e.g. 'Exercise'"
+    )
     pages: str | None = Field(default=None, description="Pages as printed, e.g. '287-289'")
     text: str = Field(description="The citation as written in the letter")
 

@@ -30,9 +30,6 @@ class EmbeddingSettings(_Group):
         "Never downloaded.",
     )
     batch_size: int = Field(default=64, ge=1, le=4096, description="Encoding batch size")
-    max_tokens: int = Field(
-        default=256, ge=16, description="Encoder window in word pieces; chunks are sized to fit it"
-    )
 
 
 class ChunkingSettings(_Group):
@@ -42,7 +39,10 @@ class ChunkingSettings(_Group):
         default=800, ge=200, le=20000, description="Maximum passage size in characters"
     )
     overlap: int = Field(
-        default=120, ge=0, le=5000, description="Characters of whole sentences repeated at the start of the next passage"
+        default=120,
+        ge=0,
+        le=5000,
+        description="Characters of whole sentences repeated at the start of the next passage",
     )
 
 
@@ -86,9 +86,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(
         default_factory=EmbeddingSettings, description="Embedding model"
     )
-    chunking: ChunkingSettings = Field(
-        default_factory=ChunkingSettings, description="Chunking"
-    )
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Chunking")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingest limits")
     search: SearchSettings = Field(default_factory=SearchSettings, description="Search defaults")
 
@@ -96,7 +94,6 @@ class Settings(BaseSettings):
         """Everything that shapes the stored passages and vectors."""
         return {
             "embedding_model": self.embedding.model,
-            "max_tokens": self.embedding.max_tokens,
             "chunk_size": self.chunking.size,
             "chunk_overlap": self.chunking.overlap,
             "parser_version": PARSER_VERSION,
@@ -118,3 +115,21 @@ class Settings(BaseSettings):
         if home is None:
             return self
         return self.model_copy(update={"home": Path(home)})
+
+
+def settings_table() -> list[str]:
+    """Markdown rows `| IMR_X | default | description |` for every setting (README keeps them)."""
+    rows: list[str] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{prefix}{name.upper()}__")
+                continue
+            default = field.get_default(call_default_factory=True)
+            shown = "unset" if default is None else f"`{default}`"
+            rows.append(f"| `{prefix}{name.upper()}` | {shown} | {field.description} |")
+
+    walk(Settings, "IMR_")
+    return rows

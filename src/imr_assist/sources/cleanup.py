@@ -53,9 +53,7 @@ def strip_running_lines(pages: Sequence[str], edge: int = 3, min_share: float = 
         kept = [
             ln
             for i, ln in enumerate(lines)
-            if not (
-                i in edge_idx and (_norm_line(ln) in running or _PAGE_LINE_RE.match(ln))
-            )
+            if not (i in edge_idx and (_norm_line(ln) in running or _PAGE_LINE_RE.match(ln)))
         ]
         out.append("\n".join(kept))
     return out

@@ -33,7 +33,9 @@ def read_pdf_pages(path: Path, *, max_pages: int = 2000) -> tuple[list[Page], st
         reader = PdfReader(str(path), strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
             raise CorruptSourceError(
-                path, "the PDF is encrypted.", "Remove the password (print to PDF) and ingest again."
+                path,
+                "the PDF is encrypted.",
+                "Remove the password (print to PDF) and ingest again.",
             )
         n_pages = len(reader.pages)
     except CorruptSourceError:
@@ -63,7 +65,9 @@ def read_pdf_pages(path: Path, *, max_pages: int = 2000) -> tuple[list[Page], st
         try:
             raw.append(normalize_spaces(reader.pages[i].extract_text() or ""))
         except Exception as exc:
-            log.warning("%s: page %d could not be extracted (%s); it is left empty", path, i + 1, exc)
+            log.warning(
+                "%s: page %d could not be extracted (%s); it is left empty", path, i + 1, exc
+            )
             raw.append("")
     if not any(t.strip() for t in raw):
         raise EmptySourceError(

@@ -76,8 +76,9 @@ def read_bytes(path: Path, max_mb: float) -> bytes:
     try:
         info = path.stat()
     except OSError as exc:
-        raise UnreadableSourceError(path, f"cannot be opened ({exc.strerror or exc}).",
-                                    "Check the path and permissions.") from exc
+        raise UnreadableSourceError(
+            path, f"cannot be opened ({exc.strerror or exc}).", "Check the path and permissions."
+        ) from exc
     if not stat.S_ISREG(info.st_mode):
         raise UnreadableSourceError(path, "is not a regular file.", "Give a file or a folder.")
     if info.st_size > max_mb * 1024 * 1024:
@@ -91,8 +92,9 @@ def read_bytes(path: Path, max_mb: float) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise UnreadableSourceError(path, f"cannot be read ({exc.strerror or exc}).",
-                                    "Check permissions.") from exc
+        raise UnreadableSourceError(
+            path, f"cannot be read ({exc.strerror or exc}).", "Check permissions."
+        ) from exc
 
 
 def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
@@ -110,15 +112,19 @@ def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
     try:
         if suffix == ".pdf":
             if not data.lstrip()[:5].startswith(b"%PDF"):
-                raise CorruptSourceError(path, "is not a PDF (no %PDF header).",
-                                         "Check the file; it may be misnamed or damaged.")
+                raise CorruptSourceError(
+                    path,
+                    "is not a PDF (no %PDF header).",
+                    "Check the file; it may be misnamed or damaged.",
+                )
             pages, title = read_pdf_pages(path, max_pages=options.max_pdf_pages)
             return ReadResult([_document(path, digest, pages, {}, title, options, markdown=False)])
         text = decode_bytes(data, path)
         if suffix == ".csv":
             if not is_dmhc_header(text.lstrip("\ufeff").split("\n", 1)[0]):
                 raise UnsupportedSourceError(
-                    path, "is a CSV without the DMHC IMR columns.",
+                    path,
+                    "is a CSV without the DMHC IMR columns.",
                     "Only the DMHC 'IMR Determinations' CSV (ReferenceID, ..., Findings) is read.",
                 )
             docs, warnings = read_dmhc_csv(text, path, digest)
@@ -129,13 +135,26 @@ def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
         meta, body = split_front_matter(text, path)
         pages = text_pages(body, path)
         return ReadResult(
-            [_document(path, digest, pages, meta, None, options, markdown=suffix in {".md", ".markdown"})]
+            [
+                _document(
+                    path,
+                    digest,
+                    pages,
+                    meta,
+                    None,
+                    options,
+                    markdown=suffix in {".md", ".markdown"},
+                )
+            ]
         )
     except SourceError:
         raise
     except ValidationError as exc:
-        raise CorruptSourceError(path, f"has invalid metadata ({exc.errors()[0]['msg']}).",
-                                 "Fix the front matter or flags.") from exc
+        raise CorruptSourceError(
+            path,
+            f"has invalid metadata ({exc.errors()[0]['msg']}).",
+            "Fix the front matter or flags.",
+        ) from exc
     except RecursionError as exc:
         raise CorruptSourceError(path, "is too deeply nested to read.", "Re-export it.") from exc
 
@@ -202,9 +221,7 @@ def _kind(front: dict[str, Any], text: str, options: ReadOptions) -> Kind:
     return Kind.DETERMINATION if looks_like_determination(text) else Kind.GUIDELINE
 
 
-def detect_tier(
-    kind: Kind, front: dict[str, Any], title: str | None, text: str
-) -> Tier:
+def detect_tier(kind: Kind, front: dict[str, Any], title: str | None, text: str) -> Tier:
     """Authority tier from kind, names and wording when no flag or front matter gives it."""
     if kind is Kind.DETERMINATION:
         return Tier.PRIOR_DETERMINATION
@@ -215,7 +232,10 @@ def detect_tier(
         return Tier.MTUS
     if re.search(r"\bACOEM\b|\bODG\b|Official Disability Guidelines", probe):
         return Tier.GUIDELINE
-    if re.search(r"\babstract\b.*\b(methods|results)\b", probe, re.I | re.S) and "guideline" not in probe.lower():
+    if (
+        re.search(r"\babstract\b.*\b(methods|results)\b", probe, re.I | re.S)
+        and "guideline" not in probe.lower()
+    ):
         return Tier.STUDY
     return Tier.OTHER_GUIDELINE
 
@@ -245,24 +265,43 @@ def _determination_blocks(det: Determination, pages: list[Page]) -> list[Block]:
     end = pages[-1].label if pages else "1"
     blocks = []
     if det.case_summary.text:
-        blocks.append(Block(text=det.case_summary.text, page_index=0, page_label=label,
-                            page_end_label=end, section="Case summary"))
+        blocks.append(
+            Block(
+                text=det.case_summary.text,
+                page_index=0,
+                page_label=label,
+                page_end_label=end,
+                section="Case summary",
+            )
+        )
     for item in det.items:
-        verdict = "Upheld (not medically necessary)" if item.decision.value == "upheld" else (
-            "Overturned (medically necessary)")
+        verdict = (
+            "Upheld (not medically necessary)"
+            if item.decision.value == "upheld"
+            else ("Overturned (medically necessary)")
+        )
         guides = "; ".join(g.text for g in item.reviewer_guidelines)
         text = f"{item.item}: {verdict}."
         if guides:
             text += f" Reviewer guideline: {guides}."
         if item.rationale:
             text += f" Decision rationale: {item.rationale}"
-        blocks.append(Block(text=text, page_index=0, page_label=label, page_end_label=end,
-                            section=item.item, decision=item.decision))
+        blocks.append(
+            Block(
+                text=text,
+                page_index=0,
+                page_label=label,
+                page_end_label=end,
+                section=item.item,
+                decision=item.decision,
+            )
+        )
     return blocks
 
 
 def _with_cited_pages(blocks: list[Block]) -> list[Block]:
-    """In a one-page digest, a section that names the pages it summarises is located there."""
+    """In a one-page digest, a section that names the pages it summarises is located there;
+    a section that names none (ODG cites chapter and topic, not pages) is left unpaged ('')."""
     by_section: dict[str | None, tuple[str, str]] = {}
     for block in blocks:
         if block.section not in by_section:
@@ -271,10 +310,8 @@ def _with_cited_pages(blocks: list[Block]) -> list[Block]:
                 by_section[block.section] = found
     out = []
     for block in blocks:
-        pages = cited_pages(block.text) or by_section.get(block.section)
-        if pages:
-            block = block.model_copy(update={"page_label": pages[0], "page_end_label": pages[1]})
-        out.append(block)
+        pages = cited_pages(block.text) or by_section.get(block.section) or ("", "")
+        out.append(block.model_copy(update={"page_label": pages[0], "page_end_label": pages[1]}))
     return out
 
 

@@ -143,7 +143,13 @@ _GRADE_PAREN_RE = re.compile(r"\(([A-Za-z ]{3,40})\|")
 def _fix_grade(match: re.Match[str]) -> str:
     """'(Nei ther for nor against |' -> '(Neither for nor against |' (PDF letter spacing)."""
     squeezed = re.sub(r"\s", "", match.group(1)).lower()
-    for grade in ("neither for nor against", "strong for", "strong against", "weak for", "weak against"):
+    for grade in (
+        "neither for nor against",
+        "strong for",
+        "strong against",
+        "weak for",
+        "weak against",
+    ):
         if squeezed == grade.replace(" ", ""):
             return f"({grade.capitalize()} |"
     return match.group(0)

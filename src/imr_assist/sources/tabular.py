@@ -44,7 +44,7 @@ _REQUIRED = {"ReferenceID", "Determination", "Findings"}
 def is_dmhc_header(header_line: str) -> bool:
     """True when a CSV header has the DMHC IMR columns that matter."""
     cols = {c.strip().strip('"').strip("\ufeff") for c in header_line.split(",")}
-    return _REQUIRED <= cols and "TreatmentCategory" in cols
+    return cols >= _REQUIRED and "TreatmentCategory" in cols
 
 
 def dmhc_decision(value: str) -> Decision | None:
@@ -57,7 +57,9 @@ def dmhc_decision(value: str) -> Decision | None:
     return None
 
 
-def read_dmhc_csv(text: str, path: Path, content_hash: str) -> tuple[list[SourceDocument], list[str]]:
+def read_dmhc_csv(
+    text: str, path: Path, content_hash: str
+) -> tuple[list[SourceDocument], list[str]]:
     """One prior-determination document per CSV row; rows that cannot be used are warned about."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     fields = {f.strip() for f in (reader.fieldnames or [])}
@@ -88,7 +90,9 @@ def read_dmhc_csv(text: str, path: Path, content_hash: str) -> tuple[list[Source
         seen.add(ref)
         docs.append(_dmhc_document(row, ref, decision, findings, path, content_hash))
     if not docs:
-        raise EmptySourceError(path, "no usable DMHC rows.", "Check the Determination/Findings columns.")
+        raise EmptySourceError(
+            path, "no usable DMHC rows.", "Check the Determination/Findings columns."
+        )
     return docs, warnings
 
 
@@ -96,7 +100,9 @@ def _dmhc_document(
     row: dict[str, str], ref: str, decision: Decision, findings: str, path: Path, content_hash: str
 ) -> SourceDocument:
     treatment = row.get("TreatmentSubCategory") or row.get("TreatmentCategory") or "treatment"
-    diagnosis = " / ".join(x for x in (row.get("DiagnosisCategory"), row.get("DiagnosisSubCategory")) if x)
+    diagnosis = " / ".join(
+        x for x in (row.get("DiagnosisCategory"), row.get("DiagnosisSubCategory")) if x
+    )
     gender = row.get("PatientGender", "").lower() or None
     summary = (
         f"DMHC IMR {ref} ({row.get('ReportYear', '')}): {row.get('AgeRange', '')} "
@@ -170,8 +176,13 @@ def read_beir_corpus(text: str, path: Path) -> tuple[list[SourceDocument], list[
                 meta=DocumentMeta(title=title or doc_id, kind=Kind.STUDY, tier=Tier.STUDY),
                 pages=[Page(index=0, label="1", text=full)],
                 blocks=[
-                    Block(text=" ".join(body.split()) or title, page_index=0, page_label="1",
-                          page_end_label="1", section=title or None)
+                    Block(
+                        text=" ".join(body.split()) or title,
+                        page_index=0,
+                        page_label="1",
+                        page_end_label="1",
+                        section=title or None,
+                    )
                 ],
             )
         )

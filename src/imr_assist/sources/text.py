@@ -42,12 +42,18 @@ def decode_bytes(data: bytes, path: Path) -> str:
             "the file contains NUL bytes: it is binary, not text.",
             "Ingest PDF, .txt, .md or .csv files.",
         )
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
         if data.startswith(bom):
             try:
                 return data.decode(codec)
             except UnicodeDecodeError as exc:
-                raise CorruptSourceError(path, f"bad {codec} text ({exc}).", "Re-save as UTF-8.")
+                raise CorruptSourceError(
+                    path, f"bad {codec} text ({exc}).", "Re-save as UTF-8."
+                ) from exc
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -97,7 +103,9 @@ def text_pages(body: str, path: Path) -> list[Page]:
     parts = body.split("\f") if "\f" in body else [body]
     pages = [Page(index=i, label=str(i + 1), text=t) for i, t in enumerate(parts)]
     if not any(p.text.strip() for p in pages):
-        raise EmptySourceError(path, "the file is empty.", "Check the file has text and re-save it.")
+        raise EmptySourceError(
+            path, "the file is empty.", "Check the file has text and re-save it."
+        )
     return pages
 
 

@@ -1,0 +1,46 @@
+# The README's two commands are `make run` and `make test`; .ci/run calls `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run demo test test-fast lint format bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned: the CPU wheel on this machine (unpinned pulls a multi-GB CUDA build)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/imr-assist demo --if-missing
+
+run: demo
+	$(BIN)/streamlit run app.py
+
+test: install
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: install
+	$(BIN)/ruff check src tests app.py bench
+	$(BIN)/ruff format --check src tests app.py bench
+	$(BIN)/mypy src
+
+format: install
+	$(BIN)/ruff format src tests app.py bench
+	$(BIN)/ruff check --fix src tests app.py bench
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) .imr-assist .pytest_cache .mypy_cache .ruff_cache

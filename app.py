@@ -1,0 +1,8 @@
+"""Streamlit entry point: `streamlit run app.py`. A thin shell over imr_assist.ui."""
+
+import streamlit as st
+
+from imr_assist.ui import search_page
+
+st.set_page_config(page_title="imr-assist", layout="wide")
+search_page.render()

@@ -1,0 +1,1 @@
+"""Streamlit page components. `app.py` is a thin shell that calls these."""

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from imr_assist.errors import DeterminationParseError
@@ -613,6 +613,25 @@ def test_default_source_name_is_used() -> None:
 # --------------------------------------------------------------------------- property
 
 
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "Page Page 2 of 4 3 of 4",
+        "Page 3 Page 2 of 4 of 4",
+        "Page 3 of Page 2 of 4 4",
+        "-  Page 2 of 4 2 -",
+        "CM13-0034567 Page 2 of 4",
+        "Page 2 of 4 Page 3 of 4",
+    ],
+)
+def test_footer_extracted_into_another_footer_is_dropped(footer: str) -> None:
+    clean = fixture("final-multi-item.txt")
+    anchor = "side effects\n"
+    assert anchor in clean
+    damaged = clean.replace(anchor, f"{anchor}{footer}\n", 1)
+    assert parse_determination(damaged) == parse_determination(clean)
+
+
 NOISE_LINES = st.sampled_from(["", "   ", "Page 3 of 4", "7", "- 2 -", "CM13-0034567", "\f"])
 
 
@@ -621,6 +640,12 @@ NOISE_LINES = st.sampled_from(["", "   ", "Page 3 of 4", "7", "- 2 -", "CM13-003
     inserts=st.lists(st.tuples(st.integers(min_value=0), NOISE_LINES), max_size=12),
     doubled=st.lists(st.integers(min_value=0), max_size=20),
     inline=st.lists(st.integers(min_value=0), max_size=4),
+)
+# the inline footer lands inside a "Page 3 of 4" line: "Page Page 2 of 4 3 of 4"
+@example(
+    inserts=[*[(0, "")] * 7, (116107, "Page 3 of 4"), (0, "   ")],
+    doubled=list(range(9)),
+    inline=[2_377_100_400],
 )
 def test_pdf_noise_never_changes_the_parse(
     inserts: list[tuple[int, str]], doubled: list[int], inline: list[int]

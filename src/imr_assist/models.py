@@ -317,5 +317,14 @@ class SearchResult(_Model):
 
     query: str = Field(description="The query as searched")
     hits: list[Hit] = Field(description="Hits, best first")
-    mode: str = Field(description="Retrieval mode used")
+    mode: str = Field(description="Retrieval mode used: dense, bm25 or hybrid")
     index_hash: str = Field(description="Index hash (settings that shape the index)")
+    relevant: bool = Field(
+        default=True,
+        description="False when the relevance gate judged that nothing retrieved addresses "
+        "the query (the hits are then shown as context, never as support)",
+    )
+    gate_reason: str = Field(default="", description="Why the gate decided as it did")
+    highest_tier: Tier | None = Field(
+        default=None, description="Highest authority tier among relevant hits"
+    )

@@ -54,11 +54,30 @@ _NOISE_LINE = re.compile(
 _INLINE_NOISE = re.compile(r"\bPage\s+\d+\s+of\s+\d+\b|\bCM\d{2}-\d{5,8}\b", _I)
 
 
+def _strip_inline_noise(text: str) -> str:
+    """Remove "Page N of M" and case numbers until none is left.
+
+    One pass is not enough: removing a footer can splice its neighbours into a new one, e.g.
+    "Page Page 2 of 4 3 of 4" (a footer extracted into the middle of another) leaves
+    "Page 3 of 4" behind.
+    """
+    while True:
+        cleaned = _INLINE_NOISE.sub(" ", text)
+        if cleaned == text:
+            return text
+        text = cleaned
+
+
 def _normalise(text: str) -> str:
     """One stream of single-spaced text with PDF page furniture removed."""
-    lines = (line.strip() for line in text.translate(_CHAR_MAP).splitlines())
     parts: list[str] = []
-    for line in lines:
+    for raw in text.translate(_CHAR_MAP).splitlines():
+        raw = raw.strip()
+        if not raw or _NOISE_LINE.match(raw):
+            continue
+        # a footer line with another footer extracted into it ("- Page 2 of 4 2 -") is still
+        # a footer once the inline noise is gone; judge the line again after removing it
+        line = re.sub(r"\s+", " ", _strip_inline_noise(raw)).strip()
         if not line or _NOISE_LINE.match(line):
             continue
         prev = parts[-1] if parts else ""
@@ -68,7 +87,7 @@ def _normalise(text: str) -> str:
             parts[-1] = joined
         else:
             parts.append(line)
-    stream = _INLINE_NOISE.sub(" ", " ".join(parts))
+    stream = _strip_inline_noise(" ".join(parts))  # noise that spans a line break
     return re.sub(r"\s+", " ", stream).strip()
 
 

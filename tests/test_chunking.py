@@ -1,4 +1,4 @@
-"""Tests for chunking (imr_assist.chunking): sentences, the chunk() properties, document passages."""
+"""Tests for chunking (imr_assist.chunking): sentences, chunk() properties, document passages."""
 
 from __future__ import annotations
 
@@ -383,11 +383,6 @@ def test_chunk_document_splits_a_long_table_between_rows_repeating_the_title() -
     assert [row for p in passages for row in p.text.split("\n")[1:]] == rows  # each row once
 
 
-@pytest.mark.xfail(
-    reason="BUG: _table_chunks repeats lines[0][: size // 3] as the title and never emits the "
-    "rest of a longer title line, so words of the title are lost from every passage",
-    strict=True,
-)
 def test_chunk_document_long_table_keeps_every_word_of_a_long_title() -> None:
     doc = guideline_doc(GUIDELINE_BLOCKS[6:])
 

@@ -78,13 +78,21 @@ def test_strip_running_lines_keeps_edge_lines_on_too_few_pages() -> None:
 def test_strip_running_lines_drops_page_number_lines_at_edges(number_line: str) -> None:
     single = page("Body text of a one-page document.", "It has two lines.", number_line)
 
-    assert strip_running_lines([single]) == [page("Body text of a one-page document.",
-                                                  "It has two lines.")]
+    assert strip_running_lines([single]) == [
+        page("Body text of a one-page document.", "It has two lines.")
+    ]
 
 
 def test_strip_running_lines_keeps_a_bare_number_inside_the_body() -> None:
-    lines = ["First line.", "Second line.", "Third line.", "42", "Fifth line.", "Sixth line.",
-             "Seventh line."]
+    lines = [
+        "First line.",
+        "Second line.",
+        "Third line.",
+        "42",
+        "Fifth line.",
+        "Sixth line.",
+        "Seventh line.",
+    ]
 
     assert strip_running_lines([page(*lines)]) == [page(*lines)]
 
@@ -135,7 +143,12 @@ def test_join_split_words_uses_the_documents_own_vocabulary() -> None:
     [
         ("physi-\ncal therapy", {}, set(), "physical therapy"),
         ("treat-\n   ment", {}, set(), "treatment"),
-        ("a clinician-\ndirected program", {}, {"clinician-directed"}, "a clinician-directed program"),
+        (
+            "a clinician-\ndirected program",
+            {},
+            {"clinician-directed"},
+            "a clinician-directed program",
+        ),
         # the document spells the compound with a hyphen, but also the joined word: join
         ("re-\nview", {"review": 3}, {"re-view"}, "review"),
         ("Non-\nSteroidal", {}, set(), "Non-\nSteroidal"),  # a capital after the break: kept
@@ -273,13 +286,6 @@ def test_join_lines_ends_a_paragraph_at_a_grade_line_and_a_blank_line() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    reason="BUG: join_lines only treats a line as a heading when the paragraph before it ends a "
-    "sentence, so a lettered/roman section heading after a line without final punctuation "
-    "('... quality of life (QoL)') is glued into that paragraph; in the VA/DoD PDF this loses "
-    "'II. Background', 'B. Epidemiology and Impact' and 'IX. Recommendations'",
-    strict=True,
-)
 def test_join_lines_starts_a_lettered_heading_after_an_unfinished_line() -> None:
     text = page(
         "Care aims to improve function and to maximise individual health outcomes and quality of",
@@ -298,12 +304,6 @@ def test_join_lines_starts_a_lettered_heading_after_an_unfinished_line() -> None
     ]
 
 
-@pytest.mark.xfail(
-    reason="BUG: _ends_sentence does not accept a citation marker after the full stop "
-    "('billion.(10)'), so a short last line of a paragraph does not end it and the next paragraph "
-    "(or a 'Table 2.' title, VA/DoD p. 7) is glued on",
-    strict=True,
-)
 def test_join_lines_ends_a_paragraph_at_a_citation_marker() -> None:
     text = page(
         "In 2016, the estimated spending related to low back pain and neck pain was",

@@ -105,16 +105,19 @@ def test_find_recommendations_vadod_style() -> None:
 
 
 def test_find_recommendations_two_in_one_box() -> None:
-    text = """Recommendation
-23. For patients with acute low back pain, there is insufficient evidence to recommend for or against a
-non-benzodiazepine muscle relaxant for short-term use.
-(Neither for nor against | Reviewed, New-replaced)
-24. For patients with chronic low back pain, we suggest against offering a non-benzodiazepine muscle
-relaxant.
-(Weak against | Reviewed, Not changed)
-Discussion
-The systematic evidence review did not identify new studies for use of muscle relaxants.
-"""
+    text = page_text(
+        "Recommendation",
+        "23. For patients with acute low back pain, there is insufficient evidence to recommend "
+        "for or against a",
+        "non-benzodiazepine muscle relaxant for short-term use.",
+        "(Neither for nor against | Reviewed, New-replaced)",
+        "24. For patients with chronic low back pain, we suggest against offering a "
+        "non-benzodiazepine muscle",
+        "relaxant.",
+        "(Weak against | Reviewed, Not changed)",
+        "Discussion",
+        "The systematic evidence review did not identify new studies for use of muscle relaxants.",
+    )
     recs = find_recommendations(pages_of(text, first_label=54))
 
     assert summary(recs) == [("23", "54", "Neither for nor against"), ("24", "54", "Weak against")]
@@ -126,13 +129,15 @@ The systematic evidence review did not identify new studies for use of muscle re
 
 
 def test_find_recommendations_reads_letter_spaced_grades_and_drops_footnote_markers() -> None:
-    text = """Recommendation
-5. For patients with low back pain, there is insufficient evidence to recommend for or against specific
-physical exam maneuvers.y
-(Nei ther for nor against | Reviewed, New-added)
-6. For patients with chronic low back pain, we suggest cognitive behavioral therapy.
-(W eak f or | Reviewed, New-replaced)
-"""
+    text = page_text(
+        "Recommendation",
+        "5. For patients with low back pain, there is insufficient evidence to recommend for or "
+        "against specific",
+        "physical exam maneuvers.y",
+        "(Nei ther for nor against | Reviewed, New-added)",
+        "6. For patients with chronic low back pain, we suggest cognitive behavioral therapy.",
+        "(W eak f or | Reviewed, New-replaced)",
+    )
     recs = find_recommendations(pages_of(text))
 
     assert summary(recs) == [("5", "42", "Neither for nor against"), ("6", "42", "Weak for")]
@@ -153,17 +158,27 @@ def test_find_recommendations_named_form_with_grade_in_parentheses() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Recommendation 7: For acute low back pain, we recommend against routine imaging.\n",
-         ("7", "Strong against")),
-        ("Recommendation 8 - Exercise is recommended for chronic low back pain.\n",
-         ("8", "Strong for")),
-        ("RECOMMENDATION 9. Lumbar supports are not recommended for prevention.\n",
-         ("9", "Strong against")),
-        ("Recommendation 10: There is insufficient evidence to recommend for or against yoga.\n",
-         ("10", "Neither for nor against")),
+        (
+            "Recommendation 7: For acute low back pain, we recommend against routine imaging.\n",
+            ("7", "Strong against"),
+        ),
+        (
+            "Recommendation 8 - Exercise is recommended for chronic low back pain.\n",
+            ("8", "Strong for"),
+        ),
+        (
+            "RECOMMENDATION 9. Lumbar supports are not recommended for prevention.\n",
+            ("9", "Strong against"),
+        ),
+        (
+            "Recommendation 10: There is insufficient evidence to recommend for or against yoga.\n",
+            ("10", "Neither for nor against"),
+        ),
         ("Recommendation 11: We suggest yoga for chronic low back pain.\n", ("11", "Weak for")),
-        ("Recommendation 012: We suggest against acetaminophen for pain.\n",
-         ("12", "Weak against")),
+        (
+            "Recommendation 012: We suggest against acetaminophen for pain.\n",
+            ("12", "Weak against"),
+        ),
     ],
 )
 def test_find_recommendations_named_form_graded_by_wording(
@@ -188,7 +203,9 @@ def test_find_recommendations_ignores_ungraded_text(text: str) -> None:
 
 
 def test_find_recommendations_prefers_the_occurrence_with_a_printed_grade() -> None:
-    named = "Recommendation 12: For patients with low back pain, we suggest against acetaminophen.\n"
+    named = (
+        "Recommendation 12: For patients with low back pain, we suggest against acetaminophen.\n"
+    )
     graded = (
         "12. For patients with low back pain, we suggest against acetaminophen.\n"
         "(Weak against | Reviewed, New-replaced)\n"
@@ -200,8 +217,10 @@ def test_find_recommendations_prefers_the_occurrence_with_a_printed_grade() -> N
 
 
 def test_find_recommendations_are_sorted_by_number_across_pages() -> None:
-    p1 = "Recommendation\n10. For patients with chronic pain, we suggest manipulation.\n(Weak for | R)\n"
-    p2 = "Recommendation\n9. For patients with chronic pain, we suggest an exercise program.\n(Weak for)\n"
+    p1 = page_text("10. For patients with chronic pain, we suggest manipulation.", "(Weak for | R)")
+    p2 = page_text(
+        "9. For patients with chronic pain, we suggest an exercise program.", "(Weak for)"
+    )
 
     assert [r.number for r in find_recommendations(pages_of(p1, p2))] == ["9", "10"]
 
@@ -355,7 +374,9 @@ VADOD_RECOMMENDATIONS = [
     (33, 64, "Weak against"), (34, 66, "Weak for"), (35, 66, N), (36, 68, N), (37, 69, N),
     (38, 71, "Weak against"), (39, 72, "Weak for"),
 ]  # fmt: skip
-RUNNING_HEADER = "VA/DoD Clinical Practice Guideline for the Diagnosis and Treatment of Low Back Pain"
+RUNNING_HEADER = (
+    "VA/DoD Clinical Practice Guideline for the Diagnosis and Treatment of Low Back Pain"
+)
 
 
 @pytest.fixture(scope="module")
@@ -430,11 +451,6 @@ def test_vadod_blocks_on_page_50_belong_to_recommendation_19(vadod: SourceDocume
 
 
 @pytest.mark.shared
-@pytest.mark.xfail(
-    reason="BUG: join_lines glues a lettered/roman heading to a paragraph that does not end in "
-    "final punctuation (see test_cleanup), so these sections never open",
-    strict=True,
-)
 def test_vadod_major_sections_are_found(vadod: SourceDocument) -> None:
     sections = {b.section for b in vadod.blocks}
 
@@ -446,11 +462,6 @@ def test_vadod_major_sections_are_found(vadod: SourceDocument) -> None:
 
 
 @pytest.mark.shared
-@pytest.mark.xfail(
-    reason="BUG: 'available in Table 2.(16)' does not end a paragraph (citation marker after the "
-    "full stop), so the Table 2 title on p. 7 is glued into prose and no table block is made",
-    strict=True,
-)
 def test_vadod_table_2_is_a_table_block(vadod: SourceDocument) -> None:
     tables = [b for b in vadod.blocks if b.page_label == "7" and b.is_table]
 

@@ -205,9 +205,11 @@ def _table_chunks(block: Block, size: int) -> Iterator[list[_Unit]]:
         yield [_Unit(ln, block, True) for ln in lines]
         return
     title = lines[0][: size // 3]
+    rest = lines[0][len(title) :].strip()
     rows: list[str] = []
     budget = size - len(title) - 1
-    for line in lines[1:] if len(lines) > 1 else lines:
+    body = ([rest] if rest else []) + (lines[1:] if len(lines) > 1 else ([] if rest else lines))
+    for line in body:
         rows.extend(_hard_split(line, budget) if len(line) > budget else [line])
     for r in _pack([len(row) for row in rows], budget, 0):
         yield [_Unit(title, block, True)] + [_Unit(rows[i], block, True) for i in r]

@@ -25,6 +25,7 @@ from imr_assist.settings import Settings
 
 log = logging.getLogger(__name__)
 
+_GENERATION_ID = "__generation__"
 FILTER_KEYS = ("kind", "tier", "guideline", "body_region", "decision", "doc_id", "source_path")
 _UPSERT_BATCH = 256
 
@@ -108,7 +109,11 @@ class PassageIndex:
     def records(self, where: dict[str, Any] | None = None) -> list[DocumentRecord]:
         """Manifest records, optionally filtered by Chroma metadata."""
         got = self._manifest.get(where=where, include=["metadatas"])
-        out = [DocumentRecord.model_validate(m) for m in got["metadatas"] or []]
+        out = [
+            DocumentRecord.model_validate(m)
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+            if i != _GENERATION_ID
+        ]
         return sorted(out, key=lambda r: (r.source_path, r.doc_id))
 
     def record(self, doc_id: str) -> DocumentRecord | None:
@@ -122,8 +127,50 @@ class PassageIndex:
     def _version_map(self, refresh: bool = False) -> dict[str, str]:
         if self._versions is None or refresh:
             got = self._manifest.get(include=["metadatas"])
-            self._versions = {m["doc_id"]: m["content_hash"] for m in got["metadatas"] or []}
+            self._versions = {
+                m["doc_id"]: m["content_hash"]
+                for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+                if i != _GENERATION_ID
+            }
         return self._versions
+
+    def generation(self) -> str:
+        """Changes whenever a document is published or removed (by any process)."""
+        got = self._manifest.get(ids=[_GENERATION_ID], include=["metadatas"])
+        metas = got["metadatas"] or []
+        return str(metas[0]["generation"]) if metas else "empty"
+
+    def _bump_generation(self) -> None:
+        import uuid
+
+        self._manifest.upsert(
+            ids=[_GENERATION_ID],
+            embeddings=[[1.0]],
+            metadatas=[{"generation": uuid.uuid4().hex}],
+        )
+
+    def published_passages(
+        self, page_size: int = 5000
+    ) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        """(ids, stored texts, metadatas) of every passage of a published document version."""
+        versions = self._version_map(refresh=True)
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            got = self.collection.get(
+                include=["documents", "metadatas"], limit=page_size, offset=offset
+            )
+            if not got["ids"]:
+                break
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                if versions.get(m.get("doc_id")) == m.get("content_hash"):
+                    ids.append(i)
+                    texts.append(d)
+                    metas.append(dict(m))
+            offset += len(got["ids"])
+        return ids, texts, metas
 
     # ------------------------------------------------------------------ writes
 
@@ -169,6 +216,7 @@ class PassageIndex:
         )
         meta = {k: v for k, v in record.model_dump(mode="json").items() if v is not None}
         self._manifest.upsert(ids=[doc.doc_id], embeddings=[[1.0]], metadatas=[meta])
+        self._bump_generation()
         self._drop_stale(doc.doc_id, keep=set(ids))
         self._version_map()[doc.doc_id] = doc.content_hash
         return record
@@ -196,6 +244,7 @@ class PassageIndex:
                 "See `imr-assist index status`."
             )
         self._manifest.delete(ids=[doc_id])
+        self._bump_generation()
         self.collection.delete(where={"doc_id": doc_id})
         self._version_map().pop(doc_id, None)
         return record

@@ -22,6 +22,8 @@ _PRINTED_PAGE_RE = re.compile(r"\bpage\s+(\d{1,4})\s+of\s+\d{1,4}\b", re.IGNOREC
 _WORD_RE = re.compile(r"[A-Za-z]+")
 _TOKEN_SPLIT_RE = re.compile(r"([^A-Za-z]+)")
 _HYPHEN_BREAK_RE = re.compile(r"([A-Za-z]{2,})-\n\s*([a-z][A-Za-z]*)")
+_LETTERED_HEADING_RE = re.compile(r"^(?:[IVX]+|[A-Z])\.\s*[A-Z]")
+_CITED_END_RE = re.compile(r"[.?!]\(\d[\d,\s–-]*\)$")  # 'billion.(10)'
 _GRADE_LINE_END_RE = re.compile(r"\|[^|()]*\)$")
 _SENTENCE_END = (".", "?", "!", ":", ";", ".)", ".”", '."')
 
@@ -157,7 +159,8 @@ def join_lines(text: str) -> list[str]:
             flush()
             continue
         starts_item = bool(re.match(r"^(?:[•\-*▪●]|\d{1,3}[.)]|[a-z][.)])\s", stripped))
-        if is_heading(stripped) and (not current or _ends_sentence(current[-1])):
+        lettered = bool(_LETTERED_HEADING_RE.match(stripped))
+        if is_heading(stripped) and (not current or lettered or _ends_sentence(current[-1])):
             flush()
             paragraphs.append(stripped)
             continue
@@ -172,7 +175,11 @@ def join_lines(text: str) -> list[str]:
 
 def _ends_sentence(line: str) -> bool:
     line = line.rstrip()
-    return line.endswith(_SENTENCE_END) or bool(_GRADE_LINE_END_RE.search(line))
+    return (
+        line.endswith(_SENTENCE_END)
+        or bool(_GRADE_LINE_END_RE.search(line))
+        or bool(_CITED_END_RE.search(line))
+    )
 
 
 def normalize_spaces(text: str) -> str:

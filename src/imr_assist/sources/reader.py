@@ -84,7 +84,7 @@ def read_bytes(path: Path, max_mb: float) -> bytes:
     if info.st_size > max_mb * 1024 * 1024:
         raise CorruptSourceError(
             path,
-            f"is {info.st_size / 1024 / 1024:.0f} MB, over the {max_mb:g} MB limit.",
+            f"is {info.st_size / 1024 / 1024:.1f} MB, over the {max_mb:g} MB limit.",
             "Split it, or raise IMR_INGEST__MAX_FILE_MB.",
         )
     if info.st_size == 0:
@@ -101,6 +101,20 @@ def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
     """Read a PDF, text/Markdown, letter, DMHC CSV or BEIR corpus.jsonl file."""
     options = options or ReadOptions()
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise UnreadableSourceError(
+            path, "is not a regular file (it is a folder).", "Give a file path."
+        )
+    if not path.exists():
+        raise UnreadableSourceError(
+            path, "cannot be opened (it does not exist).", "Check the path."
+        )
+    if suffix == ".jsonl" and path.name != "corpus.jsonl":
+        raise UnsupportedSourceError(
+            path,
+            "is a .jsonl file other than a BEIR corpus.jsonl.",
+            "Only BEIR corpus.jsonl files are ingested; queries and qrels are eval inputs.",
+        )
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnsupportedSourceError(
             path,
@@ -170,11 +184,19 @@ def _document(
     markdown: bool,
 ) -> SourceDocument:
     full_text = "\n".join(p.text for p in pages)
-    kind = _kind(front, full_text, options)
+    try:
+        kind = _kind(front, full_text, options)
+        front_tier = Tier(front["tier"]) if "tier" in front else None
+    except ValueError as exc:
+        raise CorruptSourceError(
+            path,
+            f"has an invalid kind or tier in its front matter ({exc}).",
+            f"Use kind: {', '.join(k.value for k in Kind)}; tier: {', '.join(t.value for t in Tier)}.",
+        ) from exc
     determination: Determination | None = None
     if kind is Kind.DETERMINATION:
         determination = parse_determination(full_text, source=str(path))
-    tier = options.tier or (Tier(front["tier"]) if "tier" in front else None)
+    tier = options.tier or front_tier
     tier = tier or detect_tier(kind, front, embedded_title, full_text)
     title = str(front.get("title") or _title(path, embedded_title, determination))
     decision = front.get("decision")

@@ -54,10 +54,11 @@ def decode_bytes(data: bytes, path: Path) -> str:
                 raise CorruptSourceError(
                     path, f"bad {codec} text ({exc}).", "Re-save as UTF-8."
                 ) from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    for codec in ("utf-8", "cp1252"):  # cp1252 is strict: undefined bytes fail and fall through
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()

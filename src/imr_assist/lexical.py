@@ -1,0 +1,161 @@
+"""The lexical side of retrieval: a bm25s index over the published passages, persisted on disk.
+
+The BM25 index is a function of the manifest: it records the manifest generation it was built
+from, and is rebuilt from Chroma whenever the generation differs (after an ingest or removal in
+this or another process, or after a crash between the two stores). It is never silently stale.
+Filters are applied as a weight mask built from the same metadata the dense side filters on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imr_assist.errors import QueryError
+from imr_assist.index import FILTER_KEYS
+
+log = logging.getLogger(__name__)
+
+_STEMMER: Any = None
+
+
+def _stemmer() -> Any:
+    global _STEMMER
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    return _STEMMER
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Lower-cased, stop-worded, Snowball-stemmed tokens (as strings)."""
+    import bm25s
+
+    out = bm25s.tokenize(
+        list(texts),
+        stopwords="en",
+        stemmer=_stemmer(),
+        return_ids=False,
+        show_progress=False,
+    )
+    return [list(tokens) for tokens in out]
+
+
+class LexicalIndex:
+    """bm25s over passages, with per-passage metadata columns for filtering."""
+
+    def __init__(
+        self,
+        ids: list[str],
+        columns: dict[str, np.ndarray],
+        model: Any,
+        generation: str,
+    ) -> None:
+        self.ids = ids
+        self.columns = columns
+        self.model = model
+        self.generation = generation
+
+    @classmethod
+    def build(
+        cls,
+        ids: list[str],
+        texts: list[str],
+        metadatas: list[dict[str, Any]],
+        generation: str,
+    ) -> LexicalIndex:
+        import bm25s
+
+        model = bm25s.BM25()
+        if ids:
+            model.index(tokenize(texts), show_progress=False)
+        columns = {
+            key: np.array([str(m.get(key, "")) for m in metadatas], dtype=object)
+            for key in FILTER_KEYS
+        }
+        return cls(ids, columns, model, generation)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def mask(self, filters: dict[str, str] | None) -> np.ndarray | None:
+        """1.0 where a passage passes every filter (the same semantics as `build_where`)."""
+        if not filters:
+            return None
+        unknown = sorted(set(filters) - set(FILTER_KEYS))
+        if unknown:
+            raise QueryError(
+                f"Unknown filter key(s): {', '.join(unknown)}. "
+                f"Use one of: {', '.join(FILTER_KEYS)}."
+            )
+        keep = np.ones(len(self.ids), dtype=bool)
+        for key, value in filters.items():
+            values = [v.strip() for v in str(value).split("|") if v.strip()]
+            keep &= np.isin(self.columns[key], values)
+        return keep.astype(np.float32)
+
+    def search(
+        self, query: str, k: int, filters: dict[str, str] | None = None
+    ) -> list[tuple[str, float]]:
+        """(passage id, BM25 score) best first; passages scoring 0 are left out."""
+        if not self.ids:
+            return []
+        tokens = tokenize([query])[0]
+        if not tokens:
+            return []
+        weights = self.mask(filters)
+        scores = self.model.get_scores(tokens, weight_mask=weights)
+        k = min(k, len(self.ids))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, directory: Path) -> None:
+        """Write atomically: a temporary folder renamed over the old one."""
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=directory.parent))
+        try:
+            if self.ids:
+                self.model.save(str(tmp / "bm25"), show_progress=False)
+            meta = {
+                "generation": self.generation,
+                "ids": self.ids,
+                "columns": {k: v.tolist() for k, v in self.columns.items()},
+            }
+            (tmp / "meta.json").write_text(json.dumps(meta))
+            old = directory.with_name(directory.name + ".old")
+            if directory.exists():
+                directory.rename(old)
+            tmp.rename(directory)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex | None:
+        """The saved index, or None when missing or unreadable (it is then rebuilt)."""
+        import bm25s
+
+        try:
+            meta = json.loads((directory / "meta.json").read_text())
+            ids = list(meta["ids"])
+            model = (
+                bm25s.BM25.load(str(directory / "bm25"), show_progress=False)
+                if ids
+                else bm25s.BM25()
+            )
+            columns = {k: np.array(v, dtype=object) for k, v in meta["columns"].items()}
+            return cls(ids, columns, model, str(meta["generation"]))
+        except (OSError, ValueError, KeyError) as exc:
+            log.info("BM25 index at %s not usable (%s); it will be rebuilt", directory, exc)
+            return None

@@ -21,7 +21,7 @@ from imr_assist.models import (
     Kind,
     SearchResult,
 )
-from imr_assist.search import search as _search
+from imr_assist.retrieval import HybridRetriever
 from imr_assist.settings import Settings
 from imr_assist.sources.reader import ReadOptions, read_source
 
@@ -44,6 +44,16 @@ def _cached_index(settings_json: str) -> PassageIndex:
 def open_index(settings: Settings) -> PassageIndex:
     """The index for these settings (one per process and settings)."""
     return _cached_index(settings.model_dump_json())
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_retriever(settings_json: str) -> HybridRetriever:
+    return HybridRetriever(_cached_index(settings_json))
+
+
+def open_retriever(settings: Settings) -> HybridRetriever:
+    """The hybrid retriever over `open_index(settings)` (one per process and settings)."""
+    return _cached_retriever(settings.model_dump_json())
 
 
 def ingest(
@@ -95,9 +105,10 @@ def search(
     settings: Settings | None = None,
     k: int | None = None,
     filters: dict[str, str] | None = None,
+    mode: str = "hybrid",
 ) -> SearchResult:
     settings = settings or load_settings(home)
-    return _search(query, index=open_index(settings), k=k, filters=filters)
+    return open_retriever(settings).search(query, k=k, filters=filters, mode=mode)
 
 
 def search_batch(
@@ -106,10 +117,11 @@ def search_batch(
     home: Path | str | None = None,
     k: int | None = None,
     filters: dict[str, str] | None = None,
+    mode: str = "hybrid",
 ) -> Iterator[tuple[str, SearchResult]]:
     """Search every `{"qid","query"}` line of a JSONL file in one process."""
     settings = load_settings(home)
-    index = open_index(settings)
+    retriever = open_retriever(settings)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -124,7 +136,7 @@ def search_batch(
             raise QueryError(
                 f"{path} line {n}: expected a JSON object with qid and query ({exc})."
             ) from exc
-        yield qid, _search(query, index=index, k=k, filters=filters)
+        yield qid, retriever.search(query, k=k, filters=filters, mode=mode)
 
 
 def status(*, home: Path | str | None = None, settings: Settings | None = None) -> IndexStatus:
@@ -133,8 +145,11 @@ def status(*, home: Path | str | None = None, settings: Settings | None = None) 
 
 
 def remove(doc_ids: Sequence[str], *, home: Path | str | None = None) -> list[DocumentRecord]:
-    index = open_index(load_settings(home))
-    return [index.remove(d) for d in doc_ids]
+    settings = load_settings(home)
+    index = open_index(settings)
+    removed = [index.remove(d) for d in doc_ids]
+    open_retriever(settings).sync()
+    return removed
 
 
 def build_demo(
@@ -152,4 +167,6 @@ def build_demo(
     if if_missing and any(r.file_path.startswith(str(DEMO_CORPUS)) for r in index.records()):
         return None
     paths = [DEMO_CORPUS / "guidelines", DEMO_CORPUS / "determinations"]
-    return ingest_paths(paths, settings=settings, index=index, progress=progress)
+    report = ingest_paths(paths, settings=settings, index=index, progress=progress)
+    open_retriever(settings).sync()
+    return report

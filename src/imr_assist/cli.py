@@ -130,6 +130,13 @@ def parse(file: Path, as_json: bool, home: Path | None) -> None:
     "(repeatable; VALUE may be A|B).",
 )
 @click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "dense", "bm25"]),
+    default="hybrid",
+    show_default=True,
+    help="Retrieval: dense + BM25 fused (hybrid), or one side alone.",
+)
+@click.option(
     "--batch",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
@@ -142,6 +149,7 @@ def search(
     query: str | None,
     k: int | None,
     filters: tuple[str, ...],
+    mode: str,
     batch: Path | None,
     as_json: bool,
     home: Path | None,
@@ -149,13 +157,13 @@ def search(
     """Search the index and print passages with their citations."""
     parsed = api.parse_filters(filters)
     if batch is not None:
-        for qid, result in api.search_batch(batch, home=home, k=k, filters=parsed):
+        for qid, result in api.search_batch(batch, home=home, k=k, filters=parsed, mode=mode):
             hits = [_hit_json(h) for h in result.hits] if result else []
             click.echo(json.dumps({"qid": qid, "hits": hits}))
         return
     if not query:
         raise click.UsageError("Give a QUERY or --batch FILE.")
-    result = api.search(query, home=home, k=k, filters=parsed)
+    result = api.search(query, home=home, k=k, filters=parsed, mode=mode)
     if as_json:
         click.echo(
             json.dumps(
@@ -294,6 +302,13 @@ def _print_hits(result: SearchResult) -> None:
             "or relax the filters."
         )
         return
+    if not result.relevant:
+        click.echo(
+            "Nothing in the index appears to address this request "
+            f"({result.gate_reason}). Closest passages, for context only:"
+        )
+    elif result.highest_tier is not None:
+        click.echo(f"Highest authority tier addressing it: {result.highest_tier.value}")
     for hit in result.hits:
         p = hit.passage
         grade = f" [{p.recommendation_grade}]" if p.recommendation_grade else ""

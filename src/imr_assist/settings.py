@@ -64,6 +64,42 @@ class SearchSettings(_Group):
     )
 
 
+class RetrievalSettings(_Group):
+    """Hybrid retrieval: reciprocal rank fusion of dense and BM25, demotions, relevance gate."""
+
+    rrf_k: int = Field(default=60, ge=1, description="RRF constant k in w / (k + rank)")
+    dense_depth: int = Field(default=100, ge=1, description="Dense candidates fused")
+    bm25_depth: int = Field(default=100, ge=1, description="BM25 candidates fused")
+    dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of the dense list")
+    bm25_weight: float = Field(default=1.0, ge=0, description="RRF weight of the BM25 list")
+    boilerplate_penalty: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Score multiplier for reference, methods, search-strategy and abbreviation "
+        "passages (they never govern a request)",
+    )
+    region_mismatch_penalty: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description="Score multiplier when the request names a body region and a passage is "
+        "tagged with another one",
+    )
+    gate_min_dense: float = Field(
+        default=0.35,
+        ge=-1,
+        le=1,
+        description="Relevance gate: best dense cosine among the top hits must reach this",
+    )
+    gate_min_coverage: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Relevance gate: share of the request's item terms found in the top hits",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of imr-assist. Environment variables use the IMR_ prefix."""
 
@@ -89,6 +125,9 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Chunking")
     ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingest limits")
     search: SearchSettings = Field(default_factory=SearchSettings, description="Search defaults")
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings, description="Hybrid retrieval"
+    )
 
     def index_fingerprint(self) -> dict[str, object]:
         """Everything that shapes the stored passages and vectors."""

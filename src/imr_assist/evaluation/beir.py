@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imr_assist.evaluation.models import EvalQuery
-from imr_assist.evaluation.trec import EvaluationDataError, Qrels, _lines
+from imr_assist.evaluation.trec import EvaluationDataError, Qrels, read_lines
+from imr_assist.index import PassageIndex
 from imr_assist.ingest import FileProgress, ingest_paths
 from imr_assist.models import IngestReport
 from imr_assist.settings import Settings
@@ -67,7 +68,7 @@ def load_beir(folder: Path, split: str = "test") -> BeirSet:
 def read_beir_qrels(path: Path) -> Qrels:
     """BEIR qrels: a header `query-id corpus-id score`, then one judgment per line."""
     qrels: Qrels = {}
-    lines = _lines(path)
+    lines = read_lines(path)
     for n, line in enumerate(lines, 1):
         parts = line.split("\t") if "\t" in line else line.split()
         parts = [p.strip() for p in parts]
@@ -80,7 +81,9 @@ def read_beir_qrels(path: Path) -> Qrels:
         try:
             qrels.setdefault(parts[0], {})[parts[1]] = int(float(parts[2]))
         except ValueError as exc:
-            raise EvaluationDataError(f"{path} line {n}: score {parts[2]!r} is not a number.") from exc
+            raise EvaluationDataError(
+                f"{path} line {n}: score {parts[2]!r} is not a number."
+            ) from exc
     if not qrels:
         raise EvaluationDataError(f"{path}: no judgments.")
     return qrels
@@ -88,7 +91,7 @@ def read_beir_qrels(path: Path) -> Qrels:
 
 def _beir_queries(path: Path) -> dict[str, str]:
     out: dict[str, str] = {}
-    for n, line in enumerate(_lines(path), 1):
+    for n, line in enumerate(read_lines(path), 1):
         if not line.strip():
             continue
         try:
@@ -96,7 +99,7 @@ def _beir_queries(path: Path) -> dict[str, str]:
             out[str(obj["_id"])] = str(obj["text"])
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise EvaluationDataError(
-                f"{path} line {n}: expected a BEIR query {{\"_id\", \"text\"}} ({exc})."
+                f'{path} line {n}: expected a BEIR query {{"_id", "text"}} ({exc}).'
             ) from exc
     return out
 
@@ -113,12 +116,9 @@ def beir_settings(settings: Settings, folder: Path) -> Settings:
 
 
 def ingest_beir(
-    beir: BeirSet, *, settings: Settings, index: object, progress: FileProgress | None = None
+    beir: BeirSet, *, settings: Settings, index: PassageIndex, progress: FileProgress | None = None
 ) -> IngestReport:
     """Ingest corpus.jsonl as study documents (a no-op when it is unchanged)."""
-    from imr_assist.index import PassageIndex
-
-    assert isinstance(index, PassageIndex)
     return ingest_paths(
         [beir.corpus], settings=settings, index=index, kind="study", progress=progress
     )

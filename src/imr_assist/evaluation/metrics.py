@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from imr_assist.evaluation.models import METRIC_KEYS, Metrics
+from imr_assist.evaluation.models import METRIC_KEYS, Abstention, Metrics, QueryRow, StratumCell
 
+STRATA = ("style", "topic", "top_tier")
+"""Per-stratum tables: query style, query topic, tier of the retriever's first hit."""
 _MEASURES = {"ndcg_cut.10", "recall.10,20,100", "P.5", "success.1"}
 _FROM_PYTREC = {
     "ndcg@10": "ndcg_cut_10",
@@ -65,3 +67,42 @@ def mean(metrics: Iterable[Metrics]) -> Metrics:
     return Metrics.model_validate(
         {key: sum(v[key] for v in items) / len(items) for key in METRIC_KEYS}
     )
+
+
+def abstention(rows: Sequence[QueryRow]) -> Abstention:
+    """Gate behaviour of one retriever: abstentions on unanswerable and answerable rows."""
+    un = [r for r in rows if not r.answerable]
+    ans = [r for r in rows if r.answerable]
+    un_abst = sum(not r.relevant for r in un)
+    ans_abst = sum(not r.relevant for r in ans)
+    return Abstention(
+        unanswerable=len(un),
+        abstained_unanswerable=un_abst,
+        abstention_recall=un_abst / len(un) if un else None,
+        answerable=len(ans),
+        abstained_answerable=ans_abst,
+        false_abstention_rate=ans_abst / len(ans) if ans else None,
+    )
+
+
+def strata(
+    rows: Sequence[QueryRow], names: Sequence[str]
+) -> dict[str, dict[str, dict[str, StratumCell]]]:
+    """by -> stratum -> retriever -> mean nDCG@10 over that retriever's answerable rows."""
+    out: dict[str, dict[str, dict[str, StratumCell]]] = {}
+    for by in STRATA:
+        groups: dict[str, dict[str, list[float]]] = {}
+        for r in rows:
+            if r.metrics is None:
+                continue
+            value = getattr(r, by) or ("(no hits)" if by == "top_tier" else "(none)")
+            groups.setdefault(value, {}).setdefault(r.retriever, []).append(r.metrics.ndcg_10)
+        out[by] = {
+            value: {
+                n: StratumCell(queries=len(v), ndcg_10=sum(v) / len(v))
+                for n in names
+                if (v := per.get(n))
+            }
+            for value, per in sorted(groups.items())
+        }
+    return out

@@ -76,7 +76,9 @@ class RetrieverSummary(Metrics):
     """Mean metrics of one retriever over the answerable queries, plus its speed."""
 
     queries: int = Field(description="Answerable queries the means are over")
-    ms_per_query: float = Field(description="Mean search wall time in milliseconds")
+    ms_per_query: float = Field(
+        description="Mean search wall time in milliseconds (after one untimed warm-up query)"
+    )
 
 
 class Abstention(_Model):

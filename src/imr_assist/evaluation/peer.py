@@ -4,7 +4,8 @@ EnsembleRetriever([BM25Retriever, Chroma retriever], weights=[0.5, 0.5]) - weigh
 rank fusion (c=60) of
 - langchain_community's BM25Retriever (rank_bm25 BM25Okapi, its default whitespace tokenizer)
   built from the texts the index embeds (heading line + passage text) and their metadata, and
-- langchain-chroma's retriever over the index's own collection and embedder.
+- langchain-chroma's similarity search over the index's own collection and embedder (what its
+  `as_retriever()` runs; equal distances are put in passage-id order so runs are repeatable).
 Its Documents are mapped back to passages through the `id` the index stores in their metadata.
 The recipe has no relevance gate, so its results are always marked relevant.
 """
@@ -12,9 +13,9 @@ The recipe has no relevance gate, so its results are always marked relevant.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
-from imr_assist.chunking import embedding_text
 from imr_assist.errors import IndexError_
 from imr_assist.index import PassageIndex
 from imr_assist.models import Hit, Passage, SearchResult
@@ -35,7 +36,7 @@ class PeerRetriever:
 
         self.index = index
         self.weights = list(weights)
-        self.passages = _published_passages(index)
+        self.passages, stored = _published_passages(index)
         if not self.passages:
             raise IndexError_(
                 f"The index in {index.location} has no passages; ingest documents before "
@@ -43,7 +44,7 @@ class PeerRetriever:
             )
         ordered = sorted(self.passages.values(), key=lambda p: (p.doc_id, p.ordinal, p.id))
         self._bm25 = BM25Retriever.from_texts(
-            [embedding_text(p) for p in ordered],
+            [stored[p.id] for p in ordered],
             metadatas=[p.metadata() for p in ordered],
             ids=[p.id for p in ordered],
         )
@@ -53,9 +54,10 @@ class PeerRetriever:
 
     def search(self, query: str, k: int = 100) -> SearchResult:
         from langchain_classic.retrievers import EnsembleRetriever
+        from langchain_core.runnables import RunnableLambda
 
         bm25 = self._bm25.model_copy(update={"k": k})
-        dense = self.index.store.as_retriever(search_kwargs={"k": k})
+        dense = RunnableLambda(partial(_chroma_search, self.index.store, k=k), name="chroma")
         ensemble = EnsembleRetriever(retrievers=[bm25, dense], weights=self.weights)
         documents = ensemble.invoke(query)
         hits: list[Hit] = []
@@ -77,24 +79,29 @@ class PeerRetriever:
         )
 
 
+def _chroma_search(store: Any, query: str, *, k: int) -> list[Any]:
+    """What `store.as_retriever(search_kwargs={"k": k})` returns, made repeatable: Chroma orders
+    equal distances arbitrarily and picks arbitrarily among ties at the k-th place, so runs of
+    the peer differed between processes (the hashing test embedder gives many passages the same
+    distance). Over-fetch, put ties in passage-id order, cut at k."""
+    found = store.similarity_search_with_score(query, k=2 * k + 10)
+    ordered = sorted(found, key=lambda ds: (round(float(ds[1]), 9), _doc_passage_id(ds[0])))
+    return [doc for doc, _ in ordered[:k]]
+
+
 def _doc_passage_id(doc: Any) -> str:
     meta = doc.metadata or {}
     return str(meta.get("id") or getattr(doc, "id", "") or "")
 
 
-def _published_passages(index: PassageIndex) -> dict[str, Passage]:
-    """Every passage of a published document version, by id, in a stable order."""
-    versions = {r.doc_id: r.content_hash for r in index.records()}
-    got = index.collection.get(include=["metadatas"])
-    ids = [
-        pid
-        for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
-        if meta and versions.get(str(meta.get("doc_id"))) == meta.get("content_hash")
-    ]
-    ids.sort()
+def _published_passages(index: PassageIndex) -> tuple[dict[str, Passage], dict[str, str]]:
+    """Passages of published document versions by id, and the text the index stores for each
+    (heading line + passage text, what the dense side embeds)."""
+    ids, texts, _ = index.published_passages()
+    stored = dict(zip(ids, texts, strict=True))
     passages: dict[str, Passage] = {}
     for start in range(0, len(ids), _GET_BATCH):
         for p in index.get_passages(ids[start : start + _GET_BATCH]):
             passages[p.id] = p
     log.info("peer baseline over %d passages", len(passages))
-    return passages
+    return passages, stored

@@ -23,7 +23,11 @@ _EPS = 1e-12
 
 
 def randomization_test(
-    a: Sequence[float], b: Sequence[float], *, rounds: int = DEFAULT_ROUNDS, seed: int = DEFAULT_SEED
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
 ) -> float:
     """Two-sided p of the paired randomization test of mean(a - b) == 0."""
     if len(a) != len(b):

@@ -39,7 +39,7 @@ def read_queries(path: Path) -> list[EvalQuery]:
     """Queries from a JSONL file of {"qid","query", optional "style","topic","answerable"}."""
     queries: list[EvalQuery] = []
     seen: set[str] = set()
-    for n, line in enumerate(_lines(path), 1):
+    for n, line in enumerate(read_lines(path), 1):
         if not line.strip():
             continue
         try:
@@ -76,7 +76,7 @@ def write_queries(queries: Iterable[EvalQuery], path: Path) -> None:
 def read_qrels(path: Path) -> Qrels:
     """TREC qrels `qid 0 docid grade` (whitespace separated; '#' lines and blanks ignored)."""
     qrels: Qrels = {}
-    for n, line in enumerate(_lines(path), 1):
+    for n, line in enumerate(read_lines(path), 1):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue
@@ -132,7 +132,7 @@ def read_run(path: Path) -> tuple[Run, str]:
     """A six-column TREC run file: (qid -> ids ordered by score, then rank), run name."""
     rows: dict[str, list[tuple[float, int, str]]] = {}
     name = ""
-    for n, line in enumerate(_lines(path), 1):
+    for n, line in enumerate(read_lines(path), 1):
         parts = line.split()
         if not parts:
             continue
@@ -166,7 +166,9 @@ def page_numbers(start: str, end: str) -> list[int]:
     return list(range(first, last + 1))
 
 
-def judged_ids(hits: Sequence[Hit], level: str, aliases: Mapping[str, str] | None = None) -> list[str]:
+def judged_ids(
+    hits: Sequence[Hit], level: str, aliases: Mapping[str, str] | None = None
+) -> list[str]:
     """Map hits (best first) to the ids judged in the qrels, keeping the first occurrence.
 
     page:     `{alias}:p{N}` for every printed page N the passage spans (unpaged: nothing)
@@ -207,7 +209,8 @@ def _dedupe(ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _lines(path: Path) -> list[str]:
+def read_lines(path: Path) -> list[str]:
+    """Lines of a UTF-8 file; unreadable files become an EvaluationDataError."""
     try:
         return path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:

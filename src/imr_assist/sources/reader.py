@@ -191,7 +191,8 @@ def _document(
         raise CorruptSourceError(
             path,
             f"has an invalid kind or tier in its front matter ({exc}).",
-            f"Use kind: {', '.join(k.value for k in Kind)}; tier: {', '.join(t.value for t in Tier)}.",
+            f"Use kind: {', '.join(k.value for k in Kind)}; "
+            f"tier: {', '.join(t.value for t in Tier)}.",
         ) from exc
     determination: Determination | None = None
     if kind is Kind.DETERMINATION:

@@ -8,7 +8,7 @@ import pytest
 
 from imr_assist.embedding import HASHING_MODEL
 from imr_assist.index import PassageIndex
-from imr_assist.settings import EmbeddingSettings, Settings
+from imr_assist.settings import EmbeddingSettings, RetrievalSettings, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -33,8 +33,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings with a fresh home and the model-free hashing embedder (fast)."""
-    return Settings(home=tmp_path / "home", embedding=EmbeddingSettings(model=HASHING_MODEL))
+    """Settings with a fresh home and the model-free hashing embedder (fast).
+
+    The gate's dense threshold is calibrated for MiniLM cosines; hashed bag-of-words cosines
+    live on another scale, so fake-backed tests gate on item-term coverage alone."""
+    return Settings(
+        home=tmp_path / "home",
+        embedding=EmbeddingSettings(model=HASHING_MODEL),
+        retrieval=RetrievalSettings(gate_min_dense=0.0),
+    )
 
 
 @pytest.fixture

@@ -320,5 +320,9 @@ def _print_hits(result: SearchResult) -> None:
         click.echo(f"    {text[:300]}{'…' if len(text) > 300 else ''}")
 
 
+from imr_assist.cli_eval import eval_group  # noqa: E402  (cli_eval reuses nothing from here)
+
+main.add_command(eval_group)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

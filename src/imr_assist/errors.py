@@ -10,7 +10,8 @@
     │   └── DeterminationParseError the text is not a determination letter imr-assist can parse
     ├── IndexError_            the index cannot be opened, is stale or inconsistent
     │   └── DocumentNotFoundError   `index rm` of a document that is not indexed
-    └── QueryError             an empty, oversized or malformed query or filter
+    ├── QueryError             an empty, oversized or malformed query or filter
+    └── EvaluationDataError    a queries/qrels/run/BEIR file cannot be used (evaluation/trec.py)
 
 Every message says what happened and what to do next.
 """

@@ -7,7 +7,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from imr_assist.models import Decision, Kind
-from imr_assist.retrieval import HybridRetriever, item_terms, terms_in_text
+from imr_assist.retrieval import HybridRetriever, groups_found, item_groups
 
 _GUIDELINES_RE = re.compile(r"Reviewer guideline: (.*?)\. Decision rationale:", re.DOTALL)
 
@@ -47,16 +47,18 @@ def find_precedent(retriever: HybridRetriever, request: str, *, limit: int = 10)
     result = retriever.search(
         request, k=max(limit * 5, 20), filters={"kind": Kind.DETERMINATION.value}
     )
-    terms = item_terms(request)
+    wanted = item_groups(request)[:1]
     cases: dict[tuple[str, str], PrecedentCase] = {}
     for hit in result.hits:
         p = hit.passage
         key = (p.doc_id, p.section or "")
         if p.decision is None or key in cases or p.section == "Case summary":
             continue
-        if terms and not terms_in_text(terms[:1], [p.section or p.source_title]):
+        if wanted and not groups_found(wanted, [p.section or p.source_title]):
             continue  # similar requests share the key item term in the item itself
-        match = _GUIDELINES_RE.search(p.text)
+        match = _GUIDELINES_RE.search(p.text) or _GUIDELINES_RE.search(
+            _item_text(retriever, p.doc_id, p.section)
+        )
         cases[key] = PrecedentCase(
             doc_id=p.doc_id,
             passage_id=p.id,
@@ -78,3 +80,13 @@ def find_precedent(retriever: HybridRetriever, request: str, *, limit: int = 10)
     return Precedent(
         request=request, cases=found, upheld=upheld, overturned=overturned, summary=summary
     )
+
+
+def _item_text(retriever: HybridRetriever, doc_id: str, section: str | None) -> str:
+    """All stored text of one determination item (its guideline line may be in another chunk)."""
+    if not section:
+        return ""
+    got = retriever.index.collection.get(
+        where={"$and": [{"doc_id": doc_id}, {"section": section}]}, include=["documents"]
+    )
+    return "\n".join(got["documents"] or [])

@@ -1,4 +1,5 @@
-"""Per-query retrieval metrics through pytrec_eval (trec_eval's code), plus MRR@10.
+"""Per-query retrieval metrics through pytrec_eval (trec_eval's code), plus MRR@10; gate
+abstention rates and per-stratum means.
 
 Conventions, as in trec_eval:
 - nDCG@10 (`ndcg_cut_10`) uses LINEAR gain: a document of grade g adds g / log2(rank + 1), and

@@ -144,7 +144,10 @@ class EvalSummary(Metrics):
     collection: str = Field(description="Chroma collection evaluated")
     index_documents: int = Field(description="Documents in the index")
     index_passages: int = Field(description="Passages in the index")
-    settings: dict[str, Any] = Field(description="Settings that shape the index")
+    settings: dict[str, dict[str, Any]] = Field(
+        description="'index': what shapes the index (model, chunking, parser version); "
+        "'retrieval': the hybrid retrieval settings in force"
+    )
     queries_file: str = Field(description="Queries file, or the BEIR folder")
     qrels_file: str = Field(description="Qrels file")
     doc_aliases: dict[str, str] = Field(description="doc_id -> alias used in judged ids")

@@ -85,8 +85,11 @@ def render_markdown(summary: EvalSummary, rows: Sequence[QueryRow]) -> str:
         f"{s.n_unanswerable} unanswerable); qrels: {s.qrels_file}",
         f"- Judged unit: {s.level}; hits requested per query: {s.k}",
         f"- Index: hash `{s.index_hash}`, collection `{s.collection}`, {s.index_documents} "
-        f"documents, {s.index_passages} passages; settings "
-        + ", ".join(f"{k}={v}" for k, v in s.settings.items()),
+        f"documents, {s.index_passages} passages",
+    ]
+    lines += [
+        f"- {group.capitalize()} settings: " + ", ".join(f"{k}={v}" for k, v in values.items())
+        for group, values in s.settings.items()
     ]
     if s.doc_aliases:
         aliases = ", ".join(f"{k} -> {v}" for k, v in s.doc_aliases.items())

@@ -42,7 +42,7 @@ from imr_assist.evaluation.trec import (
 )
 from imr_assist.index import PassageIndex
 from imr_assist.ingest import FileProgress, ingest_paths
-from imr_assist.models import SearchResult
+from imr_assist.models import IngestReport, SearchResult
 from imr_assist.settings import Settings
 
 RetrieverFn = Callable[[str, int], SearchResult]
@@ -374,7 +374,10 @@ def run_retrieval_eval(
             "collection": eval_settings.collection_name,
             "index_documents": status.documents,
             "index_passages": status.passages,
-            "settings": eval_settings.index_fingerprint(),
+            "settings": {
+                "index": eval_settings.index_fingerprint(),
+                "retrieval": eval_settings.retrieval.model_dump(mode="json"),
+            },
             "queries_file": source,
             "qrels_file": qrels_file,
             "doc_aliases": dict(doc_aliases or {}),
@@ -387,7 +390,7 @@ def run_retrieval_eval(
     return write_outputs(summary, outcome, out)
 
 
-def _check_ingest(report: Any) -> None:
+def _check_ingest(report: IngestReport) -> None:
     if report.failed:
         detail = "; ".join(f.message for f in report.failed)
         raise EvaluationDataError(f"Ingest failed, nothing was evaluated: {detail}")

@@ -210,7 +210,7 @@ def _document(
         guideline=options.guideline or front.get("guideline") or _guideline_name(full_text, kind),
         edition=str(front["edition"]) if "edition" in front else None,
         chapter=front.get("chapter"),
-        body_region=front.get("body_region"),
+        body_region=front.get("body_region") or _body_region(title, kind),
         decision=decision,
         illustrative=bool(front.get("illustrative", False)),
     )
@@ -261,6 +261,26 @@ def detect_tier(kind: Kind, front: dict[str, Any], title: str | None, text: str)
     ):
         return Tier.STUDY
     return Tier.OTHER_GUIDELINE
+
+
+_REGION_TITLES = (
+    ("low_back", r"low back|lumbar|lumbosacral"),
+    ("cervical", r"\bneck\b|cervical"),
+    ("knee", r"\bknee"),
+    ("shoulder", r"shoulder"),
+    ("hip", r"\bhip\b"),
+    ("wrist_hand", r"hand|wrist|carpal"),
+    ("ankle_foot", r"ankle|\bfoot\b"),
+    ("elbow", r"elbow"),
+)
+
+
+def _body_region(title: str, kind: Kind) -> str | None:
+    """A guideline whose title names one body region ('... Low Back Pain') covers that region."""
+    if kind is not Kind.GUIDELINE:
+        return None
+    found = [r for r, pattern in _REGION_TITLES if re.search(pattern, title, re.IGNORECASE)]
+    return found[0] if len(found) == 1 else None
 
 
 def _guideline_name(text: str, kind: Kind) -> str | None:

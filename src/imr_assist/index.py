@@ -256,7 +256,7 @@ class PassageIndex:
     ) -> list[Hit]:
         """Nearest passages of published document versions, best first."""
         where = build_where(filters)
-        fetch = k * 2 + 10
+        fetch = k + 10  # a few spare for passages of unpublished versions
         results = self.store.similarity_search_by_vector_with_relevance_scores(
             vector, k=fetch, filter=where
         )

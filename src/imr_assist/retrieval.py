@@ -8,6 +8,7 @@ relevance gate decides whether anything retrieved addresses the request at all.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -18,11 +19,25 @@ from imr_assist.errors import QueryError
 from imr_assist.index import PassageIndex
 from imr_assist.lexical import LexicalIndex, tokenize
 from imr_assist.models import Hit, Kind, Passage, SearchResult, Tier
-from imr_assist.query import LEXICON, expand_query, normalize_request
+from imr_assist.query import LEXICON, ExpandedQuery, RequestFacts
+from imr_assist.query import expand_query as _expand_query
+from imr_assist.query import normalize_request as _normalize_request
 from imr_assist.search import clean_query
 from imr_assist.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=2048)
+def expand_query(text: str) -> ExpandedQuery:
+    """Cached `imr_assist.query.expand_query` (pure; called several times per search)."""
+    return _expand_query(text)
+
+
+@functools.lru_cache(maxsize=2048)
+def normalize_request(text: str) -> RequestFacts:
+    """Cached `imr_assist.query.normalize_request`."""
+    return _normalize_request(text)
 
 MODES = ("dense", "bm25", "hybrid")
 
@@ -132,7 +147,7 @@ class HybridRetriever:
         ranked = self._rank(text, list(candidates.values()), mode)
         hits = [
             Hit(passage=c.passage, score=round(score, 6), rank=i)
-            for i, (c, score) in enumerate(_dedupe(ranked)[:k], 1)
+            for i, (c, score) in enumerate(_dedupe(ranked[: k * 3])[:k], 1)
         ]
         relevant, reason, highest = self._gate(text, hits, dense_top, mode)
         return SearchResult(

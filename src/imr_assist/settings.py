@@ -68,8 +68,8 @@ class RetrievalSettings(_Group):
     """Hybrid retrieval: reciprocal rank fusion of dense and BM25, demotions, relevance gate."""
 
     rrf_k: int = Field(default=60, ge=1, description="RRF constant k in w / (k + rank)")
-    dense_depth: int = Field(default=100, ge=1, description="Dense candidates fused")
-    bm25_depth: int = Field(default=100, ge=1, description="BM25 candidates fused")
+    dense_depth: int = Field(default=50, ge=1, description="Dense candidates fused")
+    bm25_depth: int = Field(default=50, ge=1, description="BM25 candidates fused")
     dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of the dense list")
     bm25_weight: float = Field(default=1.0, ge=0, description="RRF weight of the BM25 list")
     boilerplate_penalty: float = Field(

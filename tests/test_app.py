@@ -14,6 +14,7 @@ from conftest import REPO
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("IMR_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("IMR_EMBEDDING__MODEL", "hashing")
+    monkeypatch.setenv("IMR_RETRIEVAL__GATE_MIN_DENSE", "0")
     return AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
 
 

@@ -13,7 +13,10 @@ from conftest import CORPUS, REPO, SEED_LETTER, need_shared
 from imr_assist.cli import main
 from imr_assist.settings import Settings, settings_table
 
-ENV = {"IMR_EMBEDDING__MODEL": "hashing"}
+ENV = {
+    "IMR_EMBEDDING__MODEL": "hashing",
+    "IMR_RETRIEVAL__GATE_MIN_DENSE": "0",
+}  # see conftest.settings
 
 
 @pytest.fixture
@@ -70,6 +73,8 @@ def test_search_json_contract(demo_home) -> None:
         assert required <= set(hit)
         assert re.fullmatch(r"[0-9a-f]{12}", hit["id"])
     assert "tens" in data["hits"][0]["text"].lower()
+    assert data["relevant"] is True and data["highest_tier"] == "mtus"
+    assert data["gate_reason"].startswith("relevant")
 
 
 def test_search_filters_and_human_output(demo_home) -> None:

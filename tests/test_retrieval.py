@@ -87,7 +87,8 @@ def small(tmp_path: Path, settings: Settings, index: PassageIndex) -> HybridRetr
 
 
 def test_rrf_fusion_maths(small: HybridRetriever) -> None:
-    """Hybrid score = sum over lists of w / (k + rank); hand-checked for the top hit."""
+    """Hybrid score = sum over lists of w / (k + rank), times the item boost (the passage names
+    the requested item, TENS) and the authority step (MTUS: x1); hand-checked for the top hit."""
     q = "TENS trial"
     dense = small.search(q, k=10, mode="dense").hits
     bm25 = small.search(q, k=10, mode="bm25").hits
@@ -96,7 +97,9 @@ def test_rrf_fusion_maths(small: HybridRetriever) -> None:
     rd = next(h.rank for h in dense if h.passage.id == top)
     rb = next(h.rank for h in bm25 if h.passage.id == top)
     k = small.settings.retrieval.rrf_k
-    assert hybrid[0].score == pytest.approx(1 / (k + rd) + 1 / (k + rb), abs=1e-6)
+    boost = small.settings.retrieval.item_boost
+    assert hybrid[0].passage.tier is Tier.MTUS
+    assert hybrid[0].score == pytest.approx((1 / (k + rd) + 1 / (k + rb)) * boost, abs=1e-6)
     assert "tens" in hybrid[0].passage.text.lower()
 
 
@@ -108,7 +111,32 @@ def test_weights_and_k_configurable(tmp_path: Path, small: HybridRetriever) -> N
     hits = r.search("TENS trial", k=3).hits
     bm25 = r.search("TENS trial", k=3, mode="bm25").hits
     assert hits[0].passage.id == bm25[0].passage.id
-    assert hits[0].score == pytest.approx(1 / (10 + 1), abs=1e-6)
+    assert hits[0].score == pytest.approx(1 / (10 + 1) * settings.retrieval.item_boost, abs=1e-6)
+
+
+def test_authority_prior_steps_by_tier(small: HybridRetriever) -> None:
+    """An ODG (tier 'guideline') passage gets x(1 - prior) against the same fused rank."""
+    settings = small.settings.model_copy(deep=True)
+    settings.retrieval.item_boost = 1.0
+    r = HybridRetriever(small.index, settings)
+    hit = next(
+        h
+        for h in r.search("H-wave isolated intervention", k=5).hits
+        if h.passage.tier is Tier.GUIDELINE
+    )
+    dense = {
+        h.passage.id: h.rank
+        for h in r.search("H-wave isolated intervention", k=50, mode="dense").hits
+    }
+    bm25 = {
+        h.passage.id: h.rank
+        for h in r.search("H-wave isolated intervention", k=50, mode="bm25").hits
+    }
+    k = settings.retrieval.rrf_k
+    fused = sum(
+        1 / (k + ranks[hit.passage.id]) for ranks in (dense, bm25) if hit.passage.id in ranks
+    )
+    assert hit.score == pytest.approx(fused * (1 - settings.retrieval.authority_prior), abs=1e-6)
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])

@@ -79,6 +79,20 @@ class RetrievalSettings(_Group):
         description="Score multiplier for reference, methods, search-strategy and abbreviation "
         "passages (they never govern a request)",
     )
+    authority_prior: float = Field(
+        default=0.05,
+        ge=0,
+        le=0.2,
+        description="Per-tier score step in the order of authority: MTUS x1, ACOEM/ODG x0.95, "
+        "other guidelines x0.90, studies x0.85, prior determinations x0.80",
+    )
+    item_boost: float = Field(
+        default=1.2,
+        ge=1,
+        le=3,
+        description="Score multiplier for passages that name the requested item (its lexicon "
+        "concept or words), so context in a request ('NSAID not tolerated') does not win",
+    )
     region_mismatch_penalty: float = Field(
         default=0.7,
         ge=0,

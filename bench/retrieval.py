@@ -435,6 +435,30 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+class _OtherLoad:
+    """CPU used by other processes while a block runs, in cores (0 = this bench had the machine
+    to itself; 1 = another process kept one core busy). Read from /proc/stat and /proc/self/stat
+    (children such as Chroma threads are in this process)."""
+
+    def __enter__(self) -> _OtherLoad:
+        self._start = self._read()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        busy0, own0, t0 = self._start
+        busy1, own1, t1 = self._read()
+        tick = os.sysconf("SC_CLK_TCK")
+        self.cores = round(max(0.0, (busy1 - busy0) - (own1 - own0)) / tick / (t1 - t0), 2)
+
+    @staticmethod
+    def _read() -> tuple[int, int, float]:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        values = [int(x) for x in fields]
+        busy = sum(values) - values[3] - values[4]  # minus idle and iowait
+        own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        return busy, int(own[11]) + int(own[12]), time.perf_counter()
+
+
 def _stats(seconds: list[float]) -> dict[str, float]:
     ms = sorted(s * 1000 for s in seconds)
     if not ms:
@@ -768,14 +792,13 @@ def run_size(size: int, n_queries: int, work: Path) -> dict[str, Any]:
         retriever.search(q, k=K, mode="hybrid")
     hybrid: list[float] = []
     gate_relevant = 0
-    dense_top: list[float] = []
-    for q in timed_q:
-        res, dt = _timed(lambda q=q: retriever.search(q, k=K, mode="hybrid"))
-        hybrid.append(dt)
-        gate_relevant += bool(res.relevant)
-        if res.hits:
-            dense_top.append(res.hits[0].score)
+    with _OtherLoad() as load:
+        for q in timed_q:
+            res, dt = _timed(lambda q=q: retriever.search(q, k=K, mode="hybrid"))
+            hybrid.append(dt)
+            gate_relevant += bool(res.relevant)
     out["hybrid"] = _stats(hybrid)
+    out["other_load_cores"] = {"hybrid": load.cores}
     out["hybrid_gate_relevant_share"] = round(gate_relevant / len(timed_q), 3)
     out["breakdown_median_ms"] = _breakdown(retriever, timed_q)
     out["chroma_variants_median_ms"] = _chroma_variants(
@@ -803,8 +826,10 @@ def run_size(size: int, n_queries: int, work: Path) -> dict[str, Any]:
             f"(budget {PEER_BUDGET_S:.0f} s)"
         )
     peer_times = probe[:n_peer]
-    for q in timed_q[len(peer_times) : n_peer]:
-        peer_times.append(_timed(lambda q=q: peer.search(q, k=K))[1])
+    with _OtherLoad() as load:
+        for q in timed_q[len(peer_times) : n_peer]:
+            peer_times.append(_timed(lambda q=q: peer.search(q, k=K))[1])
+    out["other_load_cores"]["peer"] = load.cores
     out["peer"] = _stats(peer_times)
     out["peer_sample"] = why
     matched = _stats(hybrid[:n_peer])
@@ -968,6 +993,10 @@ def _markdown(result: dict[str, Any]) -> str:
         lambda r: "met" if r["ratio_peer_to_hybrid_p95"] >= GOAL_RATIO else "**not met**",
     )
     row("gate: share of queries judged relevant", lambda r: r["hybrid_gate_relevant_share"])
+    row(
+        "CPU used by other processes while timing, cores (hybrid / peer)",
+        lambda r: f"{r['other_load_cores']['hybrid']} / {r['other_load_cores'].get('peer')}",
+    )
     table_header("build and memory")
     row("load, total (s)", lambda r: r["load_s"])
     row("  bulk upsert + manifest (passages/s)", lambda r: r["load_bulk_passages_per_s"])

@@ -9,7 +9,9 @@ import functools
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import ConfigError, DeterminationParseError, QueryError
 from imr_assist.index import PassageIndex
 from imr_assist.ingest import FileProgress, ingest_paths
@@ -26,6 +28,63 @@ from imr_assist.settings import Settings
 from imr_assist.sources.reader import ReadOptions, read_source
 
 DEMO_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_chain(settings_json: str) -> Any:
+    from imr_assist.drafting.chain import make_chain
+
+    return make_chain(_cached_retriever(settings_json))
+
+
+def open_chain(settings: Settings) -> Any:
+    """The drafting chain (retrieve -> order by authority -> draft -> verify) for settings."""
+    return _cached_chain(settings.model_dump_json())
+
+
+def ask(
+    question: str, *, home: Path | str | None = None, settings: Settings | None = None
+) -> Answer:
+    """A cited answer to a question (offline composer unless an LLM is configured)."""
+    settings = settings or load_settings(home)
+    result = open_chain(settings).invoke({"request": question, "kind": "ask"})
+    assert isinstance(result, Answer)
+    return result
+
+
+def draft(
+    request: str,
+    summary: str = "",
+    *,
+    home: Path | str | None = None,
+    settings: Settings | None = None,
+) -> DeterminationDraft:
+    """A determination block for one requested item, given the case facts."""
+    settings = settings or load_settings(home)
+    result = open_chain(settings).invoke({"request": request, "summary": summary, "kind": "draft"})
+    assert isinstance(result, DeterminationDraft)
+    return result
+
+
+def read_batch(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
+    """JSONL lines with a qid and the given fields; a bad line is an error naming it."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QueryError(f"{path}: cannot read the batch file ({exc}).") from exc
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            row = {"qid": str(obj["qid"]), **{f: str(obj.get(f) or "") for f in fields}}
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise QueryError(
+                f"{path} line {n}: expected a JSON object with qid and {', '.join(fields)} ({exc})."
+            ) from exc
+        rows.append(row)
+    return rows
 
 
 def load_settings(home: Path | str | None = None) -> Settings:

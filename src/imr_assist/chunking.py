@@ -42,7 +42,9 @@ _ABBREVIATIONS = {
     "ch",
     "sec",
 }
-_SENTENCE_BOUNDARY_RE = re.compile(r"(?<=[.!?])[\"”)\]]?\s+(?=[A-Z0-9(\[\"“])")
+_SENTENCE_BOUNDARY_RE = re.compile(
+    r"(?<=[.!?])[\"”)\]]?\s+(?=[A-Z0-9(\[\"“])|(?<=[.!?:])\s+(?=[-•▪]\s)"
+)
 
 
 def split_sentences(text: str) -> list[str]:

@@ -183,6 +183,80 @@ def search(
     _print_hits(result)
 
 
+@main.command()
+@click.argument("question", required=False)
+@click.option(
+    "--batch",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help='JSONL of {"qid","query"} lines; prints one JSON line per question.',
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@home_option
+@_errors
+def ask(question: str | None, batch: Path | None, as_json: bool, home: Path | None) -> None:
+    """Answer a question with cited, verified sentences (or say nothing addresses it)."""
+    if batch is not None:
+        for row in api.read_batch(batch, ("query",)):
+            answer = api.ask(row["query"], home=home)
+            click.echo(json.dumps({"qid": row["qid"], **answer.model_dump(mode="json")}))
+        return
+    if not question:
+        raise click.UsageError("Give a QUESTION or --batch FILE.")
+    answer = api.ask(question, home=home)
+    if as_json:
+        click.echo(answer.model_dump_json(indent=2))
+        return
+    click.echo(f"Stance: {answer.stance.value}   ({answer.sequence_note})\n")
+    _print_checked(answer.sentences, answer.citations, answer.fabricated_ids)
+    if answer.precedent:
+        click.echo(f"\nPrecedent: {answer.precedent.summary}")
+
+
+@main.command()
+@click.option("--request", "request_", default=None, help="The item as requested.")
+@click.option("--summary", default="", help="Case facts (age, injury date, surgery, records).")
+@click.option(
+    "--batch",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help='JSONL of {"qid","request","summary"} lines; one JSON line per input.',
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@home_option
+@_errors
+def draft(
+    request_: str | None, summary: str, batch: Path | None, as_json: bool, home: Path | None
+) -> None:
+    """Draft the determination block for a requested item: decision, guideline relied on,
+    cited rationale, verification."""
+    if batch is not None:
+        for row in api.read_batch(batch, ("request", "summary")):
+            result = api.draft(row["request"], row["summary"], home=home)
+            click.echo(json.dumps({"qid": row["qid"], **result.model_dump(mode="json")}))
+        return
+    if not request_:
+        raise click.UsageError("Give --request ITEM (and --summary FACTS), or --batch FILE.")
+    result = api.draft(request_, summary, home=home)
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+        return
+    decision = result.decision.value.replace("_", " ").upper()
+    click.echo(f"{result.item}:  {decision}\n")
+    for line in result.guideline_relied_on:
+        click.echo(f"Guideline relied on: Decision based on {line}.")
+    click.echo(f"Order of authority: {result.sequence_note}\n")
+    click.echo("Decision rationale:")
+    _print_checked(result.sentences, result.citations, result.fabricated_ids)
+    if result.missing_documentation:
+        click.echo(
+            "\nDocumentation that would change the outcome: "
+            + "; ".join(result.missing_documentation)
+        )
+    if result.precedent:
+        click.echo(f"Precedent: {result.precedent.summary}")
+
+
 @main.group()
 def index() -> None:
     """Inspect and maintain the index."""
@@ -296,6 +370,18 @@ def _hit_json(hit: Hit) -> dict[str, Any]:
         "recommendation_grade": p.recommendation_grade,
         "decision": p.decision.value if p.decision else None,
     }
+
+
+def _print_checked(sentences: list[Any], citations: list[Any], fabricated: list[str]) -> None:
+    marks = {"supported": "✓", "weak": "~", "unsupported": "✗", "uncited": "?", "not_checked": " "}
+    for check in sentences:
+        click.echo(f" {marks.get(check.verdict.value, ' ')} {check.text}")
+    if citations:
+        click.echo("\nSources:")
+        for c in citations:
+            click.echo(f"  [{c.id}] {c.citation} ({c.tier.value})")
+    if fabricated:
+        click.echo(f"\nUNKNOWN citation ids (not in the evidence): {', '.join(fabricated)}")
 
 
 def _print_hits(result: SearchResult) -> None:

@@ -328,3 +328,83 @@ class SearchResult(_Model):
     highest_tier: Tier | None = Field(
         default=None, description="Highest authority tier among relevant hits"
     )
+
+
+# --------------------------------------------------------------------------- drafting
+
+
+class Verdict(StrEnum):
+    """How well a sentence is supported by the passages it cites."""
+
+    SUPPORTED = "supported"
+    WEAK = "weak"
+    UNSUPPORTED = "unsupported"
+    UNCITED = "uncited"  # a factual sentence with no citation
+    NOT_CHECKED = "not_checked"  # not a factual claim (e.g. the closing conclusion)
+
+
+class SentenceCheck(_Model):
+    """Verification of one sentence of a draft."""
+
+    text: str = Field(description="The sentence as drafted (citation markers included)")
+    citation_ids: list[str] = Field(description="Citation ids the sentence cites")
+    unknown_ids: list[str] = Field(description="Cited ids not in the retrieved evidence")
+    verdict: Verdict = Field(description="supported, weak, unsupported, uncited, not_checked")
+    score: float = Field(description="Support score 0..1 against the best-matching span")
+    matched_passage_id: str | None = Field(default=None, description="Passage of the best span")
+    matched_span: str = Field(default="", description="Best-matching sentence of that passage")
+    polarity_conflict: bool = Field(
+        default=False, description="Sentence and span disagree on recommended vs not recommended"
+    )
+    number_conflict: bool = Field(
+        default=False, description="A number in the sentence is absent from or differs in the span"
+    )
+    notes: list[str] = Field(default_factory=list, description="Why the verdict was given")
+
+
+class VerificationReport(_Model):
+    """Verification of a whole draft: shown to the reviewer, never hidden."""
+
+    sentences: list[SentenceCheck] = Field(description="One check per sentence")
+    fabricated_ids: list[str] = Field(description="Cited ids that resolve to no evidence")
+    supported: int = Field(description="Sentences supported")
+    weak: int = Field(description="Sentences weakly supported")
+    unsupported: int = Field(description="Sentences unsupported")
+    uncited: int = Field(description="Factual sentences without a citation")
+
+    @property
+    def ok(self) -> bool:
+        """Nothing unsupported, nothing uncited, no fabricated id."""
+        return not (self.unsupported or self.uncited or self.fabricated_ids)
+
+
+class Stance(StrEnum):
+    """What the governing evidence says about a question."""
+
+    RECOMMENDED = "recommended"
+    NOT_RECOMMENDED = "not_recommended"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+    NOT_ADDRESSED = "not_addressed"
+
+
+class DraftDecision(StrEnum):
+    """Decision of a drafted determination item."""
+
+    MEDICALLY_NECESSARY = "medically_necessary"
+    NOT_MEDICALLY_NECESSARY = "not_medically_necessary"
+    INSUFFICIENT_INFORMATION = "insufficient_information"
+
+
+class ResolvedCitation(_Model):
+    """A citation id resolved to where it points."""
+
+    id: str = Field(description="Citation id")
+    citation: str = Field(description="Readable citation, e.g. 'VA/DoD LBP CPG 2022, Rec 9, p. 38'")
+    source_title: str = Field(description="Document title")
+    source_path: str = Field(description="File name as ingested")
+    guideline: str | None = Field(default=None, description="Guideline short name")
+    tier: Tier = Field(description="Authority tier")
+    section: str | None = Field(default=None, description="Section")
+    recommendation: str | None = Field(default=None, description="Recommendation number")
+    page_start: str = Field(description="First page ('' if unpaged)")
+    page_end: str = Field(description="Last page ('' if unpaged)")

@@ -325,11 +325,12 @@ def _stem_words(words: list[str]) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
-def item_groups(query: str) -> list[list[str]]:
+def item_groups(query: str, *, strict: bool = False) -> list[list[str]]:
     """The requested item as groups of alternative phrases (phrase keys).
 
     A lexicon concept gives one group: its surface form, canonical name and synonyms
-    ('Butrans' -> buprenorphine, opioids). When the item names no lexicon concept, each content
+    ('Butrans' -> buprenorphine, opioids); `strict` leaves out the broader search terms
+    ('opioids', 'home exercise program'), for deciding whether a passage names the item itself. When the item names no lexicon concept, each content
     word is its own group. A group is found when any of its phrases occurs whole.
     """
     generic = _generic()
@@ -339,7 +340,8 @@ def item_groups(query: str) -> list[list[str]]:
     groups: list[list[str]] = []
     for surface, canonical in expanded.matched:
         term = LEXICON.get(canonical)
-        phrases = [surface, canonical, *(term.forms if term else ()), *(term.also if term else ())]
+        broader = () if strict or term is None else term.also
+        phrases = [surface, canonical, *(term.forms if term else ()), *broader]
         keys = list(dict.fromkeys(phrase_key(p) for p in phrases if phrase_key(p).strip()))
         if keys:
             groups.append(keys)

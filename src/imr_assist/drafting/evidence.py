@@ -1,0 +1,105 @@
+"""Gather the evidence for a request tier by tier, in the order of authority.
+
+For each guidance tier (MTUS, ACOEM/ODG, other guidelines, studies) the retriever is asked with
+that tier as a filter; a tier *addresses* the request when one of its top passages names the
+requested item in a sentence that is not a statement of silence ("does not specifically
+address home exercise kits"). The first tier that addresses it governs; the silent tiers above
+it are recorded with the passage that says so, so the rationale can state it truthfully.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from imr_assist.authority import GUIDANCE_TIERS, sequence_note
+from imr_assist.chunking import split_sentences
+from imr_assist.models import Hit, SearchResult, Tier
+from imr_assist.precedent import Precedent, find_precedent
+from imr_assist.retrieval import HybridRetriever, groups_found, item_groups
+
+SILENCE_RE = re.compile(
+    r"\b(?:does|do|did) not (?:specifically )?(?:address|specify|mention|discuss|cover)\b|"
+    r"\bis silent\b|\bno specific (?:criteria|guidance|recommendation)\b|\bnot addressed\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class TierEvidence:
+    """What one tier says about the item."""
+
+    tier: Tier
+    hits: list[Hit]
+    addressing: list[tuple[Hit, str]] = field(default_factory=list)  # (hit, sentence)
+    silence: list[tuple[Hit, str]] = field(default_factory=list)
+
+    @property
+    def addresses(self) -> bool:
+        return bool(self.addressing)
+
+
+@dataclass
+class Evidence:
+    """Everything a drafter may use, with the ids it may cite."""
+
+    request: str
+    result: SearchResult
+    tiers: list[TierEvidence]
+    governing: TierEvidence | None
+    precedent: Precedent
+    index_hash: str
+
+    @property
+    def sequence_note(self) -> str:
+        return sequence_note(self.governing.tier if self.governing else None)
+
+    @property
+    def hits(self) -> list[Hit]:
+        """Every hit a drafter may cite, de-duplicated, in authority order."""
+        seen: dict[str, Hit] = {}
+        for tier in self.tiers:
+            for hit in tier.hits:
+                seen.setdefault(hit.passage.id, hit)
+        for hit in self.result.hits:
+            seen.setdefault(hit.passage.id, hit)
+        return list(seen.values())
+
+
+def _tier_evidence(tier: Tier, hits: list[Hit], request: str, strict: bool) -> TierEvidence:
+    key = item_groups(request, strict=strict)[:1]
+    evidence = TierEvidence(tier=tier, hits=hits)
+    for hit in hits:
+        for sentence in split_sentences(hit.passage.text):
+            if key and not groups_found(key, [sentence]):
+                continue
+            target = evidence.silence if SILENCE_RE.search(sentence) else evidence.addressing
+            target.append((hit, sentence))
+    return evidence
+
+
+def gather_evidence(
+    retriever: HybridRetriever, request: str, *, per_tier: int = 5, k: int = 20
+) -> Evidence:
+    """Search the request overall (gate, precedent) and tier by tier (authority)."""
+    result = retriever.search(request, k=k)
+    hits_by_tier = {
+        tier: retriever.search(request, k=per_tier, filters={"tier": tier.value}).hits
+        for tier in GUIDANCE_TIERS
+    }
+    # First the item itself ('home exercise kit'); only if no tier names it, the broader
+    # concept ('home exercise program', 'opioids' for Norco).
+    for strict in (True, False):
+        tiers = [_tier_evidence(t, h, request, strict) for t, h in hits_by_tier.items()]
+        governing = next((t for t in tiers if t.addresses), None) if result.relevant else None
+        if governing is not None:
+            break
+    precedent = find_precedent(retriever, request)
+    return Evidence(
+        request=request,
+        result=result,
+        tiers=tiers,
+        governing=governing,
+        precedent=precedent,
+        index_hash=retriever.settings.index_hash,
+    )

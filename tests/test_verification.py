@@ -1,0 +1,560 @@
+"""Tests for draft verification (imr_assist.verification): support, polarity, numbers, ids.
+
+The passages are written for these tests in MTUS / VA/DoD-like wording; they quote no licensed text.
+"""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from imr_assist.citations import cite, make_citation_id
+from imr_assist.embedding import HashingEmbeddings
+from imr_assist.models import Kind, Passage, Tier, Verdict
+from imr_assist.verification import Polarity, VerifyThresholds, polarity, verify
+
+S, W, U = Verdict.SUPPORTED, Verdict.WEAK, Verdict.UNSUPPORTED
+UNCITED, NOT_CHECKED = Verdict.UNCITED, Verdict.NOT_CHECKED
+POS, NEG, NEU = Polarity.POSITIVE, Polarity.NEGATIVE, Polarity.NEUTRAL
+
+
+def _passage(doc: str, pages: tuple[str, str], text: str, mtus: bool = True) -> Passage:
+    title = "Chronic Pain Medical Treatment Guidelines" if mtus else "Low Back Pain CPG"
+    return Passage(
+        id=make_citation_id(doc, pages[0], text),
+        doc_id=doc,
+        content_hash="h-" + doc,
+        source_path=f"{doc}.md",
+        source_title=title,
+        kind=Kind.GUIDELINE,
+        tier=Tier.MTUS if mtus else Tier.OTHER_GUIDELINE,
+        guideline="MTUS" if mtus else "VA/DoD LBP CPG",
+        edition="2009" if mtus else "2022",
+        page_start=pages[0],
+        page_end=pages[1],
+        ordinal=0,
+        text=text,
+    )
+
+
+TENS_P = _passage(
+    "mtus-tens",
+    ("114", "116"),
+    "TENS is not recommended as a primary treatment modality, but a one-month home-based TENS "
+    "trial may be considered as a noninvasive conservative option, if used as an adjunct to a "
+    "program of evidence-based functional restoration. Criteria for use include documentation of "
+    "pain of at least three months duration.",
+)
+PT_P = _passage(
+    "mtus-pt",
+    ("98", "99"),
+    "Allow for fading of treatment frequency (from up to 3 visits per week to 1 or less), plus "
+    "active self-directed home physical medicine. For myalgia and myositis, unspecified, 9-10 "
+    "visits over 8 weeks are recommended.",
+)
+ESI_P = _passage(
+    "mtus-esi",
+    ("46", "46"),
+    "Epidural steroid injections are recommended as an option for treatment of radicular pain. "
+    "Current research does not support a series-of-three injections in either the diagnostic or "
+    "therapeutic phase. We recommend no more than 2 ESI injections.",
+)
+OPIOID_P = _passage(
+    "vadod-opioid",
+    ("60", "61"),
+    "We suggest against the use of long-term opioid therapy for the management of chronic low "
+    "back pain. Opioids carry risks of overdose and opioid use disorder.",
+    mtus=False,
+)
+EXERCISE_P = _passage(
+    "vadod-exercise",
+    ("38", "38"),
+    "We suggest offering clinician-directed exercise for patients with chronic low back pain. "
+    "Programs may include strengthening, stretching and aerobic components.",
+    mtus=False,
+)
+SUPPORTS_P = _passage(
+    "vadod-supports",
+    ("52", "52"),
+    "There is insufficient evidence to recommend for or against the use of lumbar supports for "
+    "the treatment of chronic low back pain.",
+    mtus=False,
+)
+EVIDENCE = [TENS_P, PT_P, ESI_P, OPIOID_P, EXERCISE_P, SUPPORTS_P]
+TENS, PT, ESI, OPIOID = TENS_P.id, PT_P.id, ESI_P.id, OPIOID_P.id
+EXERCISE, SUPPORTS = EXERCISE_P.id, SUPPORTS_P.id
+FAKE = "0123456789ab"
+LEXICAL_NOTE = "lexical scoring only (no embedder)"
+
+
+class CountingEmbeddings(HashingEmbeddings):
+    """The hashing embedder, counting calls (a fake, so `verify` really uses its vectors)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.document_calls: list[int] = []
+        self.query_calls = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.document_calls.append(len(texts))
+        return super().embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        self.query_calls += 1
+        return super().embed_query(text)
+
+
+def _one(sentence: str, embedder: Embeddings | None = None, **kw: object):  # type: ignore[no-untyped-def]
+    report = verify(sentence, EVIDENCE, embedder=embedder or HashingEmbeddings(), **kw)  # type: ignore[arg-type]
+    assert len(report.sentences) == 1, [c.text for c in report.sentences]
+    return report.sentences[0]
+
+
+# --------------------------------------------------------------------------- support
+
+
+@pytest.mark.parametrize("embedder", [HashingEmbeddings(), None], ids=["hashing", "lexical"])
+@pytest.mark.parametrize(
+    ("sentence", "pid"),
+    [
+        (
+            f"Per the MTUS, 9-10 physical therapy visits over 8 weeks are recommended for "
+            f"myalgia and myositis {cite(PT)}.",
+            PT,
+        ),
+        (f"TENS is not recommended as a primary treatment modality {cite(TENS)}.", TENS),
+        (
+            f"The VA/DoD guideline suggests against long-term opioid therapy for chronic low back "
+            f"pain {cite(OPIOID)}.",
+            OPIOID,
+        ),
+        (
+            f"A one-month home-based TENS trial may be considered as a conservative option "
+            f"alongside functional restoration {cite(TENS)}.",
+            TENS,
+        ),
+    ],
+)
+def test_faithful_paraphrase_is_supported(
+    sentence: str, pid: str, embedder: Embeddings | None
+) -> None:
+    check = verify(sentence, EVIDENCE, embedder=embedder).sentences[0]
+
+    assert check.verdict is S, check
+    assert check.matched_passage_id == pid
+    assert check.score >= VerifyThresholds().supported
+    assert not check.polarity_conflict and not check.number_conflict
+    assert (LEXICAL_NOTE in check.notes) is (embedder is None)
+    assert check.citation_ids == [pid] and check.unknown_ids == []
+
+
+def test_unrelated_sentence_citing_a_real_passage_is_unsupported() -> None:
+    check = _one(f"Lumbar fusion requires imaging proof of segmental instability {cite(TENS)}.")
+
+    assert check.verdict is U
+    assert check.score < VerifyThresholds().weak
+    assert not check.polarity_conflict and not check.number_conflict
+
+
+def test_matched_span_is_the_best_sentence_of_the_passage() -> None:
+    check = _one(f"For myalgia and myositis, 9-10 visits over 8 weeks are recommended {cite(PT)}.")
+
+    assert check.matched_span == (
+        "For myalgia and myositis, unspecified, 9-10 visits over 8 weeks are recommended."
+    )
+
+
+# --------------------------------------------------------------------------- citation ids
+
+
+def test_invented_id_is_fabricated_and_unsupported() -> None:
+    draft = (
+        f"TENS is recommended for chronic pain [{FAKE}]. Exercise is recommended [{FAKE}]. "
+        f"Lumbar supports are not recommended [ffffffffffff]."
+    )
+    report = verify(draft, EVIDENCE, embedder=HashingEmbeddings())
+
+    assert report.fabricated_ids == [FAKE, "ffffffffffff"]
+    first = report.sentences[0]
+    assert first.verdict is U
+    assert first.unknown_ids == [FAKE] and first.citation_ids == [FAKE]
+    assert first.notes == [f"cites unknown id(s): {FAKE}"]
+    assert first.matched_passage_id is None and first.score == 0.0
+    assert first.text.endswith(f"[{FAKE}].")  # never stripped
+    assert report.unsupported == 3 and not report.ok
+
+
+def test_known_and_unknown_id_in_one_sentence_keeps_both_findings() -> None:
+    check = _one(f"TENS is not recommended as a primary treatment modality {cite(TENS)}[{FAKE}].")
+
+    assert check.verdict is S
+    assert check.citation_ids == [TENS, FAKE] and check.unknown_ids == [FAKE]
+    assert check.notes[0] == f"cites unknown id(s): {FAKE}"
+
+
+@pytest.mark.parametrize("order", ["opioid-first", "pt-first"])
+def test_one_of_several_cited_ids_supports(order: str) -> None:
+    ids = [OPIOID, PT] if order == "opioid-first" else [PT, OPIOID]
+    markers = "".join(cite(i) for i in ids)
+    check = _one(f"For myalgia and myositis, 9-10 visits over 8 weeks are recommended {markers}.")
+
+    assert check.verdict is S
+    assert check.citation_ids == ids
+    assert check.matched_passage_id == PT
+
+
+def test_no_evidence_at_all_makes_every_citation_unknown() -> None:
+    report = verify(f"TENS is not recommended {cite(TENS)}.", [])
+
+    assert report.sentences[0].verdict is U
+    assert report.fabricated_ids == [TENS]
+
+
+# --------------------------------------------------------------------------- polarity
+
+
+@pytest.mark.parametrize(
+    ("sentence", "pid"),
+    [
+        ("TENS is recommended as a primary treatment modality", TENS),
+        ("The VA/DoD guideline suggests long-term opioid therapy for chronic low back pain", OPIOID),
+        ("We suggest long-term opioid therapy for the management of chronic low back pain", OPIOID),
+        ("Lumbar supports are recommended for the treatment of chronic low back pain", SUPPORTS),
+        (
+            "There is insufficient evidence to recommend for or against clinician-directed "
+            "exercise for chronic low back pain",
+            EXERCISE,
+        ),
+        ("Epidural steroid injections are not recommended for treatment of radicular pain", ESI),
+    ],
+)
+def test_flipped_polarity_is_unsupported(sentence: str, pid: str) -> None:
+    check = _one(f"{sentence} {cite(pid)}.")
+
+    assert check.verdict is U
+    assert check.polarity_conflict is True
+    assert check.number_conflict is False
+    assert check.matched_passage_id == pid
+    assert any(n.startswith("polarity conflict") for n in check.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("TENS is not recommended as a primary treatment modality", {NEG}),
+        ("Imaging is not routinely recommended", {NEG}),
+        ("Clinician-directed exercise is recommended", {POS}),
+        ("We suggest offering clinician-directed exercise", {POS}),
+        ("We suggest against long-term opioid therapy", {NEG}),
+        ("The guideline recommends against opioids", {NEG}),
+        ("There is insufficient evidence to recommend for or against lumbar supports", {NEU}),
+        ("The evidence was neither for nor against acupuncture", {NEU}),
+        ("Results were inconclusive", {NEU}),
+        ("The guideline does not recommend against yoga", {NEU}),
+        ("The request is not medically necessary", {NEG}),
+        ("The request is medically necessary", {POS}),
+        ("Its use is not supported", {NEG}),
+        ("A second block is supported when the first gave relief", {POS}),
+        ("A second block is not unwarranted", {POS}),
+        ("It is not the case that TENS is not recommended", {POS}),
+        ("The patient reports pain of 7/10", set()),
+        ("TENS is not recommended alone, but a trial is recommended as an adjunct", {NEG, POS}),
+    ],
+)
+def test_polarity_table(text: str, expected: set[Polarity]) -> None:
+    assert polarity(text) == expected
+
+
+def test_mixed_span_is_judged_on_the_clause_the_sentence_paraphrases() -> None:
+    # the TENS span says "not recommended ..., but a trial may be considered": the positive
+    # clause about the trial must not be read as contradicting the negative one
+    check = _one(f"As a primary treatment modality, TENS is not recommended {cite(TENS)}.")
+
+    assert check.verdict is S and not check.polarity_conflict
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+@pytest.mark.parametrize(
+    ("sentence", "pid", "verdict", "conflict", "note"),
+    [
+        (
+            "MTUS allows 12 physical therapy visits over 8 weeks for myalgia and myositis",
+            PT,
+            U,
+            True,
+            "number conflict: '12 visit' vs '9-10 visit' in the cited span",
+        ),
+        (
+            "A two-month home-based TENS trial may be considered as an adjunct to functional "
+            "restoration",
+            TENS,
+            U,
+            True,
+            "number conflict: '2 month' vs '1 month' in the cited span",
+        ),
+        (
+            "A one-month home-based TENS trial may be considered as an adjunct to functional "
+            "restoration",
+            TENS,
+            S,
+            False,
+            None,
+        ),
+        ("The MTUS recommends 2 epidural steroid injections at most", ESI, S, False, None),
+        ("No more than two ESI injections are recommended", ESI, S, False, None),
+        (
+            "For myalgia and myositis, up to 10 visits over 8 weeks are recommended",
+            PT,
+            S,
+            False,
+            None,
+        ),
+        (
+            "A one-month home-based TENS trial of 30 minutes daily may be considered as a "
+            "noninvasive conservative option",
+            TENS,
+            W,
+            False,
+            "number '30 minute' not found in the cited evidence",
+        ),
+        (
+            "TENS criteria include documentation of pain of at least three months duration before "
+            "a one-month trial",
+            TENS,
+            S,
+            False,
+            f"number '1-month' found in [{TENS}] outside the matched span",
+        ),
+    ],
+)
+def test_number_check(
+    sentence: str, pid: str, verdict: Verdict, conflict: bool, note: str | None
+) -> None:
+    check = _one(f"{sentence} {cite(pid)}.")
+
+    assert (check.verdict, check.number_conflict) == (verdict, conflict), check
+    assert check.polarity_conflict is False
+    number_notes = [n for n in check.notes if "number" in n]
+    assert number_notes == ([note] if note else [])
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        f"Per the MTUS Chronic Pain Medical Treatment Guidelines (pp. 98-99), 9-10 visits over 8 "
+        f"weeks are recommended for myalgia and myositis {cite(PT)}.",
+        f"For myalgia and myositis, 9-10 visits over 8 weeks are recommended (MTUS Chronic Pain "
+        f"Medical Treatment Guidelines, pp. 98-99) {cite(PT)}.",
+        f"MTUS Chronic Pain Medical Treatment Guidelines Page(s): 114-116 states TENS is not "
+        f"recommended as a primary treatment modality {cite(TENS)}.",
+        f"Per 8 CCR 9792.21.1 and the 2009 MTUS, p. 114, TENS is not recommended as a primary "
+        f"treatment modality {cite(TENS)}.",
+    ],
+)
+def test_locator_page_numbers_are_not_claims(sentence: str) -> None:
+    check = _one(sentence)
+
+    assert check.verdict is S
+    assert check.number_conflict is False
+    assert not [n for n in check.notes if "number" in n]
+
+
+# --------------------------------------------------------------------------- uncited sentences
+
+
+@pytest.mark.parametrize(
+    ("sentence", "verdict", "note"),
+    [
+        ("TENS is not recommended as a primary treatment modality.", UNCITED, None),
+        ("Guidelines allow 9-10 visits over 8 weeks.", UNCITED, None),
+        ("The ODG states that lumbar supports are not recommended for prevention.", UNCITED, None),
+        ("Clinician-directed exercise is effective for chronic low back pain.", UNCITED, None),
+        ("Up to 10 visits may be allowed for myalgia.", UNCITED, None),
+        (
+            "The patient has completed 12 visits, which exceeds the guideline recommendation.",
+            UNCITED,
+            None,
+        ),
+        (
+            "Given the above, the request for a TENS unit purchase is not medically necessary.",
+            NOT_CHECKED,
+            "conclusion",
+        ),
+        (
+            "Therefore, the request for 12 additional physical therapy visits is not medically "
+            "necessary.",
+            NOT_CHECKED,
+            "conclusion",
+        ),
+        (
+            "MAXIMUS Federal Services, Inc. has determined the request for a lumbar support is "
+            "not medically necessary and appropriate.",
+            NOT_CHECKED,
+            "conclusion",
+        ),
+        (
+            "MTUS does not specifically address lumbar supports for chronic pain; secondary "
+            "guidelines were consulted.",
+            NOT_CHECKED,
+            "procedural (order of authority)",
+        ),
+        (
+            "There was a lack of documentation of objective functional improvement with prior "
+            "TENS use.",
+            NOT_CHECKED,
+            "record fact",
+        ),
+        ("The patient has completed 12 physical therapy visits to date.", NOT_CHECKED, "record fact"),
+        (
+            "The injured worker is a 52-year-old male who sustained an industrial injury on "
+            "03/14/2019.",
+            NOT_CHECKED,
+            "record fact",
+        ),
+        ("Decision rationale:", NOT_CHECKED, "not a factual claim"),
+        ("One of the requested items is addressed below.", NOT_CHECKED, "not a factual claim"),
+    ],
+)
+def test_uncited_or_not_checked(sentence: str, verdict: Verdict, note: str | None) -> None:
+    check = _one(sentence)
+
+    assert check.verdict is verdict
+    assert check.score == 0.0 and check.citation_ids == []
+    assert check.notes == [note or "factual claim without a citation"]
+
+
+# --------------------------------------------------------------------------- splitting, report
+
+
+def test_marker_after_the_period_belongs_to_the_sentence_before() -> None:
+    draft = (
+        f"TENS is not recommended as a primary treatment modality. {cite(TENS)} {cite(PT)} "
+        "Given the above, the request for a TENS unit is not medically necessary."
+    )
+    report = verify(draft, EVIDENCE, embedder=HashingEmbeddings())
+
+    first, second = report.sentences
+    assert first.text == (
+        f"TENS is not recommended as a primary treatment modality. {cite(TENS)} {cite(PT)}"
+    )
+    assert first.citation_ids == [TENS, PT] and first.verdict is S
+    assert second.citation_ids == [] and second.verdict is NOT_CHECKED
+
+
+def test_a_list_is_taken_as_sentences_already_split() -> None:
+    sentences = [
+        f"TENS is not recommended as a primary treatment modality. It may be tried {cite(TENS)}.",
+        "  ",
+        "Given the above, the request is not medically necessary.",
+    ]
+    report = verify(sentences, EVIDENCE, embedder=HashingEmbeddings())
+
+    assert [c.text for c in report.sentences] == [sentences[0], sentences[2]]
+    assert [c.citation_ids for c in report.sentences] == [[TENS], []]
+
+
+def test_report_counts_a_realistic_draft() -> None:
+    draft = (
+        "The injured worker is a 48-year-old female with chronic low back pain.\n\n"
+        "MTUS does not specifically address lumbar supports for chronic pain; secondary "
+        f"guidelines were consulted. There is insufficient evidence to recommend for or against "
+        f"lumbar supports for chronic low back pain {cite(SUPPORTS)}. Lumbar supports are "
+        f"recommended for chronic low back pain {cite(SUPPORTS)}. Lumbar supports reduce "
+        f"sick leave by 30% [{FAKE}]. Guidelines recommend against routine bracing. "
+        f"MTUS allows 12 physical therapy visits over 8 weeks for myalgia {cite(PT)}.\n\n"
+        "Given the above, the request for a lumbar support is not medically necessary."
+    )
+    report = verify(draft, EVIDENCE, embedder=HashingEmbeddings())
+
+    assert [c.verdict for c in report.sentences] == [
+        NOT_CHECKED,
+        NOT_CHECKED,
+        S,
+        U,
+        U,
+        UNCITED,
+        U,
+        NOT_CHECKED,
+    ]
+    assert (report.supported, report.weak, report.unsupported, report.uncited) == (1, 0, 3, 1)
+    assert report.fabricated_ids == [FAKE]
+    assert not report.ok
+
+
+def test_a_faithful_draft_is_ok() -> None:
+    draft = (
+        f"TENS is not recommended as a primary treatment modality {cite(TENS)}. There was no "
+        "documentation of a functional restoration program. Given the above, the request for a "
+        "TENS unit is not medically necessary."
+    )
+    report = verify(draft, EVIDENCE, embedder=HashingEmbeddings())
+
+    assert report.ok
+    assert [c.verdict for c in report.sentences] == [S, NOT_CHECKED, NOT_CHECKED]
+
+
+def test_empty_draft_gives_an_empty_report() -> None:
+    report = verify("", EVIDENCE, embedder=HashingEmbeddings())
+
+    assert report.sentences == [] and report.fabricated_ids == [] and report.ok
+
+
+def test_everything_is_embedded_in_one_call() -> None:
+    embedder = CountingEmbeddings()
+    draft = (
+        f"TENS is not recommended as a primary treatment modality {cite(TENS)}. "
+        f"For myalgia, 9-10 visits are recommended {cite(PT)}{cite(OPIOID)}. "
+        "Given the above, the request is not medically necessary."
+    )
+    verify(draft, EVIDENCE, embedder=embedder)
+    # 2 cited sentences + 2 TENS spans + 2 PT spans + 2 opioid spans
+    assert embedder.document_calls == [8]
+    assert embedder.query_calls == 0
+
+    verify("Given the above, the request is not medically necessary.", EVIDENCE, embedder=embedder)
+    assert embedder.document_calls == [8]  # nothing cited: nothing embedded
+
+
+@pytest.mark.parametrize(
+    ("supported", "weak", "verdict"), [(0.55, 0.35, S), (1.01, 0.0, W), (1.01, 1.01, U)]
+)
+def test_thresholds_decide_the_verdict(supported: float, weak: float, verdict: Verdict) -> None:
+    limits = VerifyThresholds(supported=supported, weak=weak)
+    check = _one(f"TENS is not recommended as a primary treatment modality {cite(TENS)}.", thresholds=limits)
+
+    assert check.verdict is verdict
+
+
+# --------------------------------------------------------------------------- the real model
+
+
+@pytest.mark.slow
+def test_real_model_on_a_realistic_rationale() -> None:
+    from imr_assist.embedding import SentenceEmbeddings
+
+    draft = (
+        "The injured worker is a 52-year-old male with chronic low back pain who requests a TENS "
+        "unit purchase. Per the MTUS Chronic Pain Medical Treatment Guidelines (pp. 114-116), "
+        f"TENS is not advised as the main treatment, although a home trial lasting one month "
+        f"can be considered alongside functional restoration {cite(TENS)}. A two-month trial is "
+        f"supported {cite(TENS)}. Long-term opioids are recommended for chronic low back pain "
+        f"{cite(OPIOID)}. Physical therapy should taper to a self-directed home program "
+        f"[{FAKE}]. There was no documentation of a completed one-month trial. Given the above, "
+        "the request for a TENS unit purchase is not medically necessary."
+    )
+    report = verify(draft, EVIDENCE, embedder=SentenceEmbeddings())
+
+    verdicts = [(c.verdict, c.polarity_conflict, c.number_conflict) for c in report.sentences]
+    assert verdicts == [
+        (NOT_CHECKED, False, False),
+        (S, False, False),
+        (U, False, True),
+        (U, True, False),
+        (U, False, False),
+        (NOT_CHECKED, False, False),
+        (NOT_CHECKED, False, False),
+    ]
+    assert report.sentences[1].matched_passage_id == TENS
+    assert report.fabricated_ids == [FAKE]

@@ -26,6 +26,8 @@ REMOVED = [
     ("PATIENT NAME: SMITH, JOHN", "PATIENT NAME: [NAME]"),
     ("Claimant: Maria Lopez", "Claimant: [NAME]"),
     ("Applicant: Lee McDonald", "Applicant: [NAME]"),
+    ("RE:  Claimant: Lee Park  Employer: Acme", "RE:  Claimant: [NAME]  Employer: [EMPLOYER]"),
+    ("Records list the claimant's name: Ana Ruiz.", "Records list the claimant's name: [NAME]."),
     ("Name: Ana Ruiz\nAge: 39", "Name: [NAME]\nAge: 39"),
     ("The injured worker Maria Lopez reported pain.", "The injured worker [NAME] reported pain."),
     ("Sincerely,\n\nRobert Brown", "Sincerely,\n\n[NAME]"),
@@ -69,8 +71,8 @@ REMOVED = [
     # employer and claims administrator
     ("Employer: Acme Trucking Inc.", "Employer: [EMPLOYER]"),
     (
-        "Employer: Valley Farms Claims Administrator: State Compensation Insurance Fund",
-        "Employer: [EMPLOYER] Claims Administrator: [CLAIMS_ADMIN]",
+        "Employer: Valley Farms  Claims Administrator: State Compensation Insurance Fund",
+        "Employer: [EMPLOYER]  Claims Administrator: [CLAIMS_ADMIN]",
     ),
     ("Insurer: Zenith; DOI 07/06/2006", "Insurer: [CLAIMS_ADMIN]; DOI 07/06/2006"),
 ]
@@ -86,15 +88,19 @@ KEPT = [
     "Diagnosis: lumbar spine discopathy status post surgery times 3 (M51.16).",
     "The injured worker was prescribed Norco and Soma.",
     "The claimant Norco request was denied.",
-    "He/she has no affiliation with the employer, employee, providers or the claims "
-    "administrator.",
+    "He/she has no affiliation with the employer, employee, providers or the claims administrator.",
     "Claims Administrator guideline: Decision based on MTUS ACOEM Chapter 12 Low Back "
     "Complaints Page(s): 301.",
+    "Medical Treatment Guideline(s) Relied Upon by the Claims Administrator: \n\nThe Claims "
+    "Administrator based its decision on the MTUS.",
+    "Guideline relied upon by the Claims Administrator: MTUS ACOEM Chapter 12.",
+    "The employer: a trucking company offered modified duty.",
     "The physician reviewer is Board Certified in Physical Medicine and Rehabilitation.",
     "The orthopedic surgeon recommended 12 sessions of physical therapy.",
     "Range of motion 120 110 degrees; L4-5 and L5-S1 disc protrusions.",
     "Lumbar spine home exercise kit:  Upheld",
     "Patient: 47-year-old male",
+    "Relief reported by patient: Tylenol helps at night.",
     "The claim was accepted for the low back.",
     "Follow up in 2 weeks with the pain management physician.",
     "Request for authorization dated 11/12/2013 for 8 sessions.",

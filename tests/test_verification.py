@@ -10,7 +10,7 @@ from langchain_core.embeddings import Embeddings
 
 from imr_assist.citations import cite, make_citation_id
 from imr_assist.embedding import HashingEmbeddings
-from imr_assist.models import Kind, Passage, Tier, Verdict
+from imr_assist.models import Kind, Passage, SentenceCheck, Tier, Verdict
 from imr_assist.verification import Polarity, VerifyThresholds, polarity, verify
 
 S, W, U = Verdict.SUPPORTED, Verdict.WEAK, Verdict.UNSUPPORTED
@@ -104,8 +104,9 @@ class CountingEmbeddings(HashingEmbeddings):
         return super().embed_query(text)
 
 
-def _one(sentence: str, embedder: Embeddings | None = None, **kw: object):  # type: ignore[no-untyped-def]
-    report = verify(sentence, EVIDENCE, embedder=embedder or HashingEmbeddings(), **kw)  # type: ignore[arg-type]
+def _one(sentence: str, thresholds: VerifyThresholds | None = None) -> SentenceCheck:
+    """The check of a draft that is one sentence, scored with the hashing embedder."""
+    report = verify(sentence, EVIDENCE, embedder=HashingEmbeddings(), thresholds=thresholds)
     assert len(report.sentences) == 1, [c.text for c in report.sentences]
     return report.sentences[0]
 
@@ -217,7 +218,10 @@ def test_no_evidence_at_all_makes_every_citation_unknown() -> None:
     ("sentence", "pid"),
     [
         ("TENS is recommended as a primary treatment modality", TENS),
-        ("The VA/DoD guideline suggests long-term opioid therapy for chronic low back pain", OPIOID),
+        (
+            "The VA/DoD guideline suggests long-term opioid therapy for chronic low back pain",
+            OPIOID,
+        ),
         ("We suggest long-term opioid therapy for the management of chronic low back pain", OPIOID),
         ("Lumbar supports are recommended for the treatment of chronic low back pain", SUPPORTS),
         (
@@ -265,10 +269,17 @@ def test_polarity_table(text: str, expected: set[Polarity]) -> None:
     assert polarity(text) == expected
 
 
-def test_mixed_span_is_judged_on_the_clause_the_sentence_paraphrases() -> None:
-    # the TENS span says "not recommended ..., but a trial may be considered": the positive
-    # clause about the trial must not be read as contradicting the negative one
-    check = _one(f"As a primary treatment modality, TENS is not recommended {cite(TENS)}.")
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "As a primary treatment modality, TENS is not recommended",
+        "A one-month home-based TENS trial is supported as an adjunct to functional restoration",
+    ],
+)
+def test_mixed_span_is_judged_on_the_clause_the_sentence_paraphrases(sentence: str) -> None:
+    # the TENS span says "not recommended ..., but a trial may be considered": a sentence about
+    # the trial meets the clause without a direction, not the negative one
+    check = _one(f"{sentence} {cite(TENS)}.")
 
     assert check.verdict is S and not check.polarity_conflict
 
@@ -302,7 +313,14 @@ def test_mixed_span_is_judged_on_the_clause_the_sentence_paraphrases() -> None:
             False,
             None,
         ),
-        ("The MTUS recommends 2 epidural steroid injections at most", ESI, S, False, None),
+        ("Up to 2 ESI injections are recommended", ESI, S, False, None),
+        (
+            "The MTUS recommends 2 epidural steroid injections at most",
+            ESI,
+            W,
+            False,
+            f"number '2 injection' found in [{ESI}] outside the matched span",
+        ),
         ("No more than two ESI injections are recommended", ESI, S, False, None),
         (
             "For myalgia and myositis, up to 10 visits over 8 weeks are recommended",
@@ -325,7 +343,7 @@ def test_mixed_span_is_judged_on_the_clause_the_sentence_paraphrases() -> None:
             TENS,
             S,
             False,
-            f"number '1-month' found in [{TENS}] outside the matched span",
+            f"number '1 month' found in [{TENS}] outside the matched span",
         ),
     ],
 )
@@ -406,13 +424,18 @@ def test_locator_page_numbers_are_not_claims(sentence: str) -> None:
             NOT_CHECKED,
             "record fact",
         ),
-        ("The patient has completed 12 physical therapy visits to date.", NOT_CHECKED, "record fact"),
+        (
+            "The patient has completed 12 physical therapy visits to date.",
+            NOT_CHECKED,
+            "record fact",
+        ),
         (
             "The injured worker is a 52-year-old male who sustained an industrial injury on "
             "03/14/2019.",
             NOT_CHECKED,
             "record fact",
         ),
+        ("There was no documentation of a completed one-month trial.", NOT_CHECKED, "record fact"),
         ("Decision rationale:", NOT_CHECKED, "not a factual claim"),
         ("One of the requested items is addressed below.", NOT_CHECKED, "not a factual claim"),
     ],
@@ -522,7 +545,9 @@ def test_everything_is_embedded_in_one_call() -> None:
 )
 def test_thresholds_decide_the_verdict(supported: float, weak: float, verdict: Verdict) -> None:
     limits = VerifyThresholds(supported=supported, weak=weak)
-    check = _one(f"TENS is not recommended as a primary treatment modality {cite(TENS)}.", thresholds=limits)
+    check = _one(
+        f"TENS is not recommended as a primary treatment modality {cite(TENS)}.", thresholds=limits
+    )
 
     assert check.verdict is verdict
 

@@ -107,19 +107,18 @@ class Redaction(BaseModel):
 # --------------------------------------------------------------------------- patterns
 
 # Capitalised words that start sentences or name clinical things, never a person's name.
-_NOT_NAMES = (
-    "a an and at by for from in of on or the this that these to with is was were has had "
-    "he she his her they dear sincerely regards respectfully signed electronically reviewed "
-    "male female man woman patient claimant applicant injured worker employee physician "
-    "reviewer doctor provider treating primary requesting medical medicine physical therapy "
-    "rehabilitation orthopedic orthopaedic surgery surgeon pain management internal family "
-    "practice board certified lumbar cervical thoracic spine back low knee shoulder hip "
-    "left right bilateral chronic acute california department services center clinic "
-    "hospital group health report progress note request determination final independent "
-    "review utilization date dob doi ssn claim case md do dc np pt dpt rn phd mtus acoem odg "
-    "mr ms mrs miss mx dr"
-).split()
-_GUARD = r"(?<![\w'’-])(?=[A-Z])(?!(?i:" + "|".join(_NOT_NAMES) + r")\b)"
+_NOT_NAMES = """
+a an and at by for from in of on or the this that these to with is was were has had he she his
+her they dear sincerely regards respectfully signed electronically reviewed male female man
+woman patient claimant applicant injured worker employee physician reviewer doctor provider
+treating primary requesting medical medicine physical therapy rehabilitation orthopedic
+orthopaedic surgery surgeon pain management internal family practice board certified lumbar
+cervical thoracic spine back low knee shoulder hip left right bilateral chronic acute california
+department services center clinic hospital group health report progress note request
+determination final independent review utilization date dob doi ssn claim case md do dc np pt
+dpt rn phd mtus acoem odg mr ms mrs miss mx dr
+"""
+_GUARD = r"(?<![\w'’-])(?=[A-Z])(?!(?i:" + "|".join(_NOT_NAMES.split()) + r")\b)"
 # One name word: Smith, O'Brien, McDonald, Smith-Jones (not "Smith's" beyond "Smith").
 _NW = _GUARD + r"(?:[A-Z][a-z]*['’])?[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:-[A-Z][a-z]+)?(?![a-z])"
 _UW = _GUARD + r"[A-Z][A-Z'’-]+\b"  # SMITH in headers
@@ -145,7 +144,9 @@ _SUFFIX = (
     r"(?:Street|St|Avenue|Ave|Boulevard|Blvd|Road|Rd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl"
     r"|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Terrace|Ter|Trail|Trl|Plaza|Square|Sq)\b\.?"
 )
-_CITY_ZIP = r"(?:[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2},?[ \t]+)?(?:CA|California|[A-Z]{2})\.?[ \t]+\d{5}(?:-\d{4})?\b"
+_ZIP = r"\d{5}(?:-\d{4})?\b"
+_CITY = r"[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2}"
+_CITY_ZIP = rf"(?:{_CITY},?[ \t]+)?(?:CA|California|[A-Z]{{2}})\.?[ \t]+{_ZIP}"
 _EXT = r"(?:[ \t]*(?i:x|ext\.?)[ \t]*\d{1,5})?"
 _UNIT = r"(?:,?[ \t]*(?:Suite|Ste|Apt|Unit|Bldg|#)\.?[ \t]*[A-Za-z0-9-]+)?"
 
@@ -208,29 +209,39 @@ _RULES: list[tuple[IdentifierKind, str]] = [
     (_K.ADDRESS, r"(?i:\bP\.?[ \t]?O\.?[ \t]*Box)[ \t]+\d+(?:,?[ \t]+" + _CITY_ZIP + ")?"),
     (
         _K.ADDRESS,
-        r"\b[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2},[ \t]*(?:CA|California)\.?[ \t]+\d{5}(?:-\d{4})?\b",
+        rf"\b{_CITY},[ \t]*(?:CA|California)\.?[ \t]+{_ZIP}",
     ),
-    (_K.ADDRESS, r"\b(?:CA|California)[ \t]+\d{5}(?:-\d{4})?\b"),
+    (_K.ADDRESS, rf"\b(?:CA|California)[ \t]+{_ZIP}"),
 ]
 _NEXT_LABEL = (
     r"[ \t]+(?i:claims?|insurer|carrier|TPA|DOB|DOI|date|phone|tel|fax|address|employer|patient"
     r"|applicant|claimant|SSN|case|re|adjuster|attorney|IMR|UR)\b[^:\n]{0,25}:"
 )
-# A labelled value runs to the end of the line, a ';', a wide gap or the next known label.
-_VALUE_TO_EOL = rf"(?P<v>[^\n;]+?)(?=[ \t]*(?:$|[;\n])|[ \t]{{2,}}|{_NEXT_LABEL})"
+# A header field starts a line or follows a wide gap, a tab, ';' or '|' (so prose such as
+# "relied upon by the Claims Administrator: MTUS ..." is not a field). Its value runs to the
+# end of the line, a ';', a wide gap or the next known label.
+_FIELD = r"(?:^|(?<=[ \t]{2})|(?<=[\t;|]))[ \t]*"
+_VALUE_TO_EOL = rf"(?P<v>[^\s;][^\n;]*?)(?=[ \t]*(?:$|[;\n])|[ \t]{{2,}}|{_NEXT_LABEL})"
 _RULES += [
-    (_K.EMPLOYER, r"(?i:\bemployer(?:[ \t]+name)?)[ \t]*:[ \t]*" + _VALUE_TO_EOL),
+    (_K.EMPLOYER, _FIELD + r"(?i:\bemployer(?:[ \t]+name)?)[ \t]*:[ \t]*" + _VALUE_TO_EOL),
     (
         _K.CLAIMS_ADMIN,
-        r"(?i:\b(?:claims[ \t]+administrator|insurer|insurance[ \t]+carrier|carrier|TPA)"
-        r"(?:[ \t]+name)?)[ \t]*:[ \t]*" + _VALUE_TO_EOL,
+        _FIELD
+        + r"(?i:\b(?:claims[ \t]+administrator|insurer|insurance[ \t]+carrier|carrier|TPA)"
+        + r"(?:[ \t]+name)?)[ \t]*:[ \t]*"
+        + _VALUE_TO_EOL,
     ),
 ]
 _NAME_RULES: list[str] = [
-    r"(?i:\b(?:patient(?:'s)?(?:[ \t]+full)?[ \t]+name|name[ \t]+of[ \t]+(?:patient|claimant"
-    r"|applicant|injured[ \t]+worker)|patient|claimant|applicant|injured[ \t]+(?:worker|employee)"
-    r"|employee(?:[ \t]+name)?|member[ \t]+name|IW))[ \t]*:[ \t]*(?P<v>" + _LABELED + ")",
-    r"^[ \t]*(?i:name)[ \t]*:[ \t]*(?P<v>" + _LABELED + ")",
+    # "Patient name: ..." anywhere; a bare role or "Name:" only as a header field
+    r"(?i:\b(?:(?:patient|claimant|applicant|employee|member)(?:'s)?(?:[ \t]+full)?[ \t]+name"
+    r"|name[ \t]+of[ \t]+(?:the[ \t]+)?(?:patient|claimant|applicant|injured[ \t]+worker)))"
+    r"[ \t]*:[ \t]*(?P<v>" + _LABELED + ")",
+    _FIELD
+    + r"(?i:\b(?:patient|claimant|applicant|injured[ \t]+(?:worker|employee)|employee|IW|name))"
+    + r"[ \t]*:[ \t]*(?P<v>"
+    + _LABELED
+    + ")",
     r"(?i:\b(?:mr|ms|mrs|miss|mx|dr)\b\.?)[ \t]+(?P<v>"
     + _WORD
     + r"(?:[ \t]+(?:"

@@ -9,7 +9,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PARSER_VERSION = "3"
@@ -114,6 +114,26 @@ class RetrievalSettings(_Group):
     )
 
 
+class LLMSettings(_Group):
+    """An optional LLM drafter. Unset: the offline composer drafts and nothing leaves the machine."""
+
+    model: str | None = Field(
+        default=None,
+        description="'ollama:<model>', 'openai:<model>' (any OpenAI-compatible server with "
+        "IMR_LLM__BASE_URL) or 'llamacpp[:<path.gguf>]' (bundled SmolLM2 when no path). "
+        "ollama/openai make network calls to that server.",
+    )
+    base_url: str | None = Field(default=None, description="Server URL for ollama/openai")
+    api_key: SecretStr | None = Field(default=None, description="API key for openai")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature")
+    max_tokens: int = Field(default=512, ge=16, le=8192, description="Longest draft, in tokens")
+    timeout_s: float = Field(default=60.0, gt=0, description="Per-call timeout")
+    redact: bool = Field(
+        default=True,
+        description="Remove identifiers from the case summary before any external call",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of imr-assist. Environment variables use the IMR_ prefix."""
 
@@ -142,6 +162,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(
         default_factory=RetrievalSettings, description="Hybrid retrieval"
     )
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="Optional LLM drafter")
 
     def index_fingerprint(self) -> dict[str, object]:
         """Everything that shapes the stored passages and vectors."""

@@ -226,7 +226,7 @@ _RECORD_RE = re.compile(
     r"^(?:the\s+|this\s+)?(?:patient|injured\s+worker|claimant|employee|applicant|provider|"
     r"treating\s+\w+|physician|(?:medical\s+)?records?|documentation|progress\s+(?:note|report)s?|"
     r"mri|ct|x-rays?|imaging|(?:physical\s+)?exam\w*|utilization\s+review)\b|^(?:he|she)\s"
-    r"|\b(?:lack|absence)\s+of\s+(?:\w+\s+){0,3}?documentation\b|\b(?:was|were)\s+(?:not\s+)?"
+    r"|\b(?:no|lack\s+of|absence\s+of)\s+(?:\w+\s+){0,3}?documentation\b|\b(?:was|were)\s+(?:not\s+)?"
     r"documented\b|\bthe\s+(?:patient|injured\s+worker|claimant)\s+(?:has|had|was|is|reported|"
     r"underwent|completed|received|continues|presented|complains|denies)\b",
     re.I,
@@ -260,11 +260,17 @@ def _classify_uncited(text: str) -> tuple[Verdict, str]:
 # --------------------------------------------------------------------------- the check
 
 
+_OPEN_ABBREV_RE = re.compile(r"[(\[](?:pp?|e\.g|i\.e|cf|vs|ch|rec|fig)\.$", re.I)
+
+
 def _sentences(text: str) -> list[str]:
     """Sentences of the draft; markers leading a sentence move to the sentence before it."""
     out: list[str] = []
     for paragraph in re.split(r"\n\s*\n", text):
         for sentence in split_sentences(paragraph):
+            if out and _OPEN_ABBREV_RE.search(out[-1]):  # "(pp. 98-99)" is not a sentence end
+                out[-1] = f"{out[-1]} {sentence}"
+                continue
             lead = re.match(rf"^(?:\s*{CITATION_RE.pattern})+", sentence)
             if lead and out:
                 out[-1] = f"{out[-1]} {lead.group(0).strip()}"
@@ -275,12 +281,16 @@ def _sentences(text: str) -> list[str]:
 
 
 def _focus(text: str, other: set[str]) -> frozenset[Polarity]:
-    """Polarity of the clause of a mixed text that shares most words with `other`."""
-    clauses = [c for c in _CLAUSE_RE.split(text) if c and polarity(c)]
-    if not clauses:
+    """Polarity of the clause(s) of `text` sharing most words with `other`: in "X is not
+    recommended, but a trial may be considered" a sentence about the trial meets no polarity."""
+    clauses = [c for c in _CLAUSE_RE.split(text) if c.strip()]
+    if len(clauses) < 2:
         return polarity(text)
     overlaps = [len(set(t) & other) for t in tokenize(clauses)]
-    return polarity(clauses[overlaps.index(max(overlaps))])
+    top = max(overlaps)
+    return frozenset().union(
+        *(polarity(c) for c, n in zip(clauses, overlaps, strict=True) if n == top)
+    )
 
 
 @functools.cache
@@ -345,11 +355,8 @@ def _check_cited(
     pid, j = scorer.keys[k]
     clean, span_clean = scorer.clean[scorer.row[i]], scorer.span_clean[k]
     notes = [] if scorer.sims is not None else ["lexical scoring only (no embedder)"]
-    s_pol, p_pol = polarity(clean), polarity(span_clean)
-    if len(p_pol) > 1:
-        p_pol = _focus(span_clean, scorer.tokens[scorer.row[i]])
-    if len(s_pol) > 1:
-        s_pol = _focus(clean, scorer.span_tokens[k])
+    s_pol = _focus(clean, scorer.span_tokens[k])
+    p_pol = _focus(span_clean, scorer.tokens[scorer.row[i]])
     pol_conflict = bool(s_pol and p_pol and s_pol.isdisjoint(p_pol))
     if pol_conflict:
         said = "/".join(sorted(s_pol)), "/".join(sorted(p_pol))

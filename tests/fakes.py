@@ -35,7 +35,9 @@ class QueuedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self._next(messages)))])
+        return ChatResult(
+            generations=[ChatGeneration(message=AIMessage(content=self._next(messages)))]
+        )
 
     def _stream(
         self,

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.runnables import Runnable
 
+from conftest import CORPUS, SEED_LETTER, need_shared
+from fakes import QueuedChatModel
 from imr_assist.chunking import split_sentences
 from imr_assist.citations import CITATION_RE
 from imr_assist.drafting.chain import make_chain
@@ -17,9 +19,6 @@ from imr_assist.ingest import ingest_paths
 from imr_assist.models import DraftDecision, Stance, Tier, Verdict
 from imr_assist.retrieval import HybridRetriever
 from imr_assist.settings import Settings
-
-from conftest import CORPUS, SEED_LETTER, need_shared
-from fakes import QueuedChatModel
 
 KIT = "Lumbar spine home exercise kit"
 KIT_CASE = "39-year-old, injured 2006, lumbar fusion revision 07/2013, unable to attend PT"
@@ -47,9 +46,13 @@ def test_composer_home_exercise_kit_follows_order_of_authority(demo: HybridRetri
     assert d.governing_tier is Tier.GUIDELINE
     assert d.sequence_note.startswith("The MTUS does not specifically address")
     assert any(line.startswith("MTUS ACOEM") for line in d.guideline_relied_on)
-    assert any(line.startswith("Non-MTUS Citation Official Disability Guidelines (ODG)")
-               for line in d.guideline_relied_on)
-    assert d.rationale.endswith(f"Given the above, the request for {KIT} is not medically necessary.")
+    assert any(
+        line.startswith("Non-MTUS Citation Official Disability Guidelines (ODG)")
+        for line in d.guideline_relied_on
+    )
+    assert d.rationale.endswith(
+        f"Given the above, the request for {KIT} is not medically necessary."
+    )
     assert d.missing_documentation  # names what would change the outcome
     ids = CITATION_RE.findall(d.rationale)
     assert ids and {c.id for c in d.citations} == set(ids)
@@ -68,8 +71,9 @@ def test_composer_abstains_when_nothing_addresses(demo: HybridRetriever) -> None
 
 
 def test_ask_answers_with_citations(demo: HybridRetriever) -> None:
-    a = make_chain(demo).invoke({"request": "is a home exercise kit covered post-fusion?",
-                                 "kind": "ask"})
+    a = make_chain(demo).invoke(
+        {"request": "is a home exercise kit covered post-fusion?", "kind": "ask"}
+    )
     assert isinstance(a, Answer)
     assert a.abstained is False and a.stance is Stance.RECOMMENDED
     assert a.citations and not a.fabricated_ids
@@ -99,7 +103,9 @@ def _evidence_ids(demo: HybridRetriever) -> dict[str, str]:
 
 def _llm_draft(demo: HybridRetriever, reply: str, summary: str = "chronic low back pain"):
     fake = QueuedChatModel(replies=[reply])
-    drafter = make_llm_drafter(fake, "fake-llm", redactor=lambda s: s.replace("John Smith", "[NAME]"))
+    drafter = make_llm_drafter(
+        fake, "fake-llm", redactor=lambda s: s.replace("John Smith", "[NAME]")
+    )
     return _draft(demo, "TENS unit one-month home trial", summary, drafter=drafter), fake
 
 
@@ -115,9 +121,12 @@ def _tens_passage_id(demo: HybridRetriever) -> tuple[str, str]:
 
 def test_llm_faithful_reply_is_supported_and_prompt_is_quoted_data(demo: HybridRetriever) -> None:
     pid, sentence = _tens_passage_id(demo)
-    d, fake = _llm_draft(demo, f"{sentence} [{pid}]. Given the above, the request for TENS unit "
-                               "one-month home trial is medically necessary.",
-                         summary="John Smith, 52, chronic low back pain")
+    d, fake = _llm_draft(
+        demo,
+        f"{sentence} [{pid}]. Given the above, the request for TENS unit "
+        "one-month home trial is medically necessary.",
+        summary="John Smith, 52, chronic low back pain",
+    )
     assert d.drafter == "fake-llm"
     assert d.fabricated_ids == []
     assert d.sentences[0].verdict in {Verdict.SUPPORTED, Verdict.WEAK}
@@ -127,24 +136,34 @@ def test_llm_faithful_reply_is_supported_and_prompt_is_quoted_data(demo: HybridR
 
 
 def test_llm_invented_id_is_reported(demo: HybridRetriever) -> None:
-    d, _ = _llm_draft(demo, "TENS is recommended for everyone [deadbeef0000]. Given the above, "
-                            "the request for TENS unit one-month home trial is medically necessary.")
+    d, _ = _llm_draft(
+        demo,
+        "TENS is recommended for everyone [deadbeef0000]. Given the above, "
+        "the request for TENS unit one-month home trial is medically necessary.",
+    )
     assert d.fabricated_ids == ["deadbeef0000"]
     assert d.sentences[0].verdict is Verdict.UNSUPPORTED
     assert d.sentences[0].unknown_ids == ["deadbeef0000"]
 
 
 def test_llm_flipped_polarity_is_caught(demo: HybridRetriever) -> None:
-    hits = demo.search("manipulation recommended chronic musculoskeletal pain", k=10,
-                       filters={"tier": "mtus"}).hits
+    hits = demo.search(
+        "manipulation recommended chronic musculoskeletal pain", k=10, filters={"tier": "mtus"}
+    ).hits
     pid, sentence = next(
-        (h.passage.id, s) for h in hits for s in split_sentences(h.passage.text)
+        (h.passage.id, s)
+        for h in hits
+        for s in split_sentences(h.passage.text)
         if "manipulation is recommended for chronic pain" in s
     )
     flipped = sentence.replace("is recommended", "is not recommended")
     fake = QueuedChatModel(replies=[f"{flipped} [{pid}]"])
-    d = _draft(demo, "Chiropractic manipulation 6 visits", "chronic low back pain",
-               drafter=make_llm_drafter(fake, "fake-llm"))
+    d = _draft(
+        demo,
+        "Chiropractic manipulation 6 visits",
+        "chronic low back pain",
+        drafter=make_llm_drafter(fake, "fake-llm"),
+    )
     check = d.sentences[0]
     assert check.polarity_conflict is True and check.verdict is Verdict.UNSUPPORTED
 
@@ -167,8 +186,11 @@ def test_seed_case_end_to_end_real_model(tmp_path) -> None:
     need_shared(SEED_LETTER)
     settings = Settings(home=tmp_path / "home")
     index = PassageIndex(settings)
-    report = ingest_paths([CORPUS / "guidelines", CORPUS / "determinations", SEED_LETTER],
-                          settings=settings, index=index)
+    report = ingest_paths(
+        [CORPUS / "guidelines", CORPUS / "determinations", SEED_LETTER],
+        settings=settings,
+        index=index,
+    )
     assert not report.failed
     d = _draft(HybridRetriever(index), KIT, KIT_CASE)
     assert d.decision is DraftDecision.NOT_MEDICALLY_NECESSARY

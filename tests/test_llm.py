@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import socket
@@ -10,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,11 +19,14 @@ from imr_assist import llm
 from imr_assist.errors import ConfigError
 from imr_assist.llm import (
     bundled_gguf_path,
+    chat_model_for,
     describe_llm,
     is_external,
     make_chat_model,
     parse_llm_spec,
+    redactor_for,
 )
+from imr_assist.settings import LLMSettings
 
 # Read at import: the autouse fixture in conftest.py clears IMR_* variables before each test.
 SKIP_LLAMACPP = os.environ.get("IMR_SKIP_LLAMACPP") == "1"
@@ -54,7 +57,7 @@ def test_parse_and_is_external(spec: str, provider: str, model: str | None, exte
 @pytest.mark.parametrize(
     ("spec", "hint"),
     [
-        ("", "IMR_LLM__LLM"),
+        ("", "IMR_LLM__MODEL"),
         ("gpt-4o", "Unknown LLM spec"),
         ("anthropic:claude", "ollama:<model>"),
         ("llama.cpp", "llamacpp:/path/model.gguf"),
@@ -65,7 +68,7 @@ def test_parse_and_is_external(spec: str, provider: str, model: str | None, exte
     ],
 )
 def test_bad_specs_say_what_to_set(spec: str, hint: str) -> None:
-    with pytest.raises(ConfigError, match="") as info:
+    with pytest.raises(ConfigError) as info:
         make_chat_model(spec)
     assert hint in str(info.value)
     with pytest.raises(ConfigError):
@@ -85,6 +88,46 @@ def test_bad_specs_say_what_to_set(spec: str, hint: str) -> None:
 )
 def test_describe_llm(spec: str, base_url: str | None, expected: str) -> None:
     assert describe_llm(spec, base_url) == expected
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@pytest.mark.parametrize(
+    ("model", "redact_on", "redacts"),
+    [
+        (None, True, False),  # no LLM: nothing leaves the machine
+        ("llamacpp", True, False),  # in-process
+        ("ollama:llama3.1", True, True),
+        ("openai:gpt-4o-mini", True, True),
+        ("openai:gpt-4o-mini", False, False),  # the reviewer turned it off
+    ],
+)
+def test_redactor_for(model: str | None, redact_on: bool, redacts: bool) -> None:
+    redactor = redactor_for(LLMSettings(model=model, redact=redact_on))
+    assert (redactor is not None) is redacts
+    if redactor is not None:
+        assert redactor("Patient Name: John Smith, DOB: 01/02/1970") == (
+            "Patient Name: [NAME], DOB: [DOB]"
+        )
+
+
+def test_redactor_logs_counts_not_originals(caplog: pytest.LogCaptureFixture) -> None:
+    redactor = redactor_for(LLMSettings(model="openai:x"))
+    assert redactor is not None
+    with caplog.at_level("INFO", logger="imr_assist.llm"):
+        redactor("Claimant: Maria Lopez  DOB: 01/02/1970")
+    assert "DOB x1, NAME x1" in caplog.text
+    assert "Lopez" not in caplog.text and "1970" not in caplog.text
+
+
+def test_chat_model_for_settings(no_network: None) -> None:
+    assert chat_model_for(LLMSettings()) is None
+    model = chat_model_for(
+        LLMSettings(model="openai:x", base_url="http://127.0.0.1:1/v1", max_tokens=77)
+    )
+    assert model is not None
+    assert model.max_tokens == 77  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------- offline construction
@@ -120,11 +163,14 @@ def test_openai_constructs_offline() -> None:
     model = make_chat_model("openai:gpt-4o-mini", api_key=SecretStr("sk-test"), max_tokens=99)
     assert isinstance(model, ChatOpenAI)
     assert model.model_name == "gpt-4o-mini"
-    assert model.openai_api_key is not None
+    assert isinstance(model.openai_api_key, SecretStr)
     assert model.openai_api_key.get_secret_value() == "sk-test"
     assert (model.temperature, model.max_tokens) == (0.0, 99)
     local = make_chat_model("openai:x", base_url="http://127.0.0.1:1/v1")
-    assert local.openai_api_key.get_secret_value() == "not-needed"  # type: ignore[attr-defined]
+    assert isinstance(local, ChatOpenAI)
+    assert isinstance(local.openai_api_key, SecretStr)
+    assert local.openai_api_key.get_secret_value() == "not-needed"
+    assert str(local.openai_api_base) == "http://127.0.0.1:1/v1"
     assert "sk-test" not in repr(model)  # the key never shows in reprs or logs
 
 
@@ -151,14 +197,13 @@ def test_missing_bundled_wheel_says_what_to_install(monkeypatch: pytest.MonkeyPa
         bundled_gguf_path()
 
 
-def test_missing_gguf_file_is_a_config_error(tmp_path: Any) -> None:
-    pytest.importorskip("llama_cpp", reason="the path check runs after the llama_cpp import")
+def test_missing_gguf_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="GGUF model file not found"):
         make_chat_model(f"llamacpp:{tmp_path / 'nope.gguf'}")
 
 
-def test_not_a_gguf_is_a_config_error(tmp_path: Any) -> None:
-    pytest.importorskip("llama_cpp", reason="loading needs llama_cpp")
+def test_not_a_gguf_is_a_config_error(tmp_path: Path) -> None:
+    _need_llama_cpp()
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"not a model")
     with pytest.raises(ConfigError, match="cannot load"):
@@ -178,7 +223,8 @@ class _FakeServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append((self.path, dict(self.headers), body))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                outer.requests.append((self.path, headers, body))
                 status, ctype, payload = respond(self.path, body)
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
@@ -239,7 +285,7 @@ def test_openai_path_talks_to_a_compatible_server(openai_server: _FakeServer) ->
     assert model.invoke("Is a home exercise kit medically necessary?").content == "canned reply"
     path, headers, body = openai_server.requests[0]
     assert path == "/v1/chat/completions"
-    assert headers["Authorization"] == "Bearer not-needed"
+    assert headers["authorization"] == "Bearer not-needed"
     assert body["model"] == "x"
     assert body["messages"] == [
         {"role": "user", "content": "Is a home exercise kit medically necessary?"}
@@ -254,7 +300,7 @@ def test_openai_path_talks_to_a_compatible_server(openai_server: _FakeServer) ->
 def test_openai_sends_the_given_key(openai_server: _FakeServer) -> None:
     model = make_chat_model("openai:x", base_url=f"{openai_server.url}/v1", api_key="sk-abc")
     model.invoke("hi")
-    assert openai_server.requests[0][1]["Authorization"] == "Bearer sk-abc"
+    assert openai_server.requests[0][1]["authorization"] == "Bearer sk-abc"
 
 
 def _ollama_reply(path: str, body: dict[str, Any]) -> tuple[int, str, bytes]:
@@ -304,15 +350,30 @@ def _need_llama_cpp() -> None:
         )
 
 
-@functools.cache
-def _smollm() -> Any:
-    return make_chat_model("llamacpp", max_tokens=24)
+class _Lazy:
+    """Loads the bundled model on first use (after `_need_llama_cpp`), frees it at teardown."""
+
+    def __init__(self) -> None:
+        self.model: Any = None
+
+    def get(self) -> Any:
+        if self.model is None:
+            self.model = make_chat_model("llamacpp", max_tokens=24)
+        return self.model
+
+
+@pytest.fixture(scope="module")
+def smollm() -> Iterator[_Lazy]:
+    lazy = _Lazy()
+    yield lazy
+    if lazy.model is not None:
+        lazy.model.client.close()  # free llama.cpp memory now, not at interpreter exit
 
 
 @pytest.mark.slow
-def test_real_llamacpp_invoke() -> None:
+def test_real_llamacpp_invoke(smollm: _Lazy) -> None:
     _need_llama_cpp()
-    model = _smollm()
+    model = smollm.get()
     assert type(model).__name__ == "ChatLlamaCpp"
     assert bundled_gguf_path().name == "SmolLM2-135M-Instruct.Q4_1.gguf"
     reply = model.invoke("What is the capital of France? Answer in one word.")
@@ -321,8 +382,8 @@ def test_real_llamacpp_invoke() -> None:
 
 
 @pytest.mark.slow
-def test_real_llamacpp_stream() -> None:
+def test_real_llamacpp_stream(smollm: _Lazy) -> None:
     _need_llama_cpp()
-    chunks = [str(c.content) for c in _smollm().stream("Say hello to a physician.")]
+    chunks = [str(c.content) for c in smollm.get().stream("Say hello to a physician.")]
     assert len([c for c in chunks if c]) >= 2
     assert "".join(chunks).strip()

@@ -48,6 +48,7 @@ REMOVED = [
     ("UR Reference #: UR-2013-55512", "UR Reference #: [REF_NO]"),
     ("UR #: 1234567", "UR #: [REF_NO]"),
     ("MRN 00443322", "MRN [REF_NO]"),
+    ("CA License A12345; NPI: 1234567890", "CA License [REF_NO]; NPI: [REF_NO]"),
     # dates of birth
     ("DOB: 01/02/1970", "DOB: [DOB]"),
     ("D.O.B. 1-2-70", "D.O.B. [DOB]"),
@@ -75,6 +76,7 @@ REMOVED = [
         "Employer: [EMPLOYER]  Claims Administrator: [CLAIMS_ADMIN]",
     ),
     ("Insurer: Zenith; DOI 07/06/2006", "Insurer: [CLAIMS_ADMIN]; DOI 07/06/2006"),
+    ("Employer: Valley Farms Inc.\ncc: Valley Farms Inc.", "Employer: [EMPLOYER]\ncc: [EMPLOYER]."),
 ]
 
 # Clinically needed text that must come through unchanged.

@@ -11,7 +11,7 @@ from langchain_core.embeddings import Embeddings
 from imr_assist.citations import cite, make_citation_id
 from imr_assist.embedding import HashingEmbeddings
 from imr_assist.models import Kind, Passage, SentenceCheck, Tier, Verdict
-from imr_assist.verification import Polarity, VerifyThresholds, polarity, verify
+from imr_assist.verification import Polarity, VerifyThresholds, _clean, _numbers, polarity, verify
 
 S, W, U = Verdict.SUPPORTED, Verdict.WEAK, Verdict.UNSUPPORTED
 UNCITED, NOT_CHECKED = Verdict.UNCITED, Verdict.NOT_CHECKED
@@ -80,7 +80,14 @@ SUPPORTS_P = _passage(
     "the treatment of chronic low back pain.",
     mtus=False,
 )
-EVIDENCE = [TENS_P, PT_P, ESI_P, OPIOID_P, EXERCISE_P, SUPPORTS_P]
+MANIP_P = _passage(
+    "mtus-manipulation",
+    ("58", "60"),
+    "MTUS Chronic Pain Medical Treatment Guidelines, Manual therapy & manipulation, pp. 58-60, "
+    "in our paraphrase: manipulation is recommended for chronic pain caused by musculoskeletal "
+    "conditions. Manipulation is a means to active rehabilitation.",
+)
+EVIDENCE = [TENS_P, PT_P, ESI_P, OPIOID_P, EXERCISE_P, SUPPORTS_P, MANIP_P]
 TENS, PT, ESI, OPIOID = TENS_P.id, PT_P.id, ESI_P.id, OPIOID_P.id
 EXERCISE, SUPPORTS = EXERCISE_P.id, SUPPORTS_P.id
 FAKE = "0123456789ab"
@@ -230,6 +237,12 @@ def test_no_evidence_at_all_makes_every_citation_unknown() -> None:
             EXERCISE,
         ),
         ("Epidural steroid injections are not recommended for treatment of radicular pain", ESI),
+        (  # the long framing clause before the colon must not hide the flipped one
+            "MTUS Chronic Pain Medical Treatment Guidelines, Manual therapy & manipulation, "
+            "pp. 58-60, in our paraphrase: manipulation is not recommended for chronic pain "
+            "caused by musculoskeletal conditions",
+            MANIP_P.id,
+        ),
     ],
 )
 def test_flipped_polarity_is_unsupported(sentence: str, pid: str) -> None:
@@ -315,6 +328,21 @@ def test_mixed_span_is_judged_on_the_clause_the_sentence_paraphrases(sentence: s
         ),
         ("Up to 2 ESI injections are recommended", ESI, S, False, None),
         (
+            "Treatment frequency should fade from up to 3 visits per week to 2 or less",
+            PT,
+            U,
+            True,
+            "number conflict: '2' vs '1' in the cited span",
+        ),
+        (  # a rival must be of the same kind: '1' (no unit) is no rival of '4 weeks'
+            "Treatment frequency should fade from up to 3 visits per week to 1 or less within "
+            "4 weeks",
+            PT,
+            W,
+            False,
+            "number '4 week' not found in the cited evidence",
+        ),
+        (
             "The MTUS recommends 2 epidural steroid injections at most",
             ESI,
             W,
@@ -356,6 +384,25 @@ def test_number_check(
     assert check.polarity_conflict is False
     number_notes = [n for n in check.notes if "number" in n]
     assert number_notes == ([note] if note else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("9-10 visits over 8 weeks", [("9-10", "visit"), ("8", "week")]),
+        ("two to three sessions", [("2-3", "session")]),
+        ("a one-month trial", [("1", "month")]),
+        ("one or more of the following", []),
+        ("hydrocodone/acetaminophen 10/325 mg", [("10/325", "mg")]),
+        ("2x6 weeks", [("2x6", "week")]),
+        ("a 30 percent reduction, or 0.50 of the dose", [("30%", None), ("0.5", "dose")]),
+        ("1,000 mg daily", [("1000", "mg")]),
+        ("ACOEM Chapter 12, Rec 9, Table 3, p. 45, 2022, 03/14/2019, 8 CCR 9792.21.1", []),
+        ("Page(s): 287-289", []),
+    ],
+)
+def test_numbers_table(text: str, expected: list[tuple[str, str | None]]) -> None:
+    assert [(n.canonical, n.unit) for n in _numbers(_clean(text))] == expected
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for match in _SENTENCE_BOUNDARY_RE.finditer(text):
         candidate = text[start : match.start()].rstrip()
-        last = candidate.rsplit(" ", 1)[-1].rstrip('.!?"”)]').lower()
+        last = candidate.rsplit(" ", 1)[-1].rstrip('.!?"”)]').lstrip('(["“').lower()
         if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
             continue
         out.append(text[start : match.end()].strip())

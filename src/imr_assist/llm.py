@@ -9,23 +9,28 @@ A spec names a provider and a model:
 
 `make_chat_model(spec, ...)` returns a LangChain `BaseChatModel` and makes no network call.
 `is_external(spec)` says whether text leaves the process (then callers redact it first);
-`describe_llm(spec)` is the line to show a reviewer. Optional packages come from the `llm`
-extra; when one is missing the `ConfigError` says what to install.
+`describe_llm(spec)` is the line to show a reviewer. `chat_model_for(settings.llm)` and
+`redactor_for(settings.llm)` apply the `LLMSettings` group (IMR_LLM__*). Optional packages come
+from the `llm` extra; when one is missing the `ConfigError` says what to install.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from imr_assist.errors import ConfigError
+from imr_assist.redaction import redact
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
+
+    from imr_assist.settings import LLMSettings
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +69,7 @@ def parse_llm_spec(spec: str) -> LLMSpec:
     provider = provider.strip().lower()
     model = model.strip()
     if provider not in PROVIDERS:
-        raise ConfigError(f"Unknown LLM spec {spec!r}. Set IMR_LLM__LLM to one of {_FORMS}.")
+        raise ConfigError(f"Unknown LLM spec {spec!r}. Set IMR_LLM__MODEL to one of {_FORMS}.")
     if provider == "llamacpp":
         return LLMSpec(provider="llamacpp", model=model or None)
     if not model or any(c.isspace() for c in model):
@@ -94,7 +99,7 @@ def bundled_gguf_path() -> Path:
     except importlib.metadata.PackageNotFoundError:
         raise ConfigError(
             f"The bundled model needs the {_BUNDLED_DIST} package. {_INSTALL}, or set "
-            "IMR_LLM__LLM=llamacpp:/path/to/model.gguf."
+            "IMR_LLM__MODEL=llamacpp:/path/to/model.gguf."
         ) from None
     path = Path(str(dist.locate_file(_BUNDLED_FILE)))
     if not path.is_file():
@@ -145,22 +150,52 @@ def make_chat_model(
     return model
 
 
+def chat_model_for(settings: LLMSettings) -> BaseChatModel | None:
+    """The chat model the settings ask for, or None when IMR_LLM__MODEL is unset (offline)."""
+    if not settings.model:
+        return None
+    return make_chat_model(
+        settings.model,
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        temperature=settings.temperature,
+        max_tokens=settings.max_tokens,
+        timeout_s=settings.timeout_s,
+    )
+
+
+def redactor_for(settings: LLMSettings) -> Callable[[str], str] | None:
+    """`text -> redacted text` when the model is external and IMR_LLM__REDACT is on, else None.
+
+    Each call logs what it removed by kind and count (never the originals).
+    """
+    if not settings.model or not settings.redact or not is_external(settings.model):
+        return None
+
+    def redactor(text: str) -> str:
+        result = redact(text)
+        logger.info("redacted before calling %s: %s", settings.model, result.summary)
+        return result.text
+
+    return redactor
+
+
 # --------------------------------------------------------------------------- providers
 
 
 def _llamacpp(path: str | None, *, temperature: float, max_tokens: int) -> BaseChatModel:
+    gguf = bundled_gguf_path() if path is None else Path(path).expanduser()
+    if not gguf.is_file():
+        raise ConfigError(
+            f"GGUF model file not found: {gguf}. Set IMR_LLM__MODEL=llamacpp:/path/to/model.gguf "
+            "to an existing file, or IMR_LLM__MODEL=llamacpp for the bundled SmolLM2."
+        )
     try:
         import llama_cpp  # noqa: F401  (ChatLlamaCpp imports it lazily; check with our message)
     except ImportError:
         raise ConfigError(f"'llamacpp' needs llama-cpp-python. {_INSTALL}") from None
     from langchain_community.chat_models import ChatLlamaCpp
 
-    gguf = bundled_gguf_path() if path is None else Path(path).expanduser()
-    if not gguf.is_file():
-        raise ConfigError(
-            f"GGUF model file not found: {gguf}. Set IMR_LLM__LLM=llamacpp:/path/to/model.gguf "
-            "to an existing file, or IMR_LLM__LLM=llamacpp for the bundled SmolLM2."
-        )
     try:
         return ChatLlamaCpp(
             model_path=str(gguf),

@@ -116,7 +116,8 @@ orthopaedic surgery surgeon pain management internal family practice board certi
 cervical thoracic spine back low knee shoulder hip left right bilateral chronic acute california
 department services center clinic hospital group health report progress note request
 determination final independent review utilization date dob doi ssn claim case md do dc np pt
-dpt rn phd mtus acoem odg mr ms mrs miss mx dr
+dpt rn phd mtus acoem odg mr ms mrs miss mx dr employer
+insurer carrier administrator claims
 """
 _GUARD = r"(?<![\w'’-])(?=[A-Z])(?!(?i:" + "|".join(_NOT_NAMES.split()) + r")\b)"
 # One name word: Smith, O'Brien, McDonald, Smith-Jones (not "Smith's" beyond "Smith").
@@ -124,11 +125,10 @@ _NW = _GUARD + r"(?:[A-Z][a-z]*['’])?[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:-[A-Z][a-z]
 _UW = _GUARD + r"[A-Z][A-Z'’-]+\b"  # SMITH in headers
 _WORD = rf"(?:{_NW}|{_UW})"
 _INITIAL = r"[A-Z]\.?(?![\w])"
+# Words of a name are one space or tab apart: a wider gap separates header fields.
 # A name after an explicit label: "John Q. Public", "SMITH, JOHN", "Smith, John A."
-_LABELED = (
-    rf"{_WORD}(?:[ \t]+(?:{_WORD}|{_INITIAL})){{0,3}}(?:,[ \t]*{_WORD}(?:[ \t]+{_INITIAL})?)?"
-)
-_FREE = rf"{_NW}(?:[ \t]+{_INITIAL})?(?:[ \t]+{_NW}){{1,2}}"  # two or three words, no label
+_LABELED = rf"{_WORD}(?:[ \t](?:{_WORD}|{_INITIAL})){{0,3}}(?:,[ \t]?{_WORD}(?:[ \t]{_INITIAL})?)?"
+_FREE = rf"{_NW}(?:[ \t]{_INITIAL})?(?:[ \t]{_NW}){{1,2}}"  # two or three words, no label
 
 _ID = r"(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{3,}\b"  # a token with a digit, >= 4 chars
 _MARKER = r"(?:#|(?i:no\b\.?|num\b\.?|number|ID\b))"
@@ -184,7 +184,8 @@ _RULES: list[tuple[IdentifierKind, str]] = [
         _K.REF_NO,
         r"(?i:\b(?:UR|IMR|utilization[ \t]+review|reference|ref|tracking|authorization|auth"
         r"|application|request|RFA|medical[ \t]+record|member|policy|account|patient)"
-        r"[ \t]*(?:#|no\b\.?|num\b\.?|number|ID\b)|\bMRN\b)[ \t]*[:#]?[ \t]*(?P<v>" + _ID + ")",
+        r"[ \t]*(?:#|no\b\.?|num\b\.?|number|ID\b)|\b(?:MRN|NPI|DEA|license|lic\.))[ \t]*"
+        r"(?i:#|no\b\.?|number)?[ \t]*[:#]?[ \t]*(?P<v>" + _ID + ")",
     ),
     (
         _K.PHONE,
@@ -259,6 +260,8 @@ _NAME_RULES: list[str] = [
 ]
 _COMPILED = [(kind, re.compile(p, re.M)) for kind, p in _RULES]
 _COMPILED_NAMES = [re.compile(p, re.M) for p in _NAME_RULES]
+_NAME_WORD = re.compile(f"{_NW}|{_UW}")
+_REPEATED = (_K.NAME, _K.EMPLOYER, _K.CLAIMS_ADMIN)  # found values also removed where repeated
 
 
 # --------------------------------------------------------------------------- redaction
@@ -277,18 +280,20 @@ def redact(text: str, *, key: bytes | None = None) -> Redaction:
     """
     key = _PROCESS_KEY if key is None else key
     removed: list[Removed] = []
-    names: set[str] = set()
+    found: dict[IdentifierKind, set[str]] = {k: set() for k in _REPEATED}
 
     def substitute(kind: IdentifierKind, pattern: re.Pattern[str], source: str) -> str:
+        group = "v" if "v" in pattern.groupindex else 0
+
         def one(m: re.Match[str]) -> str:
-            group = "v" if "v" in pattern.groupindex else 0
             start, end = m.span(group)
             original = m.group(group)
             if kind is _K.NAME:
-                names.update(w for w in re.findall(_NW + "|" + _UW, original) if len(w) > 1)
+                found[kind].update(w for w in _NAME_WORD.findall(original) if len(w) > 1)
+            elif kind in found and len(original.strip(" .,")) > 2:
+                found[kind].add(original.strip(" .,"))
             removed.append(Removed(kind=kind, digest=_digest(key, kind, original)))
-            whole = m.group(0)
-            offset = m.start(0)
+            whole, offset = m.group(0), m.start(0)
             return whole[: start - offset] + kind.placeholder + whole[end - offset :]
 
         return pattern.sub(one, source)
@@ -298,8 +303,11 @@ def redact(text: str, *, key: bytes | None = None) -> Redaction:
         out = substitute(kind, pattern, out)
     for pattern in _COMPILED_NAMES:
         out = substitute(_K.NAME, pattern, out)
-    if names:  # later bare mentions of a found name word, as written or in capitals
-        forms = sorted({f for n in names for f in (n, n.upper())}, key=len, reverse=True)
-        bare = re.compile(r"(?<![\w\[])(?:" + "|".join(map(re.escape, forms)) + r")(?![\w\]])")
-        out = substitute(_K.NAME, bare, out)
+    # Later bare mentions of what was found ("cc: Maria Lopez; Valley Farms Inc."): name words
+    # as written or in capitals, employer and administrator names as written.
+    for kind, values in found.items():
+        forms = {f for v in values for f in ((v, v.upper()) if kind is _K.NAME else (v,))}
+        if forms:
+            alternatives = "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
+            out = substitute(kind, re.compile(rf"(?<![\w\[])(?:{alternatives})(?![\w\]])"), out)
     return Redaction(text=out, removed=removed)

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 """Bump when readers or chunking change what passages look like: it changes the index hash."""
 
 

@@ -205,7 +205,8 @@ def _present(num: _Num, nums: Sequence[_Num]) -> bool:
 
 
 def _same_kind(a: _Num, b: _Num) -> bool:
-    return a.unit == b.unit if a.unit and b.unit else a.shape == b.shape
+    """'12 visits' vs '9-10 visits' (same unit), '30%' vs '50%' (no unit, same shape)."""
+    return a.unit == b.unit if a.unit or b.unit else a.shape == b.shape
 
 
 # --------------------------------------------------------------------------- uncited sentences
@@ -281,12 +282,13 @@ def _sentences(text: str) -> list[str]:
 
 
 def _focus(text: str, other: set[str]) -> frozenset[Polarity]:
-    """Polarity of the clause(s) of `text` sharing most words with `other`: in "X is not
-    recommended, but a trial may be considered" a sentence about the trial meets no polarity."""
+    """Polarity of the clause(s) of `text` whose words `other` shares most (by share, ties
+    united): in "X is not recommended, but a trial may be considered" a sentence about the
+    trial meets the clause without a direction, not the negative one."""
     clauses = [c for c in _CLAUSE_RE.split(text) if c.strip()]
     if len(clauses) < 2:
         return polarity(text)
-    overlaps = [len(set(t) & other) for t in tokenize(clauses)]
+    overlaps = [len(set(t) & other) / len(set(t)) if t else 0.0 for t in tokenize(clauses)]
     top = max(overlaps)
     return frozenset().union(
         *(polarity(c) for c, n in zip(clauses, overlaps, strict=True) if n == top)
@@ -308,7 +310,12 @@ class _Scorer:
         by_id: dict[str, Passage],
         embedder: Embeddings | None,
     ) -> None:
-        self.spans = {p: split_sentences(by_id[p].text) for ids in cited for p in ids if p in by_id}
+        self.spans = {
+            p: split_sentences(by_id[p].text) or [by_id[p].text]
+            for ids in cited
+            for p in ids
+            if p in by_id
+        }
         self.keys = [(p, j) for p, items in self.spans.items() for j in range(len(items))]
         rows = [i for i, ids in enumerate(cited) if any(p in by_id for p in ids)]
         self.row = {i: n for n, i in enumerate(rows)}

@@ -242,13 +242,13 @@ def compose(
     """Sentences of the rationale (with markers), stance, decision, missing documentation,
     the guideline passages relied on, and whether it abstained."""
     governing = evidence.governing
+    sentences: list[str] = []
     if governing is None:
         sentences = [
             f"None of the loaded guidelines specifically addresses {item}.",
             "Load the governing guideline (MTUS first) or decide this item without a draft.",
         ]
         return sentences, Stance.NOT_ADDRESSED, DraftDecision.INSUFFICIENT_INFORMATION, [], [], True
-    sentences: list[str] = []
     relied: list[Passage] = []
     for tier in evidence.tiers:
         if tier is governing:

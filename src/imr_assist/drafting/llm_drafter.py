@@ -36,9 +36,9 @@ def evidence_block(evidence: Evidence, limit: int = 8) -> str:
         ordered += [h for h, _ in evidence.governing.addressing]
     for tier in evidence.tiers:
         ordered += [h for h, _ in tier.silence] + tier.hits[:2]
-    ordered += [
-        h for h in evidence.result.hits if h.passage.tier.value == "prior_determination"
-    ][:2]
+    ordered += [h for h in evidence.result.hits if h.passage.tier.value == "prior_determination"][
+        :2
+    ]
     seen: set[str] = set()
     lines = []
     for hit in ordered:

@@ -4,6 +4,8 @@ verification must catch each), and the seed case end to end with the real model.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from langchain_core.runnables import Runnable
 
@@ -21,6 +23,7 @@ from imr_assist.retrieval import HybridRetriever
 from imr_assist.settings import Settings
 
 KIT = "Lumbar spine home exercise kit"
+SKIP_LLAMACPP = os.environ.get("IMR_SKIP_LLAMACPP") == "1"  # read before conftest clears IMR_*
 KIT_CASE = "39-year-old, injured 2006, lumbar fusion revision 07/2013, unable to attend PT"
 
 
@@ -201,3 +204,30 @@ def test_seed_case_end_to_end_real_model(tmp_path) -> None:
     )
     assert any(c.tier is Tier.GUIDELINE and "ODG" in (c.guideline or "") for c in d.citations)
     assert d.fabricated_ids == []
+
+
+def test_llm_conclusion_contradicting_the_decision_is_flagged(demo: HybridRetriever) -> None:
+    fake = QueuedChatModel(
+        replies=[f"Given the above, the request for {KIT} is medically necessary."]
+    )
+    d = _draft(demo, KIT, KIT_CASE, drafter=make_llm_drafter(fake, "fake-llm"))
+    assert d.decision is DraftDecision.NOT_MEDICALLY_NECESSARY
+    assert d.sentences[-1].verdict is Verdict.UNSUPPORTED
+    assert "contradicts the decision" in d.sentences[-1].notes[-1]
+
+
+@pytest.mark.slow
+def test_real_llamacpp_drafter_through_the_chain(demo: HybridRetriever) -> None:
+    """The bundled SmolLM2 GGUF through llama.cpp: the LLM path end to end (quality aside)."""
+    if SKIP_LLAMACPP:
+        pytest.skip("IMR_SKIP_LLAMACPP=1: the real llama.cpp run is switched off")
+    from imr_assist.llm import describe_llm, make_chat_model
+
+    model = make_chat_model("llamacpp", max_tokens=96)
+    tokens: list[str] = []
+    drafter = make_llm_drafter(model, describe_llm("llamacpp"), on_token=tokens.append)
+    d = _draft(demo, KIT, KIT_CASE, drafter=drafter)
+    assert "SmolLM2" in d.drafter
+    assert len(tokens) >= 2  # streamed
+    assert d.sentences and all(s.verdict is not None for s in d.sentences)
+    assert set(d.fabricated_ids) <= set(CITATION_RE.findall(d.rationale))

@@ -33,8 +33,16 @@ DEMO_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 @functools.lru_cache(maxsize=8)
 def _cached_chain(settings_json: str) -> Any:
     from imr_assist.drafting.chain import make_chain
+    from imr_assist.drafting.llm_drafter import make_llm_drafter
+    from imr_assist.llm import chat_model_for, describe_llm, redactor_for
 
-    return make_chain(_cached_retriever(settings_json))
+    settings = Settings.model_validate_json(settings_json)
+    model = chat_model_for(settings.llm)
+    drafter = None
+    if model is not None and settings.llm.model:
+        name = describe_llm(settings.llm.model, settings.llm.base_url)
+        drafter = make_llm_drafter(model, name, redactor=redactor_for(settings.llm))
+    return make_chain(_cached_retriever(settings_json), drafter=drafter)
 
 
 def open_chain(settings: Settings) -> Any:

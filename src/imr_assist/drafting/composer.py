@@ -181,6 +181,8 @@ def missing_documentation(criteria: list[tuple[Hit, str]], summary: str, request
         lead = re.match(r"\s*[-*•]?\s*\*\*(.+?)\*\*", sentence)
         phrase = clean_sentence(lead.group(1) if lead else sentence).rstrip(".")
         words = set(tokenize([phrase])[0]) - _GENERIC_CRITERIA - item
+        if "guideline" in phrase.lower():
+            continue  # about applying the guideline, not a record to produce
         if words and not words & known:
             missing.append(phrase)
     return missing

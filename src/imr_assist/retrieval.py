@@ -330,8 +330,9 @@ def item_groups(query: str, *, strict: bool = False) -> list[list[str]]:
 
     A lexicon concept gives one group: its surface form, canonical name and synonyms
     ('Butrans' -> buprenorphine, opioids); `strict` leaves out the broader search terms
-    ('opioids', 'home exercise program'), for deciding whether a passage names the item itself. When the item names no lexicon concept, each content
-    word is its own group. A group is found when any of its phrases occurs whole.
+    ('opioids', 'home exercise program'), for deciding whether a passage names the item
+    itself. When the item names no lexicon concept, each content word is its own group. A
+    group is found when any of its phrases occurs whole.
     """
     generic = _generic()
     facts = normalize_request(query)

@@ -115,7 +115,7 @@ class RetrievalSettings(_Group):
 
 
 class LLMSettings(_Group):
-    """An optional LLM drafter. Unset: the offline composer drafts and nothing leaves the machine."""
+    """An optional LLM drafter. Unset: the offline composer drafts; nothing leaves the machine."""
 
     model: str | None = Field(
         default=None,

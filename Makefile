@@ -41,6 +41,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/retrieval.py
 
 clean:
 	rm -rf $(VENV) .imr-assist .pytest_cache .mypy_cache .ruff_cache

@@ -1,16 +1,23 @@
 """imr-assist: cited guideline retrieval for California workers' comp UR/IMR reviewers."""
 
 from imr_assist.api import (
+    ask,
     build_demo,
+    draft,
     ingest,
     load_settings,
+    open_chain,
     open_index,
+    open_retriever,
     parse_file,
     search,
     status,
 )
+from imr_assist.authority import order_by_authority
 from imr_assist.chunking import chunk, chunk_document
 from imr_assist.citations import CITATION_RE, extract_citation_ids, format_citation
+from imr_assist.drafting.chain import make_chain
+from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import ImrAssistError
 from imr_assist.index import PassageIndex
 from imr_assist.models import (
@@ -23,14 +30,20 @@ from imr_assist.models import (
     SourceDocument,
     Tier,
 )
+from imr_assist.precedent import find_precedent
+from imr_assist.retrieval import HybridRetriever
 from imr_assist.settings import Settings
 from imr_assist.sources.determination import parse_determination
+from imr_assist.verification import verify
 
 __all__ = [
     "CITATION_RE",
+    "Answer",
     "Decision",
     "Determination",
+    "DeterminationDraft",
     "Hit",
+    "HybridRetriever",
     "ImrAssistError",
     "Kind",
     "Passage",
@@ -39,16 +52,24 @@ __all__ = [
     "Settings",
     "SourceDocument",
     "Tier",
+    "ask",
     "build_demo",
     "chunk",
     "chunk_document",
+    "draft",
     "extract_citation_ids",
+    "find_precedent",
     "format_citation",
     "ingest",
     "load_settings",
+    "make_chain",
+    "open_chain",
     "open_index",
+    "open_retriever",
+    "order_by_authority",
     "parse_determination",
     "parse_file",
     "search",
     "status",
+    "verify",
 ]

@@ -44,3 +44,11 @@ def test_empty_and_oversized_queries_are_guarded(app: AppTest) -> None:
     assert app.info  # prompt to type a question
     app.text_input(key="query").input("x" * 3000).run()
     assert app.error and "over the 2000 limit" in app.error[0].value
+
+
+def test_gate_warning_and_authority_tier_shown(app: AppTest) -> None:
+    app.run()
+    app.text_input(key="query").input("Kyphoplasty T12 osteoporotic compression fracture").run()
+    assert app.warning and "Nothing in the index appears to address" in app.warning[0].value
+    app.text_input(key="query").input("TENS unit one-month home trial").run()
+    assert app.success and "mtus" in app.success[0].value

@@ -10,7 +10,7 @@ from imr_assist import api
 from imr_assist.errors import ImrAssistError
 from imr_assist.index import FILTER_KEYS, PassageIndex
 from imr_assist.models import Kind, Tier
-from imr_assist.search import search
+from imr_assist.retrieval import HybridRetriever
 from imr_assist.settings import Settings
 
 EXAMPLES = (
@@ -21,13 +21,13 @@ EXAMPLES = (
 
 
 @st.cache_resource(show_spinner=False)
-def _index(settings_json: str) -> PassageIndex:
-    return api.open_index(Settings.model_validate_json(settings_json))
+def _retriever(settings_json: str) -> HybridRetriever:
+    return api.open_retriever(Settings.model_validate_json(settings_json))
 
 
-def get_index(settings: Settings) -> PassageIndex:
-    """One index per settings for the whole server process (model loaded once)."""
-    return _index(settings.model_dump_json())
+def get_retriever(settings: Settings) -> HybridRetriever:
+    """One retriever (index, model, BM25) per settings for the whole server process."""
+    return _retriever(settings.model_dump_json())
 
 
 def ensure_demo(settings: Settings, index: PassageIndex) -> None:
@@ -64,8 +64,8 @@ def _sidebar_filters() -> dict[str, str]:
     return filters
 
 
-def render(settings: Settings | None = None, index: Any | None = None) -> None:
-    """Render the search page. `index` is injectable for tests."""
+def render(settings: Settings | None = None, retriever: Any | None = None) -> None:
+    """Render the search page. `retriever` is injectable for tests."""
     st.title("imr-assist — guideline search")
     st.caption(
         "Search the guidelines and prior determinations you loaded. Every passage shows the "
@@ -73,13 +73,13 @@ def render(settings: Settings | None = None, index: Any | None = None) -> None:
     )
     try:
         settings = settings or api.load_settings()
-        if index is None:
-            index = get_index(settings)
-            ensure_demo(settings, index)
+        if retriever is None:
+            retriever = get_retriever(settings)
+            ensure_demo(settings, retriever.index)
     except ImrAssistError as exc:
         st.error(str(exc))
         return
-    status = index.status()
+    status = retriever.index.status()
     st.sidebar.markdown(
         f"**Index** `{status.collection}`  \n{status.documents} documents, "
         f"{status.passages} passages  \nModel: `{status.embedding_model}`"
@@ -94,14 +94,21 @@ def render(settings: Settings | None = None, index: Any | None = None) -> None:
         st.info("Type a question or a request, e.g. *Lumbar spine home exercise kit*.")
         return
     try:
-        result = search(query, index=index, k=k, filters=filters or None)
+        result = retriever.search(query, k=k, filters=filters or None)
     except ImrAssistError as exc:
         st.error(str(exc))
         return
     if not result.hits:
         st.warning("No passages found. Relax the filters or ingest more documents.")
         return
-    st.caption(f"{len(result.hits)} passages · index {result.index_hash}")
+    if not result.relevant:
+        st.warning(
+            "Nothing in the index appears to address this request "
+            f"({result.gate_reason}). The closest passages are shown for context only."
+        )
+    elif result.highest_tier is not None:
+        st.success(f"Highest authority tier addressing it: {result.highest_tier.value}")
+    st.caption(f"{len(result.hits)} passages · hybrid · index {result.index_hash}")
     for hit in result.hits:
         p = hit.passage
         grade = f" — **{p.recommendation_grade}**" if p.recommendation_grade else ""

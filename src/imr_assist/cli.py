@@ -9,35 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from imr_assist import api
-from imr_assist.errors import ImrAssistError
+from imr_assist.cli_common import errors, home_option
 from imr_assist.models import Hit, IngestReport, SearchResult, Tier
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-home_option = click.option(
-    "--home",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data directory (index, manifest). Default: $IMR_HOME or ./.imr-assist",
-)
-
-
-def _errors(fn: F) -> F:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ImrAssistError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group()
@@ -64,7 +43,7 @@ def main() -> None:
 @click.option("--guideline", default=None, help="Guideline short name used in citations.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @home_option
-@_errors
+@errors
 def ingest(
     paths: tuple[Path, ...],
     kind: str,
@@ -91,7 +70,7 @@ def ingest(
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the parsed letter as JSON.")
 @home_option
-@_errors
+@errors
 def parse(file: Path, as_json: bool, home: Path | None) -> None:
     """Parse an IMR determination letter (.txt or .pdf)."""
     det = api.parse_file(file)
@@ -144,7 +123,7 @@ def parse(file: Path, as_json: bool, home: Path | None) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @home_option
-@_errors
+@errors
 def search(
     query: str | None,
     k: int | None,
@@ -193,7 +172,7 @@ def search(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @home_option
-@_errors
+@errors
 def ask(question: str | None, batch: Path | None, as_json: bool, home: Path | None) -> None:
     """Answer a question with cited, verified sentences (or say nothing addresses it)."""
     if batch is not None:
@@ -224,7 +203,7 @@ def ask(question: str | None, batch: Path | None, as_json: bool, home: Path | No
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @home_option
-@_errors
+@errors
 def draft(
     request_: str | None, summary: str, batch: Path | None, as_json: bool, home: Path | None
 ) -> None:
@@ -265,7 +244,7 @@ def index() -> None:
 @index.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @home_option
-@_errors
+@errors
 def index_status(as_json: bool, home: Path | None) -> None:
     """Documents, passages, model and collection of the index."""
     status = api.status(home=home)
@@ -285,7 +264,7 @@ def index_status(as_json: bool, home: Path | None) -> None:
 @index.command("rm")
 @click.argument("doc_ids", nargs=-1, required=True)
 @home_option
-@_errors
+@errors
 def index_rm(doc_ids: tuple[str, ...], home: Path | None) -> None:
     """Remove documents (by id, see `index status`) and their passages."""
     for record in api.remove(list(doc_ids), home=home):
@@ -295,7 +274,7 @@ def index_rm(doc_ids: tuple[str, ...], home: Path | None) -> None:
 @main.command()
 @home_option
 @click.option("--if-missing", is_flag=True, help="Do nothing when the demo corpus is indexed.")
-@_errors
+@errors
 def demo(home: Path | None, if_missing: bool) -> None:
     """Index the bundled illustrative demo corpus (corpus/)."""
     report = api.build_demo(home=home, if_missing=if_missing, progress=_progress_bar())

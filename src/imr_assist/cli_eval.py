@@ -9,38 +9,17 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from click.core import ParameterSource
 
 from imr_assist.api import load_settings
-from imr_assist.errors import ImrAssistError
+from imr_assist.cli_common import errors, home_option
 from imr_assist.evaluation.models import METRIC_KEYS, EvalSummary
 from imr_assist.evaluation.retrieval_eval import RETRIEVER_NAMES, run_retrieval_eval
 from imr_assist.evaluation.trec import parse_aliases
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-_home_option = click.option(
-    "--home",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data directory (index, manifest). Default: $IMR_HOME or ./.imr-assist",
-)
-
-
-def _errors(fn: F) -> F:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ImrAssistError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group("eval")
@@ -125,9 +104,9 @@ def eval_group() -> None:
     "--seed", type=int, default=20261128, show_default=True, help="Seed of the randomization test."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-@_home_option
+@home_option
 @click.pass_context
-@_errors
+@errors
 def retrieval(
     ctx: click.Context,
     queries_path: Path | None,

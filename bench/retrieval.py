@@ -62,6 +62,7 @@ GOAL_P95_MS = 30.0
 GOAL_RATIO = 10.0
 SEED = 20261128
 QUIET_WAIT_S = 45.0
+CONTENDED_CORES = 0.3
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -472,6 +473,34 @@ def _wait_quiet(max_wait_s: float = QUIET_WAIT_S, threshold: float = 0.3) -> dic
             return {"waited_s": round(waited, 1), "other_cores_before": load.cores}
 
 
+def _timed_pass(
+    call: Callable[[str], Any], queries: list[str]
+) -> tuple[list[float], list[Any], dict[str, Any]]:
+    """Seconds and results of call(q) for each query, timed after waiting for a quiet machine.
+    When other processes used more than CONTENDED_CORES meanwhile, the pass is timed once more
+    and the less contended attempt is kept; both attempts' contention is recorded."""
+    attempts: list[dict[str, Any]] = []
+    kept: tuple[list[float], list[Any]] | None = None
+    best = float("inf")
+    for _ in range(2):
+        wait = _wait_quiet()
+        times: list[float] = []
+        results: list[Any] = []
+        with _OtherLoad() as load:
+            for q in queries:
+                res, dt = _timed(lambda q=q: call(q))
+                times.append(dt)
+                results.append(res)
+        attempts.append({**wait, "other_cores_during": load.cores, "latency": _stats(times)})
+        if load.cores < best:
+            best, kept = load.cores, (times, results)
+        if load.cores <= CONTENDED_CORES:
+            break
+    assert kept is not None
+    info = {"other_cores": best, "attempts": attempts}
+    return kept[0], kept[1], info
+
+
 def _stats(seconds: list[float]) -> dict[str, float]:
     ms = sorted(s * 1000 for s in seconds)
     if not ms:
@@ -623,11 +652,12 @@ def _chroma_variants(retriever: Any, queries: list[str], n_results: int | None) 
     for name, fn in variants.items():
         times = [_timed(lambda v=v, fn=fn: fn(v))[1] for v in vectors]
         out[name] = round(statistics.median(times) * 1000, 2)
-    ids = [coll.query(query_embeddings=[v], n_results=depth, include=[])["ids"][0] for v in vectors]
-    times = [
-        _timed(lambda i=i: coll.get(ids=i, include=["documents", "metadatas"]))[1] for i in ids
-    ]
-    out[f"get_{depth}_by_id_full"] = round(statistics.median(times) * 1000, 2)
+    for n in (depth, 2 * depth):  # BM25-only hits today; the dense+BM25 union if fetched once
+        ids = [coll.query(query_embeddings=[v], n_results=n, include=[])["ids"][0] for v in vectors]
+        times = [
+            _timed(lambda i=i: coll.get(ids=i, include=["documents", "metadatas"]))[1] for i in ids
+        ]
+        out[f"get_{n}_by_id_full"] = round(statistics.median(times) * 1000, 2)
     return out
 
 
@@ -801,20 +831,16 @@ def run_size(size: int, n_queries: int, work: Path) -> dict[str, Any]:
     warm, timed_q = queries[:WARMUP], queries[WARMUP:]
     for q in warm:
         retriever.search(q, k=K, mode="hybrid")
-    hybrid: list[float] = []
-    gate_relevant = 0
-    out["quiet_wait"] = {"hybrid": _wait_quiet()}
-    with _OtherLoad() as load:
-        for q in timed_q:
-            res, dt = _timed(lambda q=q: retriever.search(q, k=K, mode="hybrid"))
-            hybrid.append(dt)
-            gate_relevant += bool(res.relevant)
+    hybrid, results, out["timing_hybrid"] = _timed_pass(
+        lambda q: retriever.search(q, k=K, mode="hybrid"), timed_q
+    )
     out["hybrid"] = _stats(hybrid)
-    out["other_load_cores"] = {"hybrid": load.cores}
-    out["hybrid_gate_relevant_share"] = round(gate_relevant / len(timed_q), 3)
+    out["hybrid_gate_relevant_share"] = round(
+        sum(bool(r.relevant) for r in results) / len(results), 3
+    )
     with _OtherLoad() as load:
         out["breakdown_median_ms"] = _breakdown(retriever, timed_q)
-    out["other_load_cores"]["breakdown"] = load.cores
+    out["other_load_cores_breakdown"] = load.cores
     out["chroma_variants_median_ms"] = _chroma_variants(
         retriever, timed_q[:PROFILE_QUERIES], out["breakdown_median_ms"]["_chroma_n_results"]
     )
@@ -839,12 +865,7 @@ def run_size(size: int, n_queries: int, work: Path) -> dict[str, Any]:
             else f"~{mean_probe:.2f} s per peer query: the first {n_peer} queries timed "
             f"(budget {PEER_BUDGET_S:.0f} s)"
         )
-    peer_times = probe[:n_peer]
-    out["quiet_wait"]["peer"] = _wait_quiet()
-    with _OtherLoad() as load:
-        for q in timed_q[len(peer_times) : n_peer]:
-            peer_times.append(_timed(lambda q=q: peer.search(q, k=K))[1])
-    out["other_load_cores"]["peer"] = load.cores
+    peer_times, _, out["timing_peer"] = _timed_pass(lambda q: peer.search(q, k=K), timed_q[:n_peer])
     out["peer"] = _stats(peer_times)
     out["peer_sample"] = why
     matched = _stats(hybrid[:n_peer])
@@ -1010,17 +1031,15 @@ def _markdown(result: dict[str, Any]) -> str:
     row("gate: share of queries judged relevant", lambda r: r["hybrid_gate_relevant_share"])
     row(
         "CPU used by other processes while timing, cores (hybrid / peer)",
-        lambda r: f"{r['other_load_cores']['hybrid']} / {r['other_load_cores'].get('peer')}",
+        lambda r: f"{r['timing_hybrid']['other_cores']} / {r['timing_peer']['other_cores']}",
     )
     row(
-        "waited for a quiet machine before timing, s (hybrid / peer)",
-        lambda r: (
-            f"{r['quiet_wait']['hybrid']['waited_s']} / {r['quiet_wait']['peer']['waited_s']}"
-        ),
+        "timing passes run (a contended pass is run again), hybrid / peer",
+        lambda r: f"{len(r['timing_hybrid']['attempts'])} / {len(r['timing_peer']['attempts'])}",
     )
     row(
         "CPU used by other processes during the stage breakdown, cores",
-        lambda r: r["other_load_cores"]["breakdown"],
+        lambda r: r["other_load_cores_breakdown"],
     )
     table_header("build and memory")
     row("load, total (s)", lambda r: r["load_s"])
@@ -1204,6 +1223,10 @@ def main() -> int:
             "Dense Chroma variants query the same collection with the same real query vectors: "
             "they show what the HNSW search costs and what fetching stored documents and "
             "metadata for every result costs.",
+            f"Before each timed pass the bench waits (up to {QUIET_WAIT_S:.0f} s) for other "
+            f"processes to use < 0.3 cores; a pass during which they used more than "
+            f"{CONTENDED_CORES} cores is timed once more and the less contended attempt kept "
+            "(both are in retrieval.json under timing_hybrid / timing_peer).",
             "cProfile adds overhead to Python-heavy stages; use it for attribution, not "
             "absolute latency.",
             f"{PASSAGES_PER_DOC} passages per synthetic document; ~10% of guideline passages "

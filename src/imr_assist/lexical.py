@@ -63,6 +63,14 @@ class LexicalIndex:
         self.columns = columns
         self.model = model
         self.generation = generation
+        self._rows: dict[str, int] | None = None
+
+    def column(self, passage_id: str, key: str) -> str:
+        """A metadata value of a passage ('' when unknown)."""
+        if self._rows is None:
+            self._rows = {pid: i for i, pid in enumerate(self.ids)}
+        row = self._rows.get(passage_id)
+        return "" if row is None else str(self.columns[key][row])
 
     @classmethod
     def build(

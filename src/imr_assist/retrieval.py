@@ -41,6 +41,7 @@ def normalize_request(text: str) -> RequestFacts:
 
 
 MODES = ("dense", "bm25", "hybrid")
+_TIER_VALUES = {t.value for t in Tier}
 
 # Measured on the VA/DoD dev set: demoting these sections lifts hybrid nDCG@10 from 0.755 to
 # 0.794; also demoting methods and evidence-table sections drops it to 0.748 (evidence tables
@@ -125,7 +126,10 @@ class HybridRetriever:
         # Both sides see the lexicon-expanded query ('Norco' + 'hydrocodone opioid'): on the
         # VA/DoD dev set it lifts dense nDCG@10 from 0.436 to 0.648.
         expanded = expand_query(text).expanded
-        if mode in {"dense", "hybrid"}:
+        if mode == "hybrid":
+            hits, dense_top = self._hybrid(text, expanded, k, filters)
+            return self._result(text, hits, dense_top, mode)
+        if mode == "dense":
             vector = self.index.embedder.embed_query(expanded)
             depth = k if mode == "dense" else max(cfg.dense_depth, k)
             dense_hits = self.index.search_vector(vector, depth, filters)
@@ -134,8 +138,8 @@ class HybridRetriever:
                 c = candidates.setdefault(hit.passage.id, _Candidate(hit.passage))
                 c.dense = hit.score
                 c.fused += cfg.dense_weight / (cfg.rrf_k + rank)
-        if mode in {"bm25", "hybrid"}:
-            depth = k if mode == "bm25" else max(cfg.bm25_depth, k)
+        if mode == "bm25":
+            depth = k
             lexical_hits = self.lexical().search(expanded, depth, filters)
             missing = [pid for pid, _ in lexical_hits if pid not in candidates]
             fetched = {p.id: p for p in self.index.get_passages(missing)} if missing else {}
@@ -151,6 +155,74 @@ class HybridRetriever:
             Hit(passage=c.passage, score=round(score, 6), rank=i)
             for i, (c, score) in enumerate(_dedupe(ranked[: k * 3])[:k], 1)
         ]
+        return self._result(text, hits, dense_top, mode)
+
+    def _hybrid(
+        self, text: str, expanded: str, k: int, filters: dict[str, str] | None
+    ) -> tuple[list[Hit], float]:
+        """RRF of both sides on ids and metadata, then text for the head only.
+
+        First pass (metadata): fused rank score x authority step x region mismatch. The head
+        (3k, at least 30) is then fetched and re-scored on its text: item boost, reference
+        demotion, post-operative boost.
+        """
+        cfg = self.settings.retrieval
+        vector = self.index.embedder.embed_query(expanded)
+        dense = self.index.search_vector_meta(vector, max(cfg.dense_depth, k), filters)
+        dense_top = dense[0][1] if dense else 0.0
+        lexical = self.lexical()
+        lexical_hits = lexical.search(expanded, max(cfg.bm25_depth, k), filters)
+        fused: dict[str, float] = {}
+        tier: dict[str, str] = {}
+        region: dict[str, str] = {}
+        for rank, (pid, _, meta) in enumerate(dense, 1):
+            fused[pid] = fused.get(pid, 0.0) + cfg.dense_weight / (cfg.rrf_k + rank)
+            tier[pid] = str(meta.get("tier", ""))
+            region[pid] = str(meta.get("body_region", ""))
+        for rank, (pid, _) in enumerate(lexical_hits, 1):
+            fused[pid] = fused.get(pid, 0.0) + cfg.bm25_weight / (cfg.rrf_k + rank)
+            tier.setdefault(pid, lexical.column(pid, "tier"))
+            region.setdefault(pid, lexical.column(pid, "body_region"))
+        facts = normalize_request(text)
+        first: dict[str, float] = {}
+        for pid, score in fused.items():
+            step = Tier(tier[pid]).rank if tier[pid] in _TIER_VALUES else 0
+            score *= 1.0 - cfg.authority_prior * step
+            if (
+                facts.body_region
+                and region[pid]
+                and region[pid]
+                not in {
+                    facts.body_region,
+                    "general",
+                }
+            ):
+                score *= cfg.region_mismatch_penalty
+            first[pid] = score
+        head = sorted(first, key=lambda pid: (-first[pid], pid))[: max(3 * k, 30)]
+        passages = {p.id: p for p in self.index.get_passages(head)} if head else {}
+        key = item_groups(text)[:1]
+        final: list[tuple[_Candidate, float]] = []
+        for pid in head:
+            p = passages.get(pid)
+            if p is None:
+                continue  # deleted between the two reads
+            score = first[pid]
+            if key and cfg.item_boost != 1.0 and groups_found(key, [_text_of(p)]):
+                score *= cfg.item_boost
+            if is_boilerplate(p):
+                score *= cfg.boilerplate_penalty
+            if facts.post_operative and _POSTOP_RE.search(p.heading + p.text):
+                score *= 1.15
+            final.append((_Candidate(p), score))
+        final.sort(key=lambda cs: (-cs[1], cs[0].passage.id))
+        hits = [
+            Hit(passage=c.passage, score=round(score, 6), rank=i)
+            for i, (c, score) in enumerate(_dedupe(final)[:k], 1)
+        ]
+        return hits, dense_top
+
+    def _result(self, text: str, hits: list[Hit], dense_top: float, mode: str) -> SearchResult:
         relevant, reason, highest = self._gate(text, hits, dense_top, mode)
         return SearchResult(
             query=text,
@@ -162,31 +234,15 @@ class HybridRetriever:
             highest_tier=highest,
         )
 
+    @staticmethod
     def _rank(
-        self, query: str, candidates: list[_Candidate], mode: str
+        query: str, candidates: list[_Candidate], mode: str
     ) -> list[tuple[_Candidate, float]]:
-        cfg = self.settings.retrieval
+        """A single side's own order (dense similarity or BM25 score)."""
         if mode == "dense":
             scored = [(c, c.dense or 0.0) for c in candidates]
-        elif mode == "bm25":
-            scored = [(c, c.bm25 or 0.0) for c in candidates]
         else:
-            facts = normalize_request(query)
-            key = item_groups(query)[:1]
-            scored = []
-            for c in candidates:
-                score = c.fused
-                if key and cfg.item_boost != 1.0 and groups_found(key, [_text_of(c.passage)]):
-                    score *= cfg.item_boost
-                if is_boilerplate(c.passage):
-                    score *= cfg.boilerplate_penalty
-                score *= 1.0 - cfg.authority_prior * c.passage.tier.rank
-                region = c.passage.body_region
-                if facts.body_region and region and region not in {facts.body_region, "general"}:
-                    score *= cfg.region_mismatch_penalty
-                if facts.post_operative and _POSTOP_RE.search(c.passage.heading + c.passage.text):
-                    score *= 1.15
-                scored.append((c, score))
+            scored = [(c, c.bm25 or 0.0) for c in candidates]
         return sorted(scored, key=lambda cs: (-cs[1], cs[0].passage.id))
 
     def _gate(

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from imr_assist import api
-from imr_assist.cli_common import errors, home_option
+from imr_assist.cli_common import errors, home_option, progress_bars
 from imr_assist.models import Hit, IngestReport, SearchResult, Tier
 
 
@@ -59,7 +58,7 @@ def ingest(
         kind=kind,
         tier=tier,
         guideline=guideline,
-        progress=None if as_json else _progress_bar(),
+        progress=None if as_json else progress_bars("passage", min_total=200),
     )
     _print_ingest(report, as_json)
     if report.failed:
@@ -277,7 +276,9 @@ def index_rm(doc_ids: tuple[str, ...], home: Path | None) -> None:
 @errors
 def demo(home: Path | None, if_missing: bool) -> None:
     """Index the bundled illustrative demo corpus (corpus/)."""
-    report = api.build_demo(home=home, if_missing=if_missing, progress=_progress_bar())
+    report = api.build_demo(
+        home=home, if_missing=if_missing, progress=progress_bars("passage", min_total=200)
+    )
     if report is None:
         click.echo("Demo corpus already indexed.")
         return
@@ -285,31 +286,6 @@ def demo(home: Path | None, if_missing: bool) -> None:
 
 
 # --------------------------------------------------------------------------- rendering
-
-
-def _progress_bar() -> Callable[[str, int, int], None]:
-    from tqdm import tqdm
-
-    bars: dict[str, Any] = {}
-
-    def update(name: str, done: int, total: int) -> None:
-        bar = bars.get(name)
-        if bar is None:
-            bar = bars[name] = tqdm(
-                total=total,
-                desc=name[:30],
-                unit="passage",
-                leave=False,
-                disable=total < 200,
-                file=sys.stderr,
-            )
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    return update
 
 
 def _print_ingest(report: IngestReport, as_json: bool) -> None:

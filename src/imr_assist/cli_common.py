@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -32,3 +33,29 @@ def errors(fn: F) -> F:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def progress_bars(unit: str, min_total: int = 0) -> Callable[[str, int, int], None]:
+    """A tqdm bar per name on stderr: (name, done, total)."""
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def update(name: str, done: int, total: int) -> None:
+        bar = bars.get(name)
+        if bar is None:
+            bar = bars[name] = tqdm(
+                total=total,
+                desc=name[:30],
+                unit=unit,
+                leave=False,
+                disable=total < min_total,
+                file=sys.stderr,
+            )
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 from click.core import ParameterSource
 
 from imr_assist.api import load_settings
-from imr_assist.cli_common import errors, home_option
+from imr_assist.cli_common import errors, home_option, progress_bars
 from imr_assist.evaluation.models import METRIC_KEYS, EvalSummary
 from imr_assist.evaluation.retrieval_eval import RETRIEVER_NAMES, run_retrieval_eval
 from imr_assist.evaluation.trec import parse_aliases
@@ -146,8 +144,8 @@ def retrieval(
         command=_command_line(ctx),
         rounds=rounds,
         seed=seed,
-        progress=None if as_json else _bars("query"),
-        ingest_progress=None if as_json else _bars("passage", 200),
+        progress=None if as_json else progress_bars("query"),
+        ingest_progress=None if as_json else progress_bars("passage", 200),
     )
     if as_json:
         click.echo(summary.model_dump_json(indent=2))
@@ -205,29 +203,3 @@ def _command_line(ctx: click.Context) -> str:
         for v in value if isinstance(value, tuple) else (value,):
             parts += [flag, str(v)]
     return shlex.join(parts)
-
-
-def _bars(unit: str, min_total: int = 0) -> Callable[[str, int, int], None]:
-    """A tqdm bar per name on stderr: (name, done, total)."""
-    from tqdm import tqdm
-
-    bars: dict[str, Any] = {}
-
-    def update(name: str, done: int, total: int) -> None:
-        bar = bars.get(name)
-        if bar is None:
-            bar = bars[name] = tqdm(
-                total=total,
-                desc=name[:30],
-                unit=unit,
-                leave=False,
-                disable=total < min_total,
-                file=sys.stderr,
-            )
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    return update

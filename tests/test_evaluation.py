@@ -31,7 +31,6 @@ from imr_assist.evaluation.trec import (
 )
 from imr_assist.index import PassageIndex
 from imr_assist.models import Hit, Kind, Passage, SearchResult, Tier
-from imr_assist.search import search
 from imr_assist.settings import Settings
 
 BEIR_TINY = REPO / "tests" / "fixtures" / "beir_tiny"
@@ -511,3 +510,10 @@ def test_cli_eval_vadod_page_level(cli, tmp_path: Path) -> None:
     assert not math.isnan(data["ndcg@10"]) and data["recall@100"] > 0.3
     run, _ = read_run(out / "run.bm25.trec")
     assert all(i.startswith("vadod-lbp-cpg:p") for ids in run.values() for i in ids)
+
+
+def search(query: str, *, index: PassageIndex, k: int = 10, filters: dict[str, str] | None = None):
+    """Dense search through the real retriever (the passage index on its own)."""
+    from imr_assist.retrieval import HybridRetriever
+
+    return HybridRetriever(index).search(query, k=k, filters=filters, mode="dense")

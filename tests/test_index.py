@@ -12,7 +12,6 @@ from imr_assist.errors import DocumentNotFoundError, IndexError_, QueryError
 from imr_assist.index import PassageIndex, build_where
 from imr_assist.ingest import ingest_paths
 from imr_assist.models import Tier
-from imr_assist.search import search
 from imr_assist.settings import Settings
 
 DIGEST = """---
@@ -244,3 +243,10 @@ def test_copy_of_home_keeps_working(tmp_path: Path, settings: Settings, index) -
     shutil.copytree(settings.home, moved)
     other = PassageIndex(settings.with_home(moved))
     assert other.status().documents == 1
+
+
+def search(query: str, *, index: PassageIndex, k: int = 10, filters: dict[str, str] | None = None):
+    """Dense search through the real retriever (the passage index on its own)."""
+    from imr_assist.retrieval import HybridRetriever
+
+    return HybridRetriever(index).search(query, k=k, filters=filters, mode="dense")

@@ -5,10 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from imr_assist.embedding import HASHING_MODEL
 from imr_assist.index import PassageIndex
 from imr_assist.settings import EmbeddingSettings, RetrievalSettings, Settings
+
+# Property tests explore with fixed seeds so that CI is reproducible; run with
+# HYPOTHESIS_PROFILE=explore locally to search new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("explore", deadline=None, max_examples=1000)
+hypothesis_settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -564,11 +564,11 @@ class _Stopwatch:
 _STAGES = (
     "embed_query",
     "chroma_query",
-    "dense_passages",
+    "dense_other",
     "generation_check",
     "bm25_scores",
     "bm25_tokenize_topk",
-    "fetch_bm25_only",
+    "fetch_passages",
     "rank",
     "gate",
     "rest",
@@ -578,54 +578,65 @@ _STAGES = (
 def _breakdown(retriever: Any, queries: list[str]) -> dict[str, Any]:
     """Where one real `search(q, k=10, mode="hybrid")` spends its time, query by query.
 
-    Timing wrappers are set on the instances search() calls into: the embedder's embed_query,
-    the index's search_vector (and inside it the langchain-chroma query), the manifest
-    generation read that lexical() does before every BM25 search, the BM25 index's search (and
-    inside it bm25s get_scores), get_passages (BM25-only hits fetched from Chroma), _rank
-    (fusion scores, demotions, boosts) and _gate. 'rest' is the search total minus all of them:
-    query cleaning and lexicon expansion, RRF accumulation, dedupe, building hits and result.
+    Timing wrappers are set on the instances search() calls into (whichever of them this
+    version of the code has): the embedder's embed_query; the index's dense search
+    (search_vector_meta / search_vector) and inside it the Chroma collection query
+    ('dense_other' = the rest of the dense search: version filtering, building results); the
+    manifest generation read that lexical() does before every BM25 search; the BM25 index's
+    search and inside it bm25s get_scores; get_passages (texts fetched from Chroma); _rank;
+    _gate. 'rest' is the search total minus all of them: query cleaning and lexicon expansion,
+    fusion, re-scoring on text, dedupe, building hits and the result.
     """
     index = retriever.index
     lexical = retriever.lexical()
     per: dict[str, list[float]] = {s: [] for s in (*_STAGES, "total")}
     fetched: list[int] = []
     with _Stopwatch() as sw:
-        sw.wrap(index.embedder, "embed_query", "embed_query")
-        sw.wrap(index, "search_vector", "search_vector")
-        sw.wrap(index.store, "similarity_search_by_vector_with_relevance_scores", "chroma_query")
-        sw.wrap(index, "generation", "generation_check")
-        sw.wrap(lexical, "search", "bm25_search")
-        sw.wrap(lexical.model, "get_scores", "bm25_scores")
-        sw.wrap(index, "get_passages", "fetch_bm25_only")
-        sw.wrap(retriever, "_rank", "rank")
-        sw.wrap(retriever, "_gate", "gate")
+        targets = [
+            (index.embedder, "embed_query", "embed_query"),
+            (index, "search_vector_meta", "dense"),
+            (index, "search_vector", "dense"),
+            (index.collection, "query", "chroma_query"),
+            (index, "generation", "generation_check"),
+            (lexical, "search", "bm25_search"),
+            (lexical.model, "get_scores", "bm25_scores"),
+            (index, "get_passages", "fetch_passages"),
+            (retriever, "_rank", "rank"),
+            (retriever, "_gate", "gate"),
+        ]
+        wrapped = []
+        for obj, attr, stage in targets:
+            if hasattr(obj, attr):
+                sw.wrap(obj, attr, stage)
+                wrapped.append(f"{type(obj).__name__}.{attr}")
         for q in queries:
             sw.spent.clear()
-            sw.args.pop("fetch_bm25_only", None)
+            sw.args.pop("fetch_passages", None)
             _, total = _timed(lambda q=q: retriever.search(q, k=K, mode="hybrid"))
             got = dict(sw.spent)
-            got["dense_passages"] = got.get("search_vector", 0.0) - got.get("chroma_query", 0.0)
+            got["dense_other"] = got.get("dense", 0.0) - got.get("chroma_query", 0.0)
             got["bm25_tokenize_topk"] = got.get("bm25_search", 0.0) - got.get("bm25_scores", 0.0)
-            top = ("search_vector", "generation_check", "bm25_search", "fetch_bm25_only")
-            got["rest"] = total - sum(
-                got.get(s, 0.0) for s in (*top, "embed_query", "rank", "gate")
-            )
+            top = ("embed_query", "dense", "generation_check", "bm25_search", "fetch_passages")
+            got["rest"] = total - sum(got.get(s, 0.0) for s in (*top, "rank", "gate"))
             got["total"] = total
             for stage in per:
                 per[stage].append(got.get(stage, 0.0))
-            missing = sw.args.get("fetch_bm25_only")
-            fetched.append(len(missing[0]) if missing else 0)
-        chroma_k = sw.args.get("chroma_query", {}).get("k")
+            ids = sw.args.get("fetch_passages")
+            fetched.append(len(ids[0]) if ids else 0)
+        chroma_args = sw.args.get("chroma_query", {})
     out: dict[str, Any] = {s: round(statistics.median(v) * 1000, 2) for s, v in per.items()}
     out["_mean_ms"] = {s: round(statistics.fmean(v) * 1000, 2) for s, v in per.items()}
-    out["_bm25_only_passages_fetched_median"] = statistics.median(fetched)
-    out["_chroma_n_results"] = chroma_k
+    out["_passages_fetched_median"] = statistics.median(fetched)
+    out["_chroma_n_results"] = chroma_args.get("n_results")
+    out["_chroma_include"] = chroma_args.get("include")
+    out["_wrapped"] = wrapped
     return out
 
 
 def _chroma_variants(retriever: Any, queries: list[str], n_results: int | None) -> dict[str, Any]:
-    """Median ms of the dense Chroma query as search_vector runs it, and of cheaper variants
-    (what over-fetching and payload cost), on the same real query vectors."""
+    """Median ms of the dense Chroma query with what it returns varied (all results or 10;
+    documents, metadatas, distances or less), and of fetching passages by id, on the same real
+    query vectors: what the HNSW search costs and what the payload costs."""
     from imr_assist.query import expand_query
 
     index = retriever.index
@@ -633,31 +644,30 @@ def _chroma_variants(retriever: Any, queries: list[str], n_results: int | None) 
     depth = max(retriever.settings.retrieval.dense_depth, K)
     fetch = int(n_results or depth + 10)
     vectors = [index.embedder.embed_query(expand_query(q).expanded) for q in queries]
-    full = ["documents", "metadatas", "distances"]
-    variants: dict[str, Callable[[list[float]], Any]] = {
-        f"langchain_as_is_n{fetch}": lambda v: (
-            index.store.similarity_search_by_vector_with_relevance_scores(v, k=fetch)
+
+    def query(n: int, include: list[str]) -> Callable[[list[float]], Any]:
+        return lambda v: coll.query(query_embeddings=[v], n_results=n, include=include)
+
+    variants = {
+        f"query_n{fetch}_documents_metadatas_distances": query(
+            fetch, ["documents", "metadatas", "distances"]
         ),
-        f"raw_query_full_n{fetch}": lambda v: coll.query(
-            query_embeddings=[v], n_results=fetch, include=full
-        ),
-        f"raw_query_ids_only_n{fetch}": lambda v: coll.query(
-            query_embeddings=[v], n_results=fetch, include=["distances"]
-        ),
-        f"raw_query_full_n{K}": lambda v: coll.query(
-            query_embeddings=[v], n_results=K, include=full
+        f"query_n{fetch}_metadatas_distances": query(fetch, ["metadatas", "distances"]),
+        f"query_n{fetch}_distances": query(fetch, ["distances"]),
+        f"query_n{K}_documents_metadatas_distances": query(
+            K, ["documents", "metadatas", "distances"]
         ),
     }
     out: dict[str, Any] = {}
     for name, fn in variants.items():
         times = [_timed(lambda v=v, fn=fn: fn(v))[1] for v in vectors]
         out[name] = round(statistics.median(times) * 1000, 2)
-    for n in (depth, 2 * depth):  # BM25-only hits today; the dense+BM25 union if fetched once
+    for n in (30, depth, 2 * depth):
         ids = [coll.query(query_embeddings=[v], n_results=n, include=[])["ids"][0] for v in vectors]
         times = [
             _timed(lambda i=i: coll.get(ids=i, include=["documents", "metadatas"]))[1] for i in ids
         ]
-        out[f"get_{n}_by_id_full"] = round(statistics.median(times) * 1000, 2)
+        out[f"get_{n}_by_id_documents_metadatas"] = round(statistics.median(times) * 1000, 2)
     return out
 
 
@@ -1072,8 +1082,15 @@ def _markdown(result: dict[str, Any]) -> str:
     for stage in (*_STAGES, "total"):
         row(stage, lambda r, s=stage: r["breakdown_median_ms"][s])
     row(
-        "BM25-only passages fetched (median)",
-        lambda r: r["breakdown_median_ms"]["_bm25_only_passages_fetched_median"],
+        "passages fetched by get_passages (median)",
+        lambda r: r["breakdown_median_ms"]["_passages_fetched_median"],
+    )
+    row(
+        "dense Chroma query: n_results, include",
+        lambda r: (
+            f"{r['breakdown_median_ms']['_chroma_n_results']}, "
+            f"{'+'.join(r['breakdown_median_ms']['_chroma_include'] or [])}"
+        ),
     )
     md += ["", "Dense Chroma query variants (median ms, same query vectors):"]
     table_header("variant")

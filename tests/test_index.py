@@ -250,3 +250,16 @@ def search(query: str, *, index: PassageIndex, k: int = 10, filters: dict[str, s
     from imr_assist.retrieval import HybridRetriever
 
     return HybridRetriever(index).search(query, k=k, filters=filters, mode="dense")
+
+
+def test_status_reports_indexes_built_with_other_settings(
+    tmp_path: Path, settings: Settings, index
+) -> None:
+    ingest_paths([_write(tmp_path / "tens.md", DIGEST)], settings=settings, index=index)
+    changed = settings.model_copy(deep=True)
+    changed.chunking.size = 600  # a new index hash: the old collection is not reused
+    other = PassageIndex(changed)
+    status = other.status()
+    assert status.documents == 0
+    assert status.other_collections == [settings.collection_name]
+    assert index.status().other_collections == [changed.collection_name]

@@ -256,6 +256,11 @@ def index_status(as_json: bool, home: Path | None) -> None:
     click.echo(f"Model:       {status.embedding_model}")
     click.echo(f"Documents:   {status.documents}  Passages: {status.passages}")
     click.echo("By tier:     " + ", ".join(f"{k} {v}" for k, v in sorted(status.by_tier.items())))
+    if status.other_collections:
+        click.echo(
+            "Other indexes in this home (built with other settings or an older parser; "
+            f"re-ingest to use the current ones): {', '.join(status.other_collections)}"
+        )
     for r in status.records:
         click.echo(f"  {r.doc_id:<50} {r.tier.value:<20} {r.passages:>5}  {r.title[:60]}")
 

@@ -345,6 +345,22 @@ class PassageIndex:
             by_tier=by_tier,
             by_kind=by_kind,
             records=records,
+            other_collections=self.other_collections(),
+        )
+
+    def other_collections(self) -> list[str]:
+        """Passage collections of this prefix built under other settings (e.g. an older parser)."""
+        prefix = f"{self.settings.collection_prefix}-"
+        try:
+            names = [getattr(c, "name", str(c)) for c in self.client.list_collections()]
+        except Exception:  # a server that refuses listing: nothing to report
+            return []
+        return sorted(
+            n
+            for n in names
+            if n.startswith(prefix)
+            and not n.endswith("-manifest")
+            and n != self.settings.collection_name
         )
 
 

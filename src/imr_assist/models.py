@@ -280,6 +280,11 @@ class IndexStatus(_Model):
     by_tier: dict[str, int] = Field(description="Documents per authority tier")
     by_kind: dict[str, int] = Field(description="Documents per kind")
     records: list[DocumentRecord] = Field(description="Every document")
+    other_collections: list[str] = Field(
+        default_factory=list,
+        description="Collections built with other settings or an older parser (re-ingest to "
+        "use the current ones; they are never reused silently)",
+    )
 
 
 class FileResult(_Model):

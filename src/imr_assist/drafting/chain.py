@@ -161,7 +161,7 @@ def _answer_sentences(sentences: list[str], evidence: Evidence, abstained: bool)
     """An answer keeps the guideline statements and the precedent, not the IMR closing."""
     if abstained:
         return [
-            "None of the loaded guidelines addresses this question "
+            "The loaded guidelines do not specifically address this question "
             f"({evidence.result.gate_reason}).",
         ]
     kept = [

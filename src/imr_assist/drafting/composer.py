@@ -247,8 +247,8 @@ def compose(
     sentences: list[str] = []
     if governing is None:
         sentences = [
-            f"None of the loaded guidelines specifically addresses {item}.",
-            "Load the governing guideline (MTUS first) or decide this item without a draft.",
+            f"The loaded guidelines do not specifically address {item}.",
+            "No decision is drafted; this item needs the reviewer's own review.",
         ]
         return sentences, Stance.NOT_ADDRESSED, DraftDecision.INSUFFICIENT_INFORMATION, [], [], True
     relied: list[Passage] = []

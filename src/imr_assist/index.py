@@ -275,32 +275,23 @@ class PassageIndex:
                 break
         return hits
 
-    def search_vector_meta(
+    def search_vector_ids(
         self, vector: list[float], k: int, filters: dict[str, str] | None = None
-    ) -> list[tuple[str, float, dict[str, Any]]]:
-        """(id, similarity, metadata) of the nearest published passages, without their text:
-        the text is fetched later for the few that survive fusion (measured: a full query of
-        60 results costs 6-10 ms, ids and metadata alone 1-2 ms)."""
-        where = build_where(filters)
+    ) -> list[tuple[str, float]]:
+        """(id, similarity) of the nearest passages, nothing else: Chroma's cost is reading
+        stored data per result, not the HNSW search (measured at 100k: 1.75 ms for distances
+        only, 9.9 ms with metadatas). The caller checks publication and reads metadata from
+        the BM25 side-store of the current generation."""
         got = self.collection.query(
             query_embeddings=[vector],
-            n_results=k + 10,
-            where=where,
-            include=["metadatas", "distances"],
+            n_results=k,
+            where=build_where(filters),
+            include=["distances"],
         )
-        out: list[tuple[str, float, dict[str, Any]]] = []
-        ids, metas, dists = got["ids"][0], (got["metadatas"] or [[]])[0], got["distances"][0]
-        versions = self._version_map()
-        for pid, meta, dist in zip(ids, metas, dists, strict=True):
-            doc = meta.get("doc_id")
-            if versions.get(doc) != meta.get("content_hash"):
-                versions = self._version_map(refresh=True)
-                if versions.get(doc) != meta.get("content_hash"):
-                    continue
-            out.append((pid, round(1.0 - float(dist), 6), dict(meta)))
-            if len(out) == k:
-                break
-        return out
+        return [
+            (pid, round(1.0 - float(dist), 6))
+            for pid, dist in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]
 
     def get_passages(self, ids: Sequence[str]) -> list[Passage]:
         got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])

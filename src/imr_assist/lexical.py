@@ -65,11 +65,18 @@ class LexicalIndex:
         self.generation = generation
         self._rows: dict[str, int] | None = None
 
-    def column(self, passage_id: str, key: str) -> str:
-        """A metadata value of a passage ('' when unknown)."""
+    def _row(self, passage_id: str) -> int | None:
         if self._rows is None:
             self._rows = {pid: i for i, pid in enumerate(self.ids)}
-        row = self._rows.get(passage_id)
+        return self._rows.get(passage_id)
+
+    def has(self, passage_id: str) -> bool:
+        """Is the passage published in this generation?"""
+        return self._row(passage_id) is not None
+
+    def column(self, passage_id: str, key: str) -> str:
+        """A metadata value of a passage ('' when unknown)."""
+        row = self._row(passage_id)
         return "" if row is None else str(self.columns[key][row])
 
     @classmethod

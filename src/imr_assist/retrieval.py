@@ -168,21 +168,22 @@ class HybridRetriever:
         """
         cfg = self.settings.retrieval
         vector = self.index.embedder.embed_query(expanded)
-        dense = self.index.search_vector_meta(vector, max(cfg.dense_depth, k), filters)
+        lexical = self.lexical()  # also the side-store of published passages' metadata
+        depth = max(cfg.dense_depth, k)
+        dense = [
+            (pid, sim)
+            for pid, sim in self.index.search_vector_ids(vector, depth + 10, filters)
+            if lexical.has(pid)  # published in the current generation
+        ][:depth]
         dense_top = dense[0][1] if dense else 0.0
-        lexical = self.lexical()
         lexical_hits = lexical.search(expanded, max(cfg.bm25_depth, k), filters)
         fused: dict[str, float] = {}
-        tier: dict[str, str] = {}
-        region: dict[str, str] = {}
-        for rank, (pid, _, meta) in enumerate(dense, 1):
+        for rank, (pid, _) in enumerate(dense, 1):
             fused[pid] = fused.get(pid, 0.0) + cfg.dense_weight / (cfg.rrf_k + rank)
-            tier[pid] = str(meta.get("tier", ""))
-            region[pid] = str(meta.get("body_region", ""))
         for rank, (pid, _) in enumerate(lexical_hits, 1):
             fused[pid] = fused.get(pid, 0.0) + cfg.bm25_weight / (cfg.rrf_k + rank)
-            tier.setdefault(pid, lexical.column(pid, "tier"))
-            region.setdefault(pid, lexical.column(pid, "body_region"))
+        tier = {pid: lexical.column(pid, "tier") for pid in fused}
+        region = {pid: lexical.column(pid, "body_region") for pid in fused}
         facts = normalize_request(text)
         first: dict[str, float] = {}
         for pid, score in fused.items():

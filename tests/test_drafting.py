@@ -232,3 +232,26 @@ def test_real_llamacpp_drafter_through_the_chain(demo: HybridRetriever) -> None:
     assert len(tokens) >= 2  # streamed
     assert d.sentences and all(s.verdict is not None for s in d.sentences)
     assert set(d.fabricated_ids) <= set(CITATION_RE.findall(d.rationale))
+
+
+def test_drafting_embeds_the_request_once(demo: HybridRetriever) -> None:
+    """Six searches (overall, four tiers, precedent) share one query embedding; plain searches
+    outside drafting still embed every time."""
+    calls: list[str] = []
+    embedder = demo.index.embedder
+    original = embedder.embed_query
+
+    def counting(text: str) -> list[float]:
+        calls.append(text)
+        return original(text)
+
+    embedder.embed_query = counting  # type: ignore[method-assign]
+    try:
+        _draft(demo, KIT, KIT_CASE)
+        assert len(calls) == len(set(calls)) == 1
+        calls.clear()
+        demo.search(KIT)
+        demo.search(KIT)
+        assert len(calls) == 2
+    finally:
+        embedder.embed_query = original  # type: ignore[method-assign]

@@ -187,23 +187,9 @@ def search_batch(
     mode: str = "hybrid",
 ) -> Iterator[tuple[str, SearchResult]]:
     """Search every `{"qid","query"}` line of a JSONL file in one process."""
-    settings = load_settings(home)
-    retriever = open_retriever(settings)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QueryError(f"{path}: cannot read the batch file ({exc}).") from exc
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            qid, query = str(obj["qid"]), str(obj["query"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise QueryError(
-                f"{path} line {n}: expected a JSON object with qid and query ({exc})."
-            ) from exc
-        yield qid, retriever.search(query, k=k, filters=filters, mode=mode)
+    retriever = open_retriever(load_settings(home))
+    for row in read_batch(path, ("query",)):
+        yield row["qid"], retriever.search(row["query"], k=k, filters=filters, mode=mode)
 
 
 def status(*, home: Path | str | None = None, settings: Settings | None = None) -> IndexStatus:

@@ -8,9 +8,11 @@ relevance gate decides whether anything retrieved addresses the request at all.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,24 @@ class HybridRetriever:
         self.index = index
         self.settings = settings or index.settings
         self._lexical: LexicalIndex | None = None
+        self._vectors: dict[str, list[float]] | None = None  # set inside `reusing_vectors()`
+
+    @contextlib.contextmanager
+    def reusing_vectors(self) -> Iterator[None]:
+        """Embed each distinct query once inside the block (drafting searches the same request
+        per tier and for precedent); outside it every search embeds afresh."""
+        self._vectors = {}
+        try:
+            yield
+        finally:
+            self._vectors = None
+
+    def _embed(self, text: str) -> list[float]:
+        if self._vectors is None:
+            return list(self.index.embedder.embed_query(text))
+        if text not in self._vectors:
+            self._vectors[text] = list(self.index.embedder.embed_query(text))
+        return self._vectors[text]
 
     # ------------------------------------------------------------------ lexical side
 
@@ -130,7 +150,7 @@ class HybridRetriever:
             hits, dense_top = self._hybrid(text, expanded, k, filters)
             return self._result(text, hits, dense_top, mode)
         if mode == "dense":
-            vector = self.index.embedder.embed_query(expanded)
+            vector = self._embed(expanded)
             depth = k if mode == "dense" else max(cfg.dense_depth, k)
             dense_hits = self.index.search_vector(vector, depth, filters)
             dense_top = dense_hits[0].score if dense_hits else 0.0
@@ -167,7 +187,7 @@ class HybridRetriever:
         demotion, post-operative boost.
         """
         cfg = self.settings.retrieval
-        vector = self.index.embedder.embed_query(expanded)
+        vector = self._embed(expanded)
         lexical = self.lexical()  # also the side-store of published passages' metadata
         depth = max(cfg.dense_depth, k)
         dense = [
@@ -409,11 +429,6 @@ def item_groups(query: str, *, strict: bool = False) -> list[list[str]]:
     if not words and source != query:
         words = [w for w in tokenize([query])[0] if w not in generic and not w.isdigit()]
     return [[f" {w} "] for w in dict.fromkeys(words)]
-
-
-def item_terms(query: str) -> list[str]:
-    """The first phrase of each item group, e.g. ['ten', 'h wave'] (stemmed)."""
-    return [g[0].strip() for g in item_groups(query)]
 
 
 def groups_found(groups: list[list[str]], texts: list[str]) -> int:

@@ -24,7 +24,7 @@ from imr_assist.drafting.composer import (
 from imr_assist.drafting.evidence import Evidence, gather_evidence
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import QueryError
-from imr_assist.models import DraftDecision, Passage, ResolvedCitation, Stance, Verdict
+from imr_assist.models import DraftDecision, Passage, ResolvedCitation, Verdict
 from imr_assist.retrieval import HybridRetriever
 from imr_assist.search import clean_query
 from imr_assist.verification import verify
@@ -173,11 +173,3 @@ def _answer_sentences(sentences: list[str], evidence: Evidence, abstained: bool)
     if prior is not None and prior[0] not in kept:
         kept.append(prior[0])
     return kept
-
-
-STANCE_WORDS = {
-    Stance.RECOMMENDED: "recommended",
-    Stance.NOT_RECOMMENDED: "not recommended",
-    Stance.INSUFFICIENT_EVIDENCE: "insufficient evidence",
-    Stance.NOT_ADDRESSED: "not addressed",
-}

@@ -214,8 +214,6 @@ def precedent_sentence(evidence: Evidence) -> tuple[str, Hit] | None:
     for case in evidence.precedent.cases:
         hit = next((h for h in evidence.hits if h.passage.id == case.passage_id), None)
         if hit is None:
-            hit = _find_hit(evidence, case.passage_id)
-        if hit is None:
             continue
         conclusion = next(
             (s for s in split_sentences(hit.passage.text) if "medically necessary" in s), None
@@ -228,13 +226,6 @@ def precedent_sentence(evidence: Evidence) -> tuple[str, Hit] | None:
             f'concluded: "{clean_sentence(conclusion)}" {cite(hit.passage.id)}'
         )
         return text, hit
-    return None
-
-
-def _find_hit(evidence: Evidence, passage_id: str) -> Hit | None:
-    for hit in evidence.result.hits:
-        if hit.passage.id == passage_id:
-            return hit
     return None
 
 
@@ -297,9 +288,3 @@ def _unique(passages: list[Passage]) -> list[Passage]:
     for p in passages:
         seen.setdefault(p.id, p)
     return list(seen.values())
-
-
-def item_named(hit: Hit, request: str) -> bool:
-    """Does a passage name the requested item?"""
-    key = item_groups(request)[:1]
-    return bool(key) and groups_found(key, [hit.passage.text]) == 1

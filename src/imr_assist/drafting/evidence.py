@@ -82,19 +82,20 @@ def gather_evidence(
     retriever: HybridRetriever, request: str, *, per_tier: int = 5, k: int = 20
 ) -> Evidence:
     """Search the request overall (gate, precedent) and tier by tier (authority)."""
-    result = retriever.search(request, k=k)
-    hits_by_tier = {
-        tier: retriever.search(request, k=per_tier, filters={"tier": tier.value}).hits
-        for tier in GUIDANCE_TIERS
-    }
-    # First the item itself ('home exercise kit'); only if no tier names it, the broader
-    # concept ('home exercise program', 'opioids' for Norco).
-    for strict in (True, False):
-        tiers = [_tier_evidence(t, h, request, strict) for t, h in hits_by_tier.items()]
-        governing = next((t for t in tiers if t.addresses), None) if result.relevant else None
-        if governing is not None:
-            break
-    precedent = find_precedent(retriever, request)
+    with retriever.reusing_vectors():
+        result = retriever.search(request, k=k)
+        hits_by_tier = {
+            tier: retriever.search(request, k=per_tier, filters={"tier": tier.value}).hits
+            for tier in GUIDANCE_TIERS
+        }
+        # First the item itself ('home exercise kit'); only if no tier names it, the broader
+        # concept ('home exercise program', 'opioids' for Norco).
+        for strict in (True, False):
+            tiers = [_tier_evidence(t, h, request, strict) for t, h in hits_by_tier.items()]
+            governing = next((t for t in tiers if t.addresses), None) if result.relevant else None
+            if governing is not None:
+                break
+        precedent = find_precedent(retriever, request)
     return Evidence(
         request=request,
         result=result,

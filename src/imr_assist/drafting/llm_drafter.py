@@ -14,7 +14,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from imr_assist.chunking import split_sentences
-from imr_assist.citations import cite, format_citation
+from imr_assist.citations import format_citation
 from imr_assist.drafting.evidence import Evidence
 
 log = logging.getLogger(__name__)
@@ -119,4 +119,4 @@ def _attach_trailing_markers(sentences: list[str]) -> list[str]:
     return out
 
 
-__all__ = ["SYSTEM_PROMPT", "build_messages", "cite", "evidence_block", "make_llm_drafter"]
+__all__ = ["SYSTEM_PROMPT", "build_messages", "evidence_block", "make_llm_drafter"]

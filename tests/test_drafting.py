@@ -60,6 +60,8 @@ def test_composer_home_exercise_kit_follows_order_of_authority(demo: HybridRetri
     ids = CITATION_RE.findall(d.rationale)
     assert ids and {c.id for c in d.citations} == set(ids)
     assert d.fabricated_ids == []
+    assert set(ids) <= set(d.evidence_ids)  # every cited id was given to the drafter
+    assert len(d.evidence_ids) == len(set(d.evidence_ids))
     assert not any(s.verdict is Verdict.UNSUPPORTED for s in d.sentences)
     assert {c.tier for c in d.citations} >= {Tier.MTUS, Tier.GUIDELINE, Tier.PRIOR_DETERMINATION}
     assert d.precedent is not None and "similar requests upheld" in d.precedent.summary
@@ -81,6 +83,7 @@ def test_ask_answers_with_citations(demo: HybridRetriever) -> None:
     assert isinstance(a, Answer)
     assert a.abstained is False and a.stance is Stance.RECOMMENDED
     assert a.citations and not a.fabricated_ids
+    assert {c.id for c in a.citations} <= set(a.evidence_ids)
     assert "Given the above" not in a.answer
 
 

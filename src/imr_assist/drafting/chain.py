@@ -111,6 +111,7 @@ def make_chain(
             "sentences": report.sentences,
             "citations": resolve(ids, evidence),
             "fabricated_ids": report.fabricated_ids,
+            "evidence_ids": [h.passage.id for h in evidence.hits],
             "abstained": state["abstained"],
             "precedent": precedent_summary(evidence),
             "settings_hash": evidence.index_hash,

@@ -39,6 +39,10 @@ class Answer(_Model):
     sentences: list[SentenceCheck] = Field(description="Each sentence with ids and verdict")
     citations: list[ResolvedCitation] = Field(description="Cited passages, resolved")
     fabricated_ids: list[str] = Field(description="Cited ids not in the evidence")
+    evidence_ids: list[str] = Field(
+        default_factory=list,
+        description="Every passage id the drafter was given, in authority order",
+    )
     abstained: bool = Field(description="True when nothing relevant was found")
     precedent: PrecedentSummary | None = Field(description="Similar prior determinations")
     settings_hash: str = Field(description="Index hash of the evidence")
@@ -64,6 +68,10 @@ class DeterminationDraft(_Model):
     sentences: list[SentenceCheck] = Field(description="Each sentence with ids and verdict")
     citations: list[ResolvedCitation] = Field(description="Cited passages, resolved")
     fabricated_ids: list[str] = Field(description="Cited ids not in the evidence")
+    evidence_ids: list[str] = Field(
+        default_factory=list,
+        description="Every passage id the drafter was given, in authority order",
+    )
     abstained: bool = Field(description="True when no loaded guideline addresses the item")
     precedent: PrecedentSummary | None = Field(description="Similar prior determinations")
     settings_hash: str = Field(description="Index hash of the evidence")

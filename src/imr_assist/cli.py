@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-from imr_assist import api
+from imr_assist import api, consistency
 from imr_assist.cli_common import errors, home_option, progress_bars
+from imr_assist.consistency import DEFAULT_GRACE_S
 from imr_assist.models import Hit, IngestReport, SearchResult, Tier
 
 
@@ -263,6 +264,49 @@ def index_status(as_json: bool, home: Path | None) -> None:
         )
     for r in status.records:
         click.echo(f"  {r.doc_id:<50} {r.tier.value:<20} {r.passages:>5}  {r.title[:60]}")
+
+
+@index.command("check")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Fix the drift: delete orphan passages, drop incomplete or duplicate records (the "
+    "next ingest re-adds them), rebuild this machine's BM25 side-store from Chroma.",
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(0),
+    default=DEFAULT_GRACE_S,
+    show_default=True,
+    help="Seconds: --repair leaves unpublished passages younger than this (an ingest may be "
+    "running).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@home_option
+@errors
+def index_check(repair: bool, grace: float, as_json: bool, home: Path | None) -> None:
+    """Check that Chroma, the manifest and the BM25 side-store agree. Exit 1 when drift is
+    found and not repaired."""
+    index_ = api.open_index(api.load_settings(home))
+    report = consistency.repair(index_, grace_s=grace) if repair else consistency.check(index_)
+    if as_json:
+        click.echo(json.dumps({**report.model_dump(mode="json"), "clean": report.clean}, indent=2))
+    else:
+        click.echo(f"Collection:  {report.collection} ({report.chroma})")
+        click.echo(
+            f"Documents:   {report.documents}  Passages: {report.passages} stored, "
+            f"{report.published_passages} published"
+        )
+        click.echo(f"BM25:        {report.bm25_state} ({report.bm25_dir})")
+        for line in report.repaired:
+            click.echo(f"repaired: {line}")
+        for line in report.left:
+            click.echo(f"left: {line}")
+        for line in report.problems():
+            click.echo(f"drift: {line}", err=True)
+        click.echo("Consistent." if report.clean else "Drift found; run with --repair to fix it.")
+    if not report.clean:
+        sys.exit(1)
 
 
 @index.command("rm")

@@ -4,15 +4,21 @@ The manifest lives in Chroma too (a small companion collection), so an embedded 
 shared Chroma server each carry their own consistent manifest.
 
 A document becomes visible all at once: its passages are upserted first, then its manifest
-record is written, then passages of its previous version are deleted. Search only returns
-passages whose document version is the one in the manifest, so a crash at any point never
-shows a half-written document; re-running the ingest completes it.
+record and a new generation are written in one upsert, then passages of its previous version
+are deleted. Search only returns passages whose document version is the one in the manifest,
+so a crash at any point never shows a half-written document; re-running the ingest completes
+it, and `imr_assist.consistency.repair` removes what a re-run cannot reach (passages of a
+version that will never be published again). Every write that changes the manifest also
+changes the generation, after the change (readers label what they build with the generation
+they read first, so a label is never newer than the content).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+import uuid
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +34,9 @@ log = logging.getLogger(__name__)
 _GENERATION_ID = "__generation__"
 FILTER_KEYS = ("kind", "tier", "guideline", "body_region", "decision", "doc_id", "source_path")
 _UPSERT_BATCH = 256
+STORED_AT = "stored_at"
+"""Passage metadata key: when the passage was stored (epoch seconds). Repair leaves unpublished
+passages younger than a grace period alone: they may belong to an ingest still running."""
 
 
 def make_client(settings: Settings) -> Any:
@@ -141,13 +150,31 @@ class PassageIndex:
         return str(metas[0]["generation"]) if metas else "empty"
 
     def _bump_generation(self) -> None:
-        import uuid
-
         self._manifest.upsert(
             ids=[_GENERATION_ID],
             embeddings=[[1.0]],
             metadatas=[{"generation": uuid.uuid4().hex}],
         )
+
+    def bump_generation(self) -> None:
+        """Tell every reader (in any process) to rebuild what it derived from the manifest."""
+        self._bump_generation()
+
+    def iter_passage_metadata(self, page_size: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(id, metadata) of every stored passage, published or not, in pages."""
+        offset = 0
+        while True:
+            got = self.collection.get(include=["metadatas"], limit=page_size, offset=offset)
+            if not got["ids"]:
+                return
+            for i, m in zip(got["ids"], got["metadatas"], strict=True):
+                yield i, dict(m or {})
+            offset += len(got["ids"])
+
+    def delete_passages(self, ids: Sequence[str], batch: int = 1000) -> None:
+        """Delete passages by id (in batches; unknown ids are ignored)."""
+        for start in range(0, len(ids), batch):
+            self.collection.delete(ids=list(ids[start : start + batch]))
 
     def published_passages(
         self, page_size: int = 5000
@@ -188,12 +215,13 @@ class PassageIndex:
         # Batches of similar length pad less in the encoder (measured: ingest/raw-encode
         # throughput 0.76 -> see bench/results/ingest.md); storage order does not matter.
         by_length = sorted(passages, key=lambda p: len(embedding_text(p)))
+        stored_at = time.time()
         try:
             for start in range(0, len(by_length), _UPSERT_BATCH):
                 batch = by_length[start : start + _UPSERT_BATCH]
                 self.store.add_texts(
                     texts=[embedding_text(p) for p in batch],
-                    metadatas=[p.metadata() for p in batch],
+                    metadatas=[{**p.metadata(), STORED_AT: stored_at} for p in batch],
                     ids=[p.id for p in batch],
                 )
                 if progress is not None:
@@ -218,8 +246,13 @@ class PassageIndex:
             ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         meta = {k: v for k, v in record.model_dump(mode="json").items() if v is not None}
-        self._manifest.upsert(ids=[doc.doc_id], embeddings=[[1.0]], metadatas=[meta])
-        self._bump_generation()
+        # The record and the generation in one write: a crash can never leave a published
+        # record under the old generation (BM25 side-stores would never notice it).
+        self._manifest.upsert(
+            ids=[doc.doc_id, _GENERATION_ID],
+            embeddings=[[1.0], [1.0]],
+            metadatas=[meta, {"generation": uuid.uuid4().hex}],
+        )
         self._drop_stale(doc.doc_id, keep=set(ids))
         self._version_map()[doc.doc_id] = doc.content_hash
         return record
@@ -229,6 +262,26 @@ class PassageIndex:
         stale = [i for i in got["ids"] if i not in keep]
         if stale:
             self.collection.delete(ids=stale)
+
+    def stored_count(self, doc_ids: Sequence[str]) -> int:
+        """Passages stored for these documents, any version (one id-only read)."""
+        if not doc_ids:
+            return 0
+        where = {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
+        return len(self.collection.get(where=where, include=[])["ids"])
+
+    def drop_stale_versions(self, doc_id: str) -> int:
+        """Delete passages of `doc_id` that are not of its published version (left by a crash
+        between publishing a new version and deleting the old one); how many were deleted."""
+        record = self.record(doc_id)
+        got = self.collection.get(where={"doc_id": doc_id}, include=["metadatas"])
+        stale = [
+            i
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+            if record is None or (m or {}).get("content_hash") != record.content_hash
+        ]
+        self.delete_passages(stale)
+        return len(stale)
 
     def _discard(self, doc_id: str, content_hash: str, keep_published: bool) -> None:
         """Delete passages of one version unless the manifest publishes that version."""
@@ -246,6 +299,9 @@ class PassageIndex:
                 f"No document {doc_id!r} in the index. Known documents: {known}. "
                 "See `imr-assist index status`."
             )
+        # Bumped before and after: a crash between the delete and the second bump still leaves
+        # the generation changed, so no side-store keeps showing the removed document.
+        self._bump_generation()
         self._manifest.delete(ids=[doc_id])
         self._bump_generation()
         self.collection.delete(where={"doc_id": doc_id})

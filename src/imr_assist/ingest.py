@@ -88,6 +88,13 @@ def _ingest_file(
         data_hash = file_hash(path.read_bytes()) if path.is_file() else ""
         existing = index.records_for_file(abs_path)
         if existing and data_hash and all(r.file_hash == data_hash for r in existing):
+            # A crash between publishing a version and deleting the previous one leaves the
+            # old passages behind; an unchanged file is the last chance a re-run has to see them.
+            if index.stored_count([r.doc_id for r in existing]) != sum(
+                r.passages for r in existing
+            ):
+                for r in existing:
+                    index.drop_stale_versions(r.doc_id)
             return FileResult(
                 path=str(path),
                 status="unchanged",

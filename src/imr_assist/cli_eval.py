@@ -15,6 +15,8 @@ from click.core import ParameterSource
 
 from imr_assist.api import load_settings
 from imr_assist.cli_common import errors, home_option, progress_bars
+from imr_assist.evaluation.drafting_eval import run_drafting_eval
+from imr_assist.evaluation.drafting_models import DraftingSummary
 from imr_assist.evaluation.models import METRIC_KEYS, EvalSummary
 from imr_assist.evaluation.retrieval_eval import RETRIEVER_NAMES, run_retrieval_eval
 from imr_assist.evaluation.trec import parse_aliases
@@ -22,7 +24,7 @@ from imr_assist.evaluation.trec import parse_aliases
 
 @click.group("eval")
 def eval_group() -> None:
-    """Evaluate retrieval on judged queries and write reports (see eval/README.md)."""
+    """Evaluate retrieval or drafting on labelled cases and write reports (see eval/README.md)."""
 
 
 @eval_group.command("retrieval")
@@ -153,6 +155,62 @@ def retrieval(
     _print_summary(summary)
 
 
+@eval_group.command("drafting")
+@click.option(
+    "--cases",
+    "cases_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help='JSONL of {"qid","kind":"ask","query","expected_stance"} or '
+    '{"qid","kind":"draft","request","summary","expected_decision"}, optional "answerable".',
+)
+@click.option(
+    "--corpus",
+    "corpus",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Ingest these files or folders into --home first (repeatable; default: use the "
+    "current index as it is).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output folder. Default: HOME/eval/drafting-<UTC timestamp>.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@home_option
+@click.pass_context
+@errors
+def drafting(
+    ctx: click.Context,
+    cases_path: Path,
+    corpus: tuple[Path, ...],
+    out_dir: Path | None,
+    as_json: bool,
+    home: Path | None,
+) -> None:
+    """Score cited answers and drafts: citation validity, verified support, stance and
+    decision agreement, abstention, each against the majority-class baseline.
+
+    Writes report.md, summary.json and cases.csv.
+    """
+    summary = run_drafting_eval(
+        settings=load_settings(home),
+        cases_path=cases_path,
+        corpus=list(corpus),
+        out_dir=out_dir,
+        command=_command_line(ctx),
+        progress=None if as_json else progress_bars("case"),
+        ingest_progress=None if as_json else progress_bars("passage", 200),
+    )
+    if as_json:
+        click.echo(summary.model_dump_json(indent=2))
+        return
+    _print_drafting(summary)
+
+
 # --------------------------------------------------------------------------- rendering
 
 
@@ -186,11 +244,38 @@ def _print_summary(s: EvalSummary) -> None:
     click.echo(f"* default retriever. Report: {s.files.get('report', s.out_dir)}")
 
 
+def _print_drafting(s: DraftingSummary) -> None:
+    b = s.baseline
+
+    def f(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.3f}"
+
+    click.echo(
+        f"{s.n} cases ({s.n_ask} ask, {s.n_draft} draft), settings {s.settings_hash}, "
+        f"drafter {s.drafter}"
+    )
+    click.echo(f"citation validity     {f(s.citation_validity)}")
+    click.echo(f"verified support      {f(s.support_rate)} (weak {f(s.weak_rate)})")
+    click.echo(
+        f"stance agreement      {f(s.stance_agreement)}  baseline {f(b.stance_agreement)} "
+        f"(always {b.stance_label})"
+    )
+    click.echo(
+        f"decision agreement    {f(s.decision_agreement)}  baseline {f(b.decision_agreement)} "
+        f"(always {b.decision_label})"
+    )
+    click.echo(
+        f"abstention P / R      {f(s.abstention_precision)} / {f(s.abstention_recall)}  "
+        f"baseline {f(b.abstention_precision)} / {f(b.abstention_recall)} ({b.abstention_rule})"
+    )
+    click.echo(f"Report: {s.files.get('report', s.out_dir)}")
+
+
 def _command_line(ctx: click.Context) -> str:
     """The command as typed (or, under a test runner, rebuilt from the given options)."""
     if Path(sys.argv[0]).name == "imr-assist":
         return shlex.join(["imr-assist", *sys.argv[1:]])
-    parts = ["imr-assist", "eval", "retrieval"]
+    parts = ["imr-assist", "eval", ctx.command.name or ""]
     for param in ctx.command.params:
         name = param.name or ""
         if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:

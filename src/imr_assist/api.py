@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,11 @@ from imr_assist.models import (
     SearchResult,
 )
 from imr_assist.retrieval import HybridRetriever
+from imr_assist.search import check_filters
 from imr_assist.settings import Settings
 from imr_assist.sources.reader import ReadOptions, read_source
+
+log = logging.getLogger(__name__)
 
 DEMO_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
@@ -175,6 +179,7 @@ def search(
     mode: str = "hybrid",
 ) -> SearchResult:
     settings = settings or load_settings(home)
+    check_filters(filters)
     return open_retriever(settings).search(query, k=k, filters=filters, mode=mode)
 
 
@@ -182,14 +187,33 @@ def search_batch(
     path: Path,
     *,
     home: Path | str | None = None,
+    settings: Settings | None = None,
     k: int | None = None,
     filters: dict[str, str] | None = None,
     mode: str = "hybrid",
 ) -> Iterator[tuple[str, SearchResult]]:
-    """Search every `{"qid","query"}` line of a JSONL file in one process."""
-    retriever = open_retriever(load_settings(home))
+    """Search every `{"qid","query"}` line of a JSONL file in one process.
+
+    Bad filters refuse the whole batch before any search. A bad query (empty, too long, no
+    words) does not stop the batch: its result has no hits, `relevant=False` and the reason
+    in `gate_reason`."""
+    check_filters(filters)
+    settings = settings or load_settings(home)
+    retriever = open_retriever(settings)
     for row in read_batch(path, ("query",)):
-        yield row["qid"], retriever.search(row["query"], k=k, filters=filters, mode=mode)
+        try:
+            result = retriever.search(row["query"], k=k, filters=filters, mode=mode)
+        except QueryError as exc:
+            log.warning("batch query %s refused: %s", row["qid"], exc)
+            result = SearchResult(
+                query=row["query"][:200],
+                hits=[],
+                mode=mode,
+                index_hash=settings.index_hash,
+                relevant=False,
+                gate_reason=f"refused: {exc}",
+            )
+        yield row["qid"], result
 
 
 def status(*, home: Path | str | None = None, settings: Settings | None = None) -> IndexStatus:

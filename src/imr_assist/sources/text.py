@@ -37,6 +37,13 @@ FRONT_MATTER_KEYS = {
 def decode_bytes(data: bytes, path: Path) -> str:
     """Decode text bytes: UTF-8 (with or without BOM), UTF-16 by BOM, else detected encoding."""
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if _looks_like_utf16(data[:8192]):
+            raise UnsupportedSourceError(
+                path,
+                "the file contains NUL bytes: it looks like UTF-16 text saved without a "
+                "byte-order mark (BOM).",
+                "Re-save it as UTF-8 (or UTF-16 with a BOM) and ingest again.",
+            )
         raise UnsupportedSourceError(
             path,
             "the file contains NUL bytes: it is binary, not text.",
@@ -73,6 +80,23 @@ def decode_bytes(data: bytes, path: Path) -> str:
             path, "the file does not look like text.", "Ingest PDF, .txt, .md or .csv files."
         )
     return text
+
+
+def _looks_like_utf16(head: bytes) -> bool:
+    """NULs in every other byte and printable text when decoded that way: BOM-less UTF-16."""
+    head = head[: len(head) - len(head) % 2]
+    if len(head) < 4:
+        return False
+    for zeros, codec in ((head[1::2], "utf-16-le"), (head[0::2], "utf-16-be")):
+        if zeros.count(0) >= 0.7 * len(zeros):
+            try:
+                text = head.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            shown = sum(ch.isprintable() or ch in "\n\r\t\f" for ch in text)
+            if shown >= 0.95 * len(text):
+                return True
+    return False
 
 
 def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:

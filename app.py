@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from imr_assist.ui import search_page
+from imr_assist.ui.pages import navigation
 
 st.set_page_config(page_title="imr-assist", layout="wide")
-search_page.render()
+navigation().run()

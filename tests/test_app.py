@@ -1,4 +1,4 @@
-"""The Streamlit page through AppTest, on a temporary home with the model-free embedder."""
+"""The Search page through AppTest, on a temporary home with the model-free embedder."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
-
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("IMR_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("IMR_EMBEDDING__MODEL", "hashing")
     monkeypatch.setenv("IMR_RETRIEVAL__GATE_MIN_DENSE", "0")
-    return AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    return AppTest.from_string(
+        "from imr_assist.ui import search_page\nsearch_page.render()\n", default_timeout=120
+    )
 
 
 def test_first_run_builds_demo_and_searches(app: AppTest) -> None:

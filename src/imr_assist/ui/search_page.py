@@ -1,90 +1,32 @@
-"""The first page: search the index and show each passage with its citation."""
+"""Search: the index as it is, each passage with its citation (no drafting)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
-from imr_assist import api
 from imr_assist.errors import ImrAssistError
-from imr_assist.index import FILTER_KEYS, PassageIndex
-from imr_assist.models import Kind, Tier
-from imr_assist.retrieval import HybridRetriever
-from imr_assist.settings import Settings
-
-EXAMPLES = (
-    "Is a home exercise kit covered after lumbar fusion?",
-    "TENS unit purchase for chronic low back pain",
-    "12 sessions of chiropractic manipulation",
+from imr_assist.ui.workspace import (
+    EXAMPLES,
+    Workspace,
+    get_workspace,
+    sidebar_filters,
+    sidebar_index,
 )
 
 
-@st.cache_resource(show_spinner=False)
-def _retriever(settings_json: str) -> HybridRetriever:
-    return api.open_retriever(Settings.model_validate_json(settings_json))
-
-
-def get_retriever(settings: Settings) -> HybridRetriever:
-    """One retriever (index, model, BM25) per settings for the whole server process."""
-    return _retriever(settings.model_dump_json())
-
-
-def ensure_demo(settings: Settings, index: PassageIndex) -> None:
-    """On an empty home, build the demo index with a visible progress bar."""
-    if index.records():
-        return
-    bar = st.progress(0.0, text="First run: indexing the illustrative demo corpus…")
-
-    def progress(name: str, done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"Indexing {name}…")
-
-    report = api.build_demo(settings=settings, progress=progress)
-    bar.empty()
-    if report is not None and report.failed:
-        st.warning("Some demo files failed: " + "; ".join(f.message for f in report.failed))
-
-
-def _sidebar_filters() -> dict[str, str]:
-    st.sidebar.header("Filters")
-    filters: dict[str, str] = {}
-    tiers = st.sidebar.multiselect("Authority tier", [t.value for t in Tier])
-    kinds = st.sidebar.multiselect("Kind", [k.value for k in Kind])
-    guideline = st.sidebar.text_input("Guideline name (exact)")
-    region = st.sidebar.text_input("Body region (e.g. low_back)")
-    if tiers:
-        filters["tier"] = "|".join(tiers)
-    if kinds:
-        filters["kind"] = "|".join(kinds)
-    if guideline.strip():
-        filters["guideline"] = guideline.strip()
-    if region.strip():
-        filters["body_region"] = region.strip()
-    assert set(filters) <= set(FILTER_KEYS)
-    return filters
-
-
-def render(settings: Settings | None = None, retriever: Any | None = None) -> None:
-    """Render the search page. `retriever` is injectable for tests."""
-    st.title("imr-assist — guideline search")
+def render(ws: Workspace | None = None) -> None:
+    """Render the search page; `ws` is injectable for tests."""
+    st.title("Search")
     st.caption(
         "Search the guidelines and prior determinations you loaded. Every passage shows the "
         "guideline, recommendation and page it comes from."
     )
-    try:
-        settings = settings or api.load_settings()
-        if retriever is None:
-            retriever = get_retriever(settings)
-            ensure_demo(settings, retriever.index)
-    except ImrAssistError as exc:
-        st.error(str(exc))
+    ws = ws or get_workspace()
+    if ws is None:
         return
-    status = retriever.index.status()
-    st.sidebar.markdown(
-        f"**Index** `{status.collection}`  \n{status.documents} documents, "
-        f"{status.passages} passages  \nModel: `{status.embedding_model}`"
-    )
-    filters = _sidebar_filters()
+    settings, retriever = ws.settings, ws.retriever
+    filters = sidebar_filters("search")
+    sidebar_index(ws)
     k = st.sidebar.slider("Results", 1, 30, settings.search.k)
 
     st.write("Try:", " · ".join(f"*{e}*" for e in EXAMPLES))

@@ -1,0 +1,162 @@
+"""Corpus: upload documents, ingest them with a progress bar, list and remove documents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import streamlit as st
+
+from imr_assist import api
+from imr_assist.errors import ImrAssistError
+from imr_assist.ingest import FileProgress
+from imr_assist.models import IngestReport, Tier
+from imr_assist.ui.render import escape_md
+from imr_assist.ui.workspace import Workspace, get_workspace, sidebar_index
+from imr_assist.uploads import ALLOWED_UPLOAD_TYPES, max_upload_bytes, save_upload
+
+KINDS = ("auto", "guideline", "determination", "study")
+
+
+def upload_dir(ws: Workspace) -> Path:
+    """Where uploaded files are kept (inside IMR_HOME, so re-ingest and `index rm` find them)."""
+    return Path(ws.settings.home) / "uploads"
+
+
+def render(ws: Workspace | None = None) -> None:
+    st.title("Corpus")
+    ws = ws or get_workspace()
+    if ws is None:
+        return
+    sidebar_index(ws)
+    flash = st.session_state.pop("corpus-flash", None)
+    if flash:
+        st.success(flash)
+    _upload(ws)
+    st.divider()
+    _documents(ws)
+
+
+def _upload(ws: Workspace) -> None:
+    st.subheader("Add documents")
+    limit_mb = ws.settings.ingest.max_file_mb
+    st.caption(
+        f"PDF, text, Markdown, determination letters, DMHC CSV or BEIR corpus.jsonl; up to "
+        f"{limit_mb:g} MB each. Licensed guidelines stay on this machine."
+    )
+    files = st.file_uploader(
+        "Files",
+        type=list(ALLOWED_UPLOAD_TYPES),
+        accept_multiple_files=True,
+        key="uploads",
+    )
+    c1, c2, c3 = st.columns(3)
+    kind = c1.selectbox("Kind", KINDS, help="auto detects determination letters")
+    tier = c2.selectbox("Authority tier", ["(detect)", *(t.value for t in Tier)])
+    guideline = c3.text_input("Guideline short name (optional)")
+    if not st.button("Ingest", type="primary", disabled=not files):
+        return
+    bar = st.progress(0.0, text="Ingesting…")
+
+    def progress(name: str, done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"Ingesting {name}…")
+
+    report, problems = ingest_uploads(
+        ws,
+        [(f.name, f.getvalue()) for f in files or []],
+        kind=kind,
+        tier=None if tier == "(detect)" else tier,
+        guideline=guideline.strip() or None,
+        progress=progress,
+    )
+    for problem in problems:
+        st.error(problem)
+    if report is None:
+        bar.empty()
+        return
+    bar.empty()
+    for r in report.files:
+        name = Path(r.path).name
+        if r.status == "failed":
+            st.error(f"{name}: {r.message}")
+        else:
+            st.success(f"{name}: {r.status}, {r.passages} passages. {r.message}".strip())
+        for w in r.warnings:
+            st.warning(f"{name}: {w}")
+
+
+def ingest_uploads(
+    ws: Workspace,
+    uploads: Sequence[tuple[str, bytes]],
+    *,
+    kind: str = "auto",
+    tier: str | None = None,
+    guideline: str | None = None,
+    progress: FileProgress | None = None,
+) -> tuple[IngestReport | None, list[str]]:
+    """Check and save each upload under IMR_HOME/uploads, then ingest the good ones.
+
+    Returns the ingest report (None when nothing could be ingested) and one message per upload
+    refused before ingest (type, size, name); a refused upload never stops the others."""
+    saved: list[Path] = []
+    problems: list[str] = []
+    for name, data in uploads:
+        try:
+            saved.append(
+                save_upload(name, data, upload_dir(ws), max_bytes=max_upload_bytes(ws.settings))
+            )
+        except ImrAssistError as exc:
+            problems.append(str(exc))
+    if not saved:
+        return None, problems
+    try:
+        report = api.ingest(
+            saved,
+            settings=ws.settings,
+            kind=kind,
+            tier=tier,
+            guideline=guideline,
+            progress=progress,
+        )
+        ws.retriever.sync()
+    except ImrAssistError as exc:
+        return None, [*problems, str(exc)]
+    return report, problems
+
+
+def _documents(ws: Workspace) -> None:
+    records = sorted(ws.index.records(), key=lambda r: (r.tier.rank, r.title))
+    st.subheader(f"Documents ({len(records)})")
+    if not records:
+        st.info("No documents yet: upload some above.")
+        return
+    st.dataframe(
+        [
+            {
+                "title": r.title,
+                "kind": r.kind.value,
+                "tier": r.tier.value,
+                "guideline": r.guideline or "",
+                "passages": r.passages,
+                "file": r.source_path,
+                "ingested": r.ingested_at[:19],
+                "doc_id": r.doc_id,
+            }
+            for r in records
+        ],
+        hide_index=True,
+    )
+    labels = {f"{r.title} ({r.source_path})": r.doc_id for r in records}
+    choice = st.selectbox("Remove a document", ["", *labels], key="remove-choice")
+    confirm = st.checkbox("I understand its passages leave the index", key="remove-confirm")
+    if st.button("Remove", disabled=not (choice and confirm)):
+        try:
+            removed = ws.index.remove(labels[choice])
+            ws.retriever.sync()
+        except ImrAssistError as exc:
+            st.error(str(exc))
+            return
+        st.session_state["corpus-flash"] = (
+            f"Removed {escape_md(removed.title)} ({removed.passages} passages)."
+        )
+        st.rerun()

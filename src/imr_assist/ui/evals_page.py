@@ -1,0 +1,183 @@
+"""Evals: run the retrieval (and drafting) evals on a chosen set; show metrics and charts.
+
+Each set is evaluated in its own home under IMR_HOME/eval-homes/<set>, so running an eval never
+adds documents to the reviewer's own index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import streamlit as st
+
+from imr_assist.api import DEMO_CORPUS
+from imr_assist.errors import ImrAssistError
+from imr_assist.evaluation.models import EvalSummary
+from imr_assist.evaluation.retrieval_eval import RETRIEVER_NAMES, run_retrieval_eval
+from imr_assist.settings import Settings
+from imr_assist.ui.workspace import Workspace, get_workspace
+
+REPO = DEMO_CORPUS.parent
+EVAL_DIR = REPO / "eval"
+VADOD_PDF = REPO.parent / "shared" / "data" / "vadod-lbp-cpg" / "va-department_of_defense.pdf"
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A labelled set in eval/ and the documents it is judged against."""
+
+    key: str
+    label: str
+    queries: Path
+    qrels: Path
+    level: str
+    ingest: tuple[Path, ...]
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def missing(self) -> list[Path]:
+        return [p for p in (self.queries, self.qrels, *self.ingest) if not p.exists()]
+
+
+EVAL_SETS = (
+    EvalSet(
+        key="demo",
+        label="Demo corpus (document level, 38 queries)",
+        queries=EVAL_DIR / "demo" / "queries.jsonl",
+        qrels=EVAL_DIR / "demo" / "qrels.txt",
+        level="document",
+        ingest=(DEMO_CORPUS / "guidelines", DEMO_CORPUS / "determinations"),
+    ),
+    EvalSet(
+        key="vadod",
+        label="VA/DoD low back pain CPG (page level, 93 queries)",
+        queries=EVAL_DIR / "vadod" / "queries.jsonl",
+        qrels=EVAL_DIR / "vadod" / "qrels.txt",
+        level="page",
+        ingest=(VADOD_PDF,),
+        aliases={"va-department_of_defense": "vadod-lbp-cpg"},
+    ),
+)
+
+
+def eval_settings(ws: Workspace, s: EvalSet) -> Settings:
+    """The workspace settings pointed at the set's own home."""
+    return ws.settings.model_copy(update={"home": Path(ws.settings.home) / "eval-homes" / s.key})
+
+
+def render(ws: Workspace | None = None) -> None:
+    st.title("Evals")
+    ws = ws or get_workspace()
+    if ws is None:
+        return
+    st.caption(
+        "Retrieval quality on the labelled sets in eval/ (nDCG@10, recall, MRR; answerable and "
+        "unanswerable queries apart), each retriever against the LangChain EnsembleRetriever peer."
+    )
+    labels = {s.label: s for s in EVAL_SETS}
+    chosen = labels[st.selectbox("Labelled set", list(labels), key="eval-set")]
+    retrievers = st.multiselect(
+        "Retrievers", list(RETRIEVER_NAMES), default=["hybrid", "bm25", "dense"], key="eval-ret"
+    )
+    missing = chosen.missing()
+    if missing:
+        st.warning(
+            "This set needs files that are not on this machine: "
+            + ", ".join(str(p) for p in missing)
+            + ". Licensed or third-party documents live in ../shared; see eval/README.md."
+        )
+    run = st.button(
+        "Run retrieval eval", type="primary", disabled=bool(missing) or "hybrid" not in retrievers
+    )
+    if "hybrid" not in retrievers:
+        st.info("Keep hybrid selected: it is the default retriever the others are compared with.")
+    if run:
+        _run(ws, chosen, retrievers)
+    summary = st.session_state.get(f"eval-summary-{chosen.key}")
+    if summary is not None:
+        show_summary(summary[0], summary[1])
+    _recorded(chosen)
+
+
+def _run(ws: Workspace, s: EvalSet, retrievers: list[str]) -> None:
+    settings = eval_settings(ws, s)
+    out = Path(settings.home) / "eval" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    bar = st.progress(0.0, text="Indexing the set's documents…")
+
+    def ingest_progress(name: str, done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"Indexing {name}…")
+
+    def progress(name: str, done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"{name}: {done}/{total} queries")
+
+    try:
+        summary = run_retrieval_eval(
+            settings=settings,
+            queries_path=s.queries,
+            qrels_path=s.qrels,
+            level=s.level,
+            doc_aliases=s.aliases,
+            ingest=s.ingest,
+            retrievers=retrievers,
+            out_dir=out,
+            command=f"workspace: retrieval eval on {s.key}",
+            rounds=2000,
+            progress=progress,
+            ingest_progress=ingest_progress,
+        )
+    except ImrAssistError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    bar.empty()
+    st.session_state[f"eval-summary-{s.key}"] = (summary, out)
+
+
+def metrics_rows(summary: EvalSummary) -> list[dict[str, object]]:
+    """One row per retriever: the headline metrics, rounded for reading."""
+    rows: list[dict[str, object]] = []
+    for name, r in summary.retrievers.items():
+        gate = summary.unanswerable.get(name)
+        rows.append(
+            {
+                "retriever": name + (" (default)" if name == summary.default_retriever else ""),
+                "nDCG@10": round(r.ndcg_10, 3),
+                "Recall@10": round(r.recall_10, 3),
+                "Recall@100": round(r.recall_100, 3),
+                "MRR@10": round(r.mrr_10, 3),
+                "P@5": round(r.p_5, 3),
+                "Hit@1": round(r.hit_1, 3),
+                "gate said nothing relevant (unanswerable)": (
+                    f"{gate.abstained_unanswerable}/{gate.unanswerable}" if gate else "—"
+                ),
+                "false abstentions (answerable)": (
+                    f"{gate.abstained_answerable}/{gate.answerable}" if gate else "—"
+                ),
+            }
+        )
+    return rows
+
+
+def show_summary(summary: EvalSummary, out: Path) -> None:
+    st.subheader("This run")
+    st.caption(
+        f"{summary.n_answerable} answerable + {summary.n_unanswerable} unanswerable queries · "
+        f"level {summary.level} · index {summary.index_hash} · written to {out}"
+    )
+    st.dataframe(metrics_rows(summary), hide_index=True)
+    chart = out / "ndcg.png"
+    if chart.exists():
+        st.image(str(chart), caption="nDCG@10 per retriever")
+
+
+def _recorded(s: EvalSet) -> None:
+    results = EVAL_DIR / "results" / s.key
+    report = results / "report.md"
+    if not report.exists():
+        return
+    with st.expander("Recorded results (eval/results, committed with the code)"):
+        chart = results / "ndcg.png"
+        if chart.exists():
+            st.image(str(chart))
+        st.markdown(report.read_text(encoding="utf-8"))

@@ -1,0 +1,134 @@
+"""Review ledger: every accepted or rejected draft, searchable; open one, see its diff, export."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from imr_assist.errors import ImrAssistError
+from imr_assist.ledger import Review, ReviewStatus
+from imr_assist.ui.render import escape_md
+from imr_assist.ui.workspace import Workspace, get_workspace, reviewer_name
+
+STATUSES = ("", *(s.value for s in ReviewStatus))
+
+
+def render(ws: Workspace | None = None) -> None:
+    st.title("Review ledger")
+    ws = ws or get_workspace()
+    if ws is None:
+        return
+    reviewer = reviewer_name()
+    check = ws.ledger.verify()
+    if check.ok:
+        st.sidebar.success(f"Ledger verified: {check.events_checked} events, chain intact.")
+    else:
+        st.sidebar.error(f"Ledger check failed: {check.message}")
+    c1, c2, c3 = st.columns([2, 1, 1])
+    text = c1.text_input("Search (item, text, reviewer, citation)", key="ledger-text")
+    status = c2.selectbox("Status", STATUSES, key="ledger-status")
+    who = c3.text_input("Reviewer", key="ledger-reviewer")
+    try:
+        reviews = ws.ledger.reviews(
+            status=status or None, reviewer=who.strip() or None, text=text.strip() or None
+        )
+    except ImrAssistError as exc:
+        st.error(str(exc))
+        return
+    if not reviews:
+        st.info("No reviews match. Accepted and rejected drafts from Ask and draft appear here.")
+        return
+    st.dataframe(
+        [
+            {
+                "review": r.review_id,
+                "status": r.status.value,
+                "kind": r.kind,
+                "item": r.item,
+                "decision": r.decision.value if r.decision else r.stance.value,
+                "reviewer": r.reviewer,
+                "updated": r.updated_at[:19],
+                "edited": r.final_text != r.generated_text,
+            }
+            for r in reviews
+        ],
+        hide_index=True,
+    )
+    labels = {f"{r.review_id} · {r.status.value} · {r.item[:60]}": r for r in reviews}
+    choice = st.selectbox("Open a review", list(labels), key="ledger-open")
+    _show(ws, labels[choice], reviewer)
+
+
+def _show(ws: Workspace, review: Review, reviewer: str) -> None:
+    st.subheader(escape_md(review.item))
+    decided = f" on {review.decided_at[:19]}" if review.decided_at else ""
+    st.markdown(
+        f"**{review.status.value.capitalize()}** by {escape_md(review.reviewer)}{decided} · "
+        f"drafter `{review.drafter}` · index `{review.settings_hash}`"
+    )
+    if review.decision is not None:
+        st.markdown(f"**Decision:** `{review.decision.value}`")
+    if review.override_reason:
+        st.warning(f"Accepted over verification findings: {escape_md(review.override_reason)}")
+    if review.reject_reason:
+        st.error(f"Rejected: {escape_md(review.reject_reason)}")
+    final, generated, diff, evidence = st.tabs(["Final text", "Generated", "Diff", "Evidence"])
+    with final:
+        st.markdown(escape_md(review.final_text))
+    with generated:
+        st.markdown(escape_md(review.generated_text))
+    with diff:
+        if review.diff.strip():
+            st.code(review.diff, language="diff")
+        else:
+            st.caption("Accepted as generated: no edits.")
+    with evidence:
+        st.dataframe(
+            [
+                {"id": e.id, "citation": e.citation, "text sha256": e.text_sha256}
+                for e in review.evidence
+            ],
+            hide_index=True,
+        )
+    _exports(ws, review, reviewer)
+
+
+def _exports(ws: Workspace, review: Review, reviewer: str) -> None:
+    from imr_assist.export import to_markdown
+
+    if review.status is not ReviewStatus.ACCEPTED:
+        st.caption("Only accepted reviews are exported.")
+        return
+    if not reviewer:
+        st.info("Enter your name in the sidebar to export (exports are recorded in the ledger).")
+        return
+
+    def record(fmt: str) -> None:
+        ws.ledger.exported(review.review_id, fmt, reviewer)
+
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Export Markdown",
+        to_markdown(review),
+        file_name=f"determination-{review.review_id}.md",
+        mime="text/markdown",
+        on_click=record,
+        args=("md",),
+    )
+    c2.download_button(
+        "Export DOCX",
+        _docx_bytes(review),
+        file_name=f"determination-{review.review_id}.docx",
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        on_click=record,
+        args=("docx",),
+    )
+
+
+def _docx_bytes(review: Review) -> bytes:
+    from imr_assist.export import to_docx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return to_docx(review, Path(tmp) / "determination.docx").read_bytes()

@@ -1,0 +1,254 @@
+"""The reviewer's workspace through AppTest: every page, against a temporary home with the
+model-free hashing embedder (and a queued fake chat model where the drafter streams)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO
+from fakes import QueuedChatModel
+from imr_assist import api
+from imr_assist.ledger import open_ledger
+from imr_assist.settings import Settings
+from imr_assist.ui import workspace
+from imr_assist.verification import verify
+
+TIMEOUT = 120
+KIT = "Is a home exercise kit covered after lumbar fusion?"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("IMR_HOME", str(home))
+    monkeypatch.setenv("IMR_EMBEDDING__MODEL", "hashing")
+    monkeypatch.setenv("IMR_RETRIEVAL__GATE_MIN_DENSE", "0")
+    return home
+
+
+@pytest.fixture
+def app(home: Path) -> AppTest:
+    return AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_string(
+        f"from imr_assist.ui import {name}\n{name}.render()\n", default_timeout=TIMEOUT
+    )
+
+
+def _by_key(elements: object, prefix: str) -> object:
+    found = [e for e in elements if e.key and e.key.startswith(prefix)]  # type: ignore[attr-defined]
+    assert found, f"no widget with key {prefix}*"
+    return found[0]
+
+
+def _button(at: AppTest, label: str) -> object:
+    found = [b for b in at.button if b.label == label]
+    assert found, f"no button {label!r}: {[b.label for b in at.button]}"
+    return found[0]
+
+
+def _ask_kit(at: AppTest, reviewer: str = "Dr. Rivera") -> AppTest:
+    at.run()
+    assert not at.exception
+    at.sidebar.text_input(key="reviewer").input(reviewer).run()
+    at.button(key="example-0").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_first_run_builds_demo_and_offers_three_examples(app: AppTest) -> None:
+    app.run()
+    assert not app.exception
+    sidebar = " ".join(m.value for m in app.sidebar.markdown)
+    assert "documents" in sidebar and "0 documents" not in sidebar
+    assert "offline-composer" in sidebar
+    examples = [b.label for b in app.button if b.key and b.key.startswith("example-")]
+    assert len(examples) == 3 and KIT in examples
+
+
+def test_asking_shows_cited_answer_sources_and_verification(app: AppTest) -> None:
+    at = _ask_kit(app)
+    texts = " ".join(m.value for m in at.markdown)
+    assert ":blue-badge[1]" in texts  # citation chips
+    sources = [e.label for e in at.expander if e.label[:2] in ("1.", "2.", "3.")]
+    assert sources, [e.label for e in at.expander]
+    assert any("supported" in s for s in sources)
+    captions = " ".join(c.value for c in at.caption)
+    assert "id `" in captions and ("p. " in captions or "pp. " in captions)
+    assert any(e.label.startswith("Verification:") for e in at.expander)
+    assert any(e.label.startswith("Precedent:") for e in at.expander)
+
+
+def test_edit_is_reverified_and_accept_is_gated_until_override(app: AppTest, home: Path) -> None:
+    at = _ask_kit(app)
+    editor = _by_key(at.text_area, "edit-")
+    original = editor.value  # type: ignore[attr-defined]
+    editor.input(original + " TENS cures every back pain [0123456789ab].").run()  # type: ignore[attr-defined]
+    assert not at.exception
+    assert any("cites unknown id" in e.value for e in at.error)
+    assert _button(at, "Accept").disabled  # type: ignore[attr-defined]
+    _by_key(at.text_input, "override-").input("Kept as commentary after reading the record.").run()  # type: ignore[attr-defined]
+    assert not _button(at, "Accept").disabled  # type: ignore[attr-defined]
+    _button(at, "Accept").click().run()  # type: ignore[attr-defined]
+    assert not at.exception
+    assert any("accepted" in s.value for s in at.success)
+
+    ledger = open_ledger(api.load_settings(home))
+    [review] = ledger.reviews()
+    assert review.status.value == "accepted" and review.reviewer == "Dr. Rivera"
+    assert review.override_reason == "Kept as commentary after reading the record."
+    assert "TENS cures every back pain" in review.diff
+    assert [e.kind.value for e in ledger.events(review.review_id)] == [
+        "drafted",
+        "edited",
+        "accepted",
+    ]
+    assert ledger.verify().ok
+
+
+def test_accept_and_reject_need_a_reviewer_and_reject_needs_a_reason(app: AppTest) -> None:
+    app.run()
+    app.button(key="example-1").click().run()
+    assert _button(app, "Accept").disabled  # type: ignore[attr-defined]
+    assert any("Enter your name" in i.value for i in app.info)
+    app.sidebar.text_input(key="reviewer").input("Dr. Chen").run()
+    assert _button(app, "Reject").disabled  # type: ignore[attr-defined]
+    _by_key(app.text_input, "reject-reason-").input("Wrong body region").run()  # type: ignore[attr-defined]
+    _button(app, "Reject").click().run()  # type: ignore[attr-defined]
+    assert any("rejected" in s.value for s in app.success)
+
+
+def test_request_form_drafts_a_determination(app: AppTest) -> None:
+    app.run()
+    app.text_input[0].input("Lumbar spine home exercise kit")
+    app.text_area[0].input("39-year-old, lumbar fusion revision 07/2013, unable to attend PT")
+    _button(app, "Draft determination").click().run()  # type: ignore[attr-defined]
+    assert not app.exception
+    texts = " ".join(m.value for m in app.markdown)
+    assert "**Decision:** `" in texts and "**Item:** Lumbar spine home exercise kit" in texts
+    assert "medically necessary" in texts
+
+
+def test_llm_drafter_streams_through_the_same_seam(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = QueuedChatModel(replies=["A home exercise kit is recommended [0123456789ab]."])
+    monkeypatch.setenv("IMR_LLM__MODEL", "ollama:fake-model")
+    monkeypatch.setattr(workspace, "chat_model_factory", lambda settings: fake)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    assert "external" in sidebar  # the reviewer sees that text leaves the machine
+    at.button(key="example-0").click().run()
+    assert not at.exception
+    assert len(fake.prompts) == 1  # streamed once through the drafter
+    texts = " ".join(m.value for m in at.markdown)
+    assert ":red-badge[unknown 0123456789ab]" in texts  # fabricated id shown, not stripped
+    assert any("not in the evidence" in e.value for e in at.error)
+
+
+def test_guard_instead_of_traceback_when_settings_are_bad(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMR_CHROMA_URL", "ftp://nowhere")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert at.error and "IMR_CHROMA_URL" in at.error[0].value
+
+
+@pytest.fixture
+def accepted(home: Path) -> Iterator[str]:
+    settings = api.load_settings(home)
+    api.build_demo(settings=settings)
+    draft = api.draft("Lumbar spine home exercise kit", "lumbar fusion 07/2013", settings=settings)
+    evidence = api.open_index(settings).get_passages(draft.evidence_ids)
+    ledger = open_ledger(settings)
+    review = ledger.start(draft, "Dr. Rivera", evidence)
+    text = draft.rationale.replace(
+        "Given the above", "Having reviewed the record and given the above"
+    )
+    report = verify(text, evidence, embedder=api.open_index(settings).embedder)
+    ledger.accept(review.review_id, text, "Dr. Rivera", report, override_reason="Reviewed")
+    yield review.review_id
+
+
+def test_ledger_page_lists_opens_diffs_and_exports(accepted: str) -> None:
+    at = page("ledger_page")
+    at.run()
+    assert not at.exception
+    assert any("chain intact" in s.value for s in at.sidebar.success)
+    assert at.dataframe
+    assert accepted in at.selectbox(key="ledger-open").value
+    codes = " ".join(c.value for c in at.code)
+    assert "Having reviewed the record" in codes  # the diff
+    assert any("Enter your name" in i.value for i in at.info)  # export needs a reviewer
+    at.sidebar.text_input(key="reviewer").input("Dr. Rivera").run()
+    assert not at.exception
+    at.text_input(key="ledger-text").input("no such thing anywhere").run()
+    assert any("No reviews match" in i.value for i in at.info)
+
+
+def test_corpus_page_lists_and_removes_documents(home: Path) -> None:
+    at = page("corpus_page")
+    at.run()
+    assert not at.exception
+    before = api.status(settings=api.load_settings(home)).documents
+    assert before > 0 and at.dataframe
+    at.selectbox(key="remove-choice").select_index(1).run()
+    at.checkbox(key="remove-confirm").check().run()
+    _button(at, "Remove").click().run()  # type: ignore[attr-defined]
+    assert not at.exception
+    assert any("Removed" in s.value for s in at.success)
+    assert api.status(settings=api.load_settings(home)).documents == before - 1
+
+
+def test_corpus_uploads_are_checked_then_ingested(home: Path) -> None:
+    from imr_assist.ui.corpus_page import ingest_uploads
+
+    settings = api.load_settings(home)
+    ws = workspace.Workspace(
+        settings=settings, retriever=api.open_retriever(settings), ledger=open_ledger(settings)
+    )
+    note = (REPO / "corpus" / "guidelines").glob("*.md").__next__().read_bytes()
+    report, problems = ingest_uploads(
+        ws,
+        [("../../etc/passwd.md", note), ("junk.pdf", b"not a pdf"), ("empty.txt", b"")],
+    )
+    assert report is not None and [f.status for f in report.files] == ["ingested"]
+    assert Path(report.files[0].path).parent == home / "uploads"
+    assert len(problems) == 2 and any("junk.pdf" in p for p in problems)
+    assert any("empty.txt" in p for p in problems)
+
+
+def test_evals_page_runs_the_demo_retrieval_eval(home: Path) -> None:
+    at = page("evals_page")
+    at.run()
+    assert not at.exception
+    at.multiselect(key="eval-ret").set_value(["hybrid", "bm25"]).run()
+    _button(at, "Run retrieval eval").click().run()  # type: ignore[attr-defined]
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["retriever"]) == ["hybrid (default)", "bm25"] or set(table["retriever"]) == {
+        "hybrid (default)",
+        "bm25",
+    }
+    assert 0.0 < float(table["nDCG@10"].max()) <= 1.0
+    assert (home / "eval-homes" / "demo").is_dir()  # never the reviewer's own index
+
+
+def test_search_page_still_searches(home: Path) -> None:
+    at = page("search_page")
+    at.run()
+    at.text_input(key="query").input("TENS unit one-month trial").run()
+    assert not at.exception
+    assert any("TENS" in str(getattr(el, "value", "")) for el in at.main)
+
+
+def test_settings_are_those_of_the_environment(home: Path) -> None:
+    s = api.load_settings()
+    assert isinstance(s, Settings) and Path(s.home) == home

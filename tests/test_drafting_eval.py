@@ -158,7 +158,7 @@ def test_majority_label_and_percentile() -> None:
 def test_bad_case_files_name_the_line(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "cases.jsonl"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(EvaluationDataError, match="cases.jsonl") as err:
+    with pytest.raises(EvaluationDataError, match=r"cases\.jsonl") as err:
         read_cases(path)
     assert message in str(err.value)
 
@@ -199,8 +199,9 @@ def _cases(tmp_path: Path) -> Path:
         {"qid": "g", "kind": "draft", "request": "Gym membership for 12 months",
          "summary": "No documented home exercise program; no supervision.",
          "expected_decision": "not_medically_necessary"},
-        {"qid": "x", "kind": "draft", "request": "Kyphoplasty T12 osteoporotic compression fracture",
-         "summary": "", "expected_decision": "insufficient_information"},
+        {"qid": "x", "kind": "draft", "summary": "",
+         "expected_decision": "insufficient_information",
+         "request": "Kyphoplasty T12 osteoporotic compression fracture"},
     ]  # fmt: skip
     path = tmp_path / "cases.jsonl"
     path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
@@ -244,7 +245,7 @@ def test_cli_eval_drafting_json_and_reports(tmp_path: Path) -> None:
     report = (out / "report.md").read_text()
     assert hashing.index_hash in report and "imr-assist eval drafting" in report
     assert "| stance agreement (ask) |" in report and "Confusion" in report
-    human = runner.invoke(main, args + ["--out", str(tmp_path / "out2")], env=ENV)
+    human = runner.invoke(main, [*args, "--out", str(tmp_path / "out2")], env=ENV)
     assert human.exit_code == 0, human.output
     assert "citation validity" in human.output and "never abstain" in human.output
 

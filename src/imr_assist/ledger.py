@@ -203,10 +203,9 @@ def accept_blockers(report: VerificationReport) -> list[str]:
             noun = "id" if len(check.unknown_ids) == 1 else "ids"
             lines.append(f"Sentence {n} cites unknown {noun} {ids}: {_quote(check.text)}")
         elif check.verdict is Verdict.UNSUPPORTED:
-            why = "; ".join(check.notes) or f"support score {check.score:.2f}"
-            lines.append(
-                f"Sentence {n} is unsupported by its citations ({why}): {_quote(check.text)}"
-            )
+            notes = [x for x in check.notes if not x.startswith("lexical scoring only")]
+            why = "; ".join(notes) or f"support score {check.score:.2f}"
+            lines.append(f"Sentence {n} is unsupported ({why}): {_quote(check.text)}")
     for pid in report.fabricated_ids:
         if pid not in named:
             lines.append(f"The draft cites unknown id [{pid}]")

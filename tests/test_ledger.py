@@ -1,0 +1,586 @@
+"""The review ledger: hash chain and tamper detection, append-only triggers, the accept gate,
+closed reviews, diff, search/filter, 8 processes accepting into one ledger, and the CLI group."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import multiprocessing
+import sqlite3
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from imr_assist.cli_ledger import ledger_group
+from imr_assist.drafting.models import Answer, DeterminationDraft
+from imr_assist.ledger import (
+    EventKind,
+    Ledger,
+    LedgerError,
+    ReviewError,
+    ReviewStatus,
+    accept_blockers,
+    event_hash,
+    open_ledger,
+    text_diff,
+)
+from imr_assist.models import (
+    DraftDecision,
+    Kind,
+    Passage,
+    ResolvedCitation,
+    Stance,
+    Tier,
+    VerificationReport,
+)
+from imr_assist.settings import Settings
+from imr_assist.verification import verify
+
+ODG = "0d90d90d90d9"
+MTUS = "a1a1a1a1a1a1"
+FAKE = "ffffffffffff"
+
+
+def passages() -> list[Passage]:
+    common = {"content_hash": "c", "kind": Kind.GUIDELINE, "ordinal": 0}
+    return [
+        Passage(
+            id=MTUS,
+            doc_id="acoem-ch12",
+            source_path="acoem-ch12.md",
+            source_title="ACOEM Chapter 12 Low Back Complaints",
+            tier=Tier.MTUS,
+            guideline="MTUS ACOEM",
+            chapter="Chapter 12 Low Back Complaints",
+            page_start="287",
+            page_end="289",
+            text="Low-stress aerobic activities can be safely started after 2 weeks of symptoms. "
+            "Early stage lumbar stabilization exercises can be useful.",
+            **common,
+        ),
+        Passage(
+            id=ODG,
+            doc_id="odg-low-back",
+            source_path="odg-low-back.md",
+            source_title="ODG Low Back Chapter",
+            tier=Tier.GUIDELINE,
+            guideline="Official Disability Guidelines (ODG)",
+            section="Exercise",
+            page_start="12",
+            page_end="12",
+            text="A home exercise program is recommended. Advanced home exercise equipment "
+            "where outcomes are not monitored by a health professional is not recommended.",
+            **common,
+        ),
+    ]
+
+
+GENERATED = (
+    f"MTUS ACOEM indicates that early stage lumbar stabilization exercises can be useful. [{MTUS}] "
+    f"ODG indicates that advanced home exercise equipment where outcomes are not monitored is not "
+    f"recommended. [{ODG}] There was a lack of documentation of the components of the kit. "
+    "Given the above, the request for a Lumbar spine home exercise kit is not medically necessary."
+)
+ITEM = "Lumbar spine home exercise kit"
+
+
+def resolved(p: Passage) -> ResolvedCitation:
+    from imr_assist.drafting.chain import _resolved
+
+    return _resolved(p)
+
+
+def make_draft(text: str = GENERATED, item: str = ITEM) -> DeterminationDraft:
+    evidence = passages()
+    report = verify(text, evidence)
+    return DeterminationDraft(
+        item=item,
+        case_summary="39-year-old, lumbar fusion revision 07/2013, unable to attend PT.",
+        decision=DraftDecision.NOT_MEDICALLY_NECESSARY,
+        stance=Stance.NOT_RECOMMENDED,
+        governing_tier=Tier.GUIDELINE,
+        guideline_relied_on=[
+            "MTUS ACOEM, Chapter 12 Low Back Complaints Page(s): 287-289",
+            "Non-MTUS Citation Official Disability Guidelines (ODG) Page(s): 12",
+        ],
+        sequence_note="MTUS does not specifically address home exercise kits.",
+        rationale=text,
+        missing_documentation=["components of the kit"],
+        sentences=report.sentences,
+        citations=[resolved(p) for p in evidence],
+        fabricated_ids=report.fabricated_ids,
+        abstained=False,
+        precedent=None,
+        settings_hash="abc123def456",
+        drafter="offline composer",
+    )
+
+
+def make_answer() -> Answer:
+    text = f"A home exercise program is recommended. [{ODG}]"
+    report = verify(text, passages())
+    return Answer(
+        query="Is a home exercise program recommended?",
+        answer=text,
+        stance=Stance.RECOMMENDED,
+        governing_tier=Tier.GUIDELINE,
+        sequence_note="",
+        sentences=report.sentences,
+        citations=[resolved(passages()[1])],
+        fabricated_ids=[],
+        abstained=False,
+        precedent=None,
+        settings_hash="abc123def456",
+        drafter="offline composer",
+    )
+
+
+class Clock:
+    """A fake clock: one minute per call, from a fixed start."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(minutes=1)
+        return self.now
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger(tmp_path / "ledger.sqlite3", clock=Clock())
+
+
+def accepted(ledger: Ledger, text: str = GENERATED, who: str = "Dr. Lee") -> str:
+    review = ledger.start(make_draft(text), who, passages())
+    ledger.accept(review.review_id, text, who, verify(text, passages()))
+    return review.review_id
+
+
+# --------------------------------------------------------------------------- the workflow
+
+
+def test_start_edit_accept_records_everything(ledger: Ledger) -> None:
+    review = ledger.start(make_draft(), "  Dr. Lee ", passages())
+    assert review.status is ReviewStatus.DRAFTED and review.reviewer == "Dr. Lee"
+    assert review.final_text == review.generated_text == GENERATED and review.diff == ""
+    assert {e.id for e in review.evidence} == {MTUS, ODG}
+    odg = next(e for e in review.evidence if e.id == ODG)
+    import hashlib
+
+    assert odg.text_sha256 == hashlib.sha256(passages()[1].text.encode()).hexdigest()
+    assert odg.citation.endswith("p. 12")
+    assert review.verification is not None and review.verification.blockers == []
+
+    edited = GENERATED.replace("Given the above", "Therefore")
+    review = ledger.edit(review.review_id, edited, "Dr. Lee", verify(edited, passages()))
+    assert review.final_text == edited and review.status is ReviewStatus.DRAFTED
+    review = ledger.accept(review.review_id, edited, "Dr. Kim", verify(edited, passages()))
+    assert review.status is ReviewStatus.ACCEPTED and review.reviewer == "Dr. Kim"
+    assert review.decided_at == "2026-11-28T09:03:00+00:00"
+    assert review.override_reason is None
+    kinds = [e.kind for e in ledger.events(review.review_id)]
+    assert kinds == [EventKind.DRAFTED, EventKind.EDITED, EventKind.ACCEPTED]
+    assert ledger.review(review.review_id) == review
+
+
+def test_edit_with_the_same_text_records_nothing(ledger: Ledger) -> None:
+    review = ledger.start(make_draft(), "Dr. Lee", passages())
+    ledger.edit(review.review_id, GENERATED + "\n", "Dr. Lee", verify(GENERATED, passages()))
+    assert len(ledger.events(review.review_id)) == 1
+
+
+def test_diff_is_readable_sentence_by_sentence(ledger: Ledger) -> None:
+    review = ledger.start(make_draft(), "Dr. Lee", passages())
+    final = GENERATED.replace("a lack of documentation", "no documentation")
+    review = ledger.accept(review.review_id, final, "Dr. Lee", verify(final, passages()))
+    lines = review.diff.splitlines()
+    assert lines[:2] == ["--- generated", "+++ final"]
+    assert "-There was a lack of documentation of the components of the kit." in lines
+    assert "+There was no documentation of the components of the kit." in lines
+    # a citation marker written after the period stays on its sentence's line
+    assert " ODG indicates that advanced home exercise equipment where outcomes are not " in (
+        "\n".join(lines)
+    )
+    assert not any(line.lstrip(" +-").startswith("[") for line in lines[2:])
+    assert text_diff("A. B.", "A.  B.") == ""
+
+
+def test_answer_reviews_too(ledger: Ledger) -> None:
+    review = ledger.start(make_answer(), "Dr. Lee", passages())
+    assert review.kind == "ask" and review.decision is None and review.item.startswith("Is a")
+
+
+# --------------------------------------------------------------------------- the gate
+
+
+def _blocked_text() -> str:
+    return GENERATED + f" Kits are covered for 12 months. [{FAKE}]"
+
+
+def test_accept_blockers_name_each_blocking_sentence() -> None:
+    text = (
+        f"Advanced home exercise equipment is recommended. [{ODG}] "
+        f"Kits are covered. [{FAKE}] A home exercise program is recommended. [{ODG}]"
+    )
+    lines = accept_blockers(verify(text, passages()))
+    assert len(lines) == 2
+    assert lines[0].startswith("Sentence 1 is unsupported (polarity conflict")
+    assert lines[1].startswith(f"Sentence 2 cites unknown id [{FAKE}]")
+    assert accept_blockers(verify(GENERATED, passages())) == []
+
+
+def test_fabricated_id_without_a_sentence_still_blocks() -> None:
+    report = VerificationReport(
+        sentences=[], fabricated_ids=[FAKE], supported=0, weak=0, unsupported=0, uncited=0
+    )
+    assert accept_blockers(report) == [f"The draft cites unknown id [{FAKE}]"]
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_accept_refused_with_blockers_and_no_reason(ledger: Ledger, reason: str | None) -> None:
+    review = ledger.start(make_draft(), "Dr. Lee", passages())
+    text = _blocked_text()
+    with pytest.raises(ReviewError, match=rf"Sentence 5 cites unknown id \[{FAKE}\]"):
+        ledger.accept(review.review_id, text, "Dr. Lee", verify(text, passages()), reason)
+    assert ledger.review(review.review_id).status is ReviewStatus.DRAFTED
+    assert len(ledger.events()) == 1
+
+
+def test_accept_with_override_reason_records_it(ledger: Ledger) -> None:
+    review = ledger.start(make_draft(), "Dr. Lee", passages())
+    text = _blocked_text()
+    review = ledger.accept(
+        review.review_id, text, "Dr. Lee", verify(text, passages()), " checked the source "
+    )
+    assert review.status is ReviewStatus.ACCEPTED
+    assert review.override_reason == "checked the source"
+    assert review.verification is not None and len(review.verification.blockers) == 1
+    payload = ledger.events(review.review_id)[-1].payload
+    assert payload["override_reason"] == "checked the source"
+    assert payload["verification"]["fabricated_ids"] == [FAKE]
+
+
+def test_a_report_of_another_text_is_refused(ledger: Ledger) -> None:
+    review = ledger.start(make_draft(), "Dr. Lee", passages())
+    with pytest.raises(ReviewError, match="report is for another text"):
+        ledger.accept(review.review_id, _blocked_text(), "Dr. Lee", verify(GENERATED, passages()))
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_closed_reviews_cannot_be_acted_on(ledger: Ledger) -> None:
+    rid = accepted(ledger)
+    report = verify(GENERATED, passages())
+    with pytest.raises(ReviewError, match=r"already accepted by Dr\. Lee"):
+        ledger.accept(rid, GENERATED, "Dr. Kim", report)
+    with pytest.raises(ReviewError, match="Cannot reject"):
+        ledger.reject(rid, "too late", "Dr. Kim")
+    review = ledger.start(make_draft(), "Dr. Lee", passages())
+    rejected = ledger.reject(review.review_id, "  wrong body region ", "Dr. Kim")
+    assert (
+        rejected.status is ReviewStatus.REJECTED and rejected.reject_reason == "wrong body region"
+    )
+    with pytest.raises(ReviewError, match="already rejected"):
+        ledger.edit(
+            review.review_id,
+            GENERATED + " More.",
+            "Dr. Lee",
+            verify(GENERATED + " More.", passages()),
+        )
+
+
+@pytest.mark.parametrize("who", ["", "   ", None])
+def test_reviewer_name_is_required(ledger: Ledger, who: str | None) -> None:
+    with pytest.raises(ReviewError, match="reviewer name is required"):
+        ledger.start(make_draft(), who, passages())  # type: ignore[arg-type]
+
+
+def test_reject_needs_a_reason_and_unknown_ids_are_errors(ledger: Ledger) -> None:
+    review = ledger.start(make_draft(), "Dr. Lee", passages())
+    with pytest.raises(ReviewError, match="reason is required"):
+        ledger.reject(review.review_id, "  ", "Dr. Lee")
+    with pytest.raises(ReviewError, match=r"No review 'nope'.*ledger list"):
+        ledger.review("nope")
+
+
+def test_start_needs_the_cited_evidence(ledger: Ledger) -> None:
+    with pytest.raises(ReviewError, match=f"cited passage.*{MTUS}"):
+        ledger.start(make_draft(), "Dr. Lee", passages()[1:])
+
+
+# --------------------------------------------------------------------------- the chain
+
+
+def _fill(ledger: Ledger) -> None:
+    accepted(ledger)
+    review = ledger.start(make_draft(), "Dr. Kim", passages())
+    ledger.reject(review.review_id, "not this item", "Dr. Kim")
+    accepted(ledger, who="Dr. Roe")  # 6 events
+
+
+def test_clean_chain_verifies(ledger: Ledger) -> None:
+    _fill(ledger)
+    check = ledger.verify()
+    assert check.ok and check.events_checked == 6 and check.first_bad_seq is None
+    events = ledger.events()
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6]
+    assert events[0].prev_hash == "0" * 64 and check.head_hash == events[-1].hash
+    for before, after in itertools.pairwise(events):
+        assert after.prev_hash == before.hash
+    e = events[3]
+    assert (
+        event_hash(e.prev_hash, e.seq, e.review_id, e.kind, e.reviewer, e.at, e.payload) == e.hash
+    )
+
+
+def test_events_are_append_only(ledger: Ledger) -> None:
+    _fill(ledger)
+    conn = sqlite3.connect(ledger.path)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE events SET reviewer = 'Mallory' WHERE seq = 2")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM events WHERE seq = 6")
+    conn.close()
+    assert ledger.verify().ok
+
+
+def _tamper(path: Path, *sql: str) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("DROP TRIGGER events_no_delete")
+    for statement in sql:
+        conn.execute(statement)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "bad_seq", "says"),
+    [
+        (
+            ["UPDATE events SET payload = replace(payload, 'not this item', 'fine') WHERE seq = 4"],
+            4,
+            "event 4 was altered",
+        ),
+        (["UPDATE events SET reviewer = 'Dr. Mallory' WHERE seq = 3"], 3, "event 3 was altered"),
+        (["UPDATE events SET at = '2020-01-01T00:00:00+00:00' WHERE seq = 2"], 2, "altered"),
+        (["DELETE FROM events WHERE seq = 3"], 3, "event 3 is missing"),
+        (["DELETE FROM events WHERE seq = 1"], 1, "event 1 is missing"),
+        (["DELETE FROM events WHERE seq = 6"], 6, "events 6..6 are missing"),
+        (
+            [
+                "UPDATE events SET seq = 100 WHERE seq = 2",
+                "UPDATE events SET seq = 2 WHERE seq = 3",
+                "UPDATE events SET seq = 3 WHERE seq = 100",
+            ],
+            2,
+            "event 2 does not link",
+        ),
+    ],
+    ids=["payload", "reviewer", "time", "delete-middle", "delete-first", "truncate", "swap"],
+)
+def test_tampering_is_detected(ledger: Ledger, sql: list[str], bad_seq: int, says: str) -> None:
+    _fill(ledger)
+    _tamper(ledger.path, *sql)
+    check = ledger.verify()
+    assert not check.ok and check.first_bad_seq == bad_seq
+    assert says in check.message
+
+
+def test_recomputed_hash_is_caught_at_the_next_link(ledger: Ledger) -> None:
+    _fill(ledger)
+    e = ledger.events()[2]
+    forged = {**e.payload, "final_text": "Forged."}
+    digest = event_hash(e.prev_hash, e.seq, e.review_id, e.kind, e.reviewer, e.at, forged)
+    payload = json.dumps(forged).replace("'", "''")
+    _tamper(
+        ledger.path,
+        f"UPDATE events SET payload = '{payload}', hash = '{digest}' WHERE seq = 3",
+    )
+    check = ledger.verify()
+    assert check.first_bad_seq == 4 and "does not link" in check.message
+
+
+def test_dropped_triggers_are_reported_and_not_recreated(ledger: Ledger) -> None:
+    _fill(ledger)
+    _tamper(ledger.path)
+    reopened = Ledger(ledger.path)
+    check = reopened.verify()
+    assert not check.ok and check.first_bad_seq is None and "trigger" in check.message
+
+
+# --------------------------------------------------------------------------- search
+
+
+def test_reviews_filter_and_search(ledger: Ledger) -> None:
+    kit = accepted(ledger, who="Dr. Lee")
+    tens = ledger.start(make_draft(item="TENS unit purchase"), "Dr. Kim", passages())
+    ledger.reject(tens.review_id, "duplicate request", "Dr. Kim")
+    open_one = ledger.start(make_draft(item="Chiropractic 12 sessions"), "Dr. Roe", passages())
+
+    assert [r.review_id for r in ledger.reviews()] == [open_one.review_id, tens.review_id, kit]
+    assert [r.review_id for r in ledger.reviews(status="accepted")] == [kit]
+    assert [r.review_id for r in ledger.reviews(status=ReviewStatus.DRAFTED)] == [
+        open_one.review_id
+    ]
+    assert [r.review_id for r in ledger.reviews(reviewer="dr. KIM")] == [tens.review_id]
+    assert [r.review_id for r in ledger.reviews(text="DUPLICATE")] == [tens.review_id]
+    assert [r.review_id for r in ledger.reviews(text="chiropractic")] == [open_one.review_id]
+    assert ledger.reviews(status="rejected", reviewer="Dr. Lee") == []
+    assert len(ledger.reviews(limit=2)) == 2
+    with pytest.raises(ValueError):
+        ledger.reviews(status="pending")
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+def _worker(path: str, name: str, n: int, barrier: Any, results: Any) -> None:
+    """Start and accept n drafts once all workers are ready; report (ids, seconds in ledger)."""
+    draft, evidence = make_draft(), passages()
+    report = verify(GENERATED, evidence)
+    ledger = Ledger(path)
+    barrier.wait(timeout=300)  # every process writes at the same time
+    started = time.perf_counter()
+    ids = []
+    for _ in range(n):
+        review = ledger.start(draft, name, evidence)
+        ledger.accept(review.review_id, GENERATED, name, report)
+        ids.append(review.review_id)
+    results.put((ids, time.perf_counter() - started))
+
+
+@pytest.mark.slow
+def test_eight_processes_accept_into_one_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "ledger.sqlite3"
+    workers, per_process = 8, 6
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(workers), ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker, args=(str(path), f"Dr. {i}", per_process, barrier, results))
+        for i in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    ids = [rid for ids, _ in outcomes for rid in ids]
+    assert len(set(ids)) == workers * per_process
+    ledger = Ledger(path)
+    reviews = ledger.reviews(status="accepted", limit=None)
+    assert {r.review_id for r in reviews} == set(ids)
+    assert {r.reviewer for r in reviews} == {f"Dr. {i}" for i in range(workers)}
+    check = ledger.verify()
+    assert check.ok, check.message
+    assert check.events_checked == 2 * workers * per_process
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    slowest = max(seconds for _, seconds in outcomes)
+    print(
+        f"{workers} processes x {per_process} drafts started+accepted at once: slowest worker "
+        f"{slowest:.2f} s in ledger calls ({2 * per_process} writes each)"
+    )
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def home(settings: Settings) -> Path:
+    ledger = open_ledger(settings)
+    assert ledger.path == settings.home / "ledger.sqlite3"
+    accepted(ledger, who="Dr. Lee")
+    review = ledger.start(make_draft(item="TENS unit purchase"), "Dr. Kim", passages())
+    ledger.reject(review.review_id, "duplicate request", "Dr. Kim")
+    return settings.home
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(ledger_group, list(args))
+    return result.exit_code, result.output
+
+
+def test_cli_list_filters_and_json(home: Path) -> None:
+    code, out = _run("list", "--home", str(home))
+    assert code == 0 and "accepted" in out and "rejected" in out and ITEM in out
+    code, out = _run("list", "--status", "rejected", "--home", str(home))
+    assert code == 0 and "TENS unit purchase" in out and ITEM not in out
+    code, out = _run("list", "--search", "DUPLICATE request", "--json", "--home", str(home))
+    rows = json.loads(out)
+    assert code == 0 and [r["item"] for r in rows] == ["TENS unit purchase"]
+    code, out = _run("list", "--reviewer", "nobody", "--home", str(home))
+    assert code == 0 and "No reviews match" in out
+
+
+def test_cli_show(home: Path) -> None:
+    rid = open_ledger(Settings(home=home)).reviews(status="accepted")[0].review_id
+    code, out = _run("show", rid, "--home", str(home))
+    assert code == 0
+    for part in (
+        "ACCEPTED",
+        "Reviewer:     Dr. Lee",
+        "Generated text:",
+        "Evidence snapshot (2",
+        f"[{ODG}] sha256",
+        "#1",
+        "accepted",
+    ):
+        assert part in out
+    code, out = _run("show", rid, "--json", "--home", str(home))
+    data = json.loads(out)
+    assert data["review"]["status"] == "accepted" and len(data["events"]) == 2
+    code, out = _run("show", "nope", "--home", str(home))
+    assert code == 1 and "No review 'nope'" in out and "Traceback" not in out
+
+
+def test_cli_export_records_the_event(home: Path, tmp_path: Path) -> None:
+    ledger = open_ledger(Settings(home=home))
+    rid = ledger.reviews(status="accepted")[0].review_id
+    out_file = tmp_path / "out" / "det.md"
+    code, out = _run(
+        "export",
+        rid,
+        "--format",
+        "md",
+        "--out",
+        str(out_file),
+        "--reviewer",
+        "Clerk",
+        "--home",
+        str(home),
+    )
+    assert code == 0, out
+    assert out_file.read_text().startswith("# Independent Medical Review")
+    last = ledger.events(rid)[-1]
+    assert last.kind is EventKind.EXPORTED and last.reviewer == "Clerk"
+    assert last.payload == {"format": "md"}
+    rejected = ledger.reviews(status="rejected")[0].review_id
+    code, out = _run(
+        "export", rejected, "--format", "md", "--out", str(out_file), "--home", str(home)
+    )
+    assert code == 1 and "only accepted reviews are exported" in out
+
+
+def test_cli_verify_clean_and_tampered(home: Path) -> None:
+    code, out = _run("verify", "--home", str(home))
+    assert code == 0 and "Ledger intact: 4 events" in out
+    _tamper(home / "ledger.sqlite3", "DELETE FROM events WHERE seq = 2")
+    code, out = _run("verify", "--home", str(home))
+    assert code == 1 and "event 2 is missing" in out
+    code, out = _run("verify", "--json", "--home", str(home))
+    assert code == 1 and json.loads(out)["first_bad_seq"] == 2
+
+
+def test_ledger_error_on_a_file_that_is_not_a_ledger(tmp_path: Path) -> None:
+    bad = tmp_path / "ledger.sqlite3"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(LedgerError, match="is it a ledger file"):
+        Ledger(bad)

@@ -90,7 +90,11 @@ def layout(review: Review, *, allow_unaccepted: bool = False) -> Layout:
             "reviews are exported. Accept it first, or export it as a marked draft "
             "(allow_unaccepted / --unaccepted)."
         )
-    title = "Independent Medical Review: Final Determination"
+    title = (
+        "Independent Medical Review: Final Determination"
+        if review.kind == "draft"
+        else "Reviewer question: cited answer"
+    )
     if not accepted:
         title = f"DRAFT - NOT ACCEPTED ({review.status.value}): {title}"
     sections: list[Section] = []

@@ -433,7 +433,7 @@ def test_reviews_filter_and_search(ledger: Ledger) -> None:
     assert [r.review_id for r in ledger.reviews(text="chiropractic")] == [open_one.review_id]
     assert ledger.reviews(status="rejected", reviewer="Dr. Lee") == []
     assert len(ledger.reviews(limit=2)) == 2
-    with pytest.raises(ValueError):
+    with pytest.raises(ReviewError, match="Unknown status 'pending'"):
         ledger.reviews(status="pending")
 
 

@@ -512,7 +512,11 @@ class Ledger:
         """Reviews, most recently active first, filtered by status, by a reviewer who acted on
         them (case-insensitive), and by text found (case-insensitive) in the id, item, case
         summary, texts, reasons or guideline lines."""
-        wanted = ReviewStatus(status) if status else None
+        try:
+            wanted = ReviewStatus(status) if status else None
+        except ValueError:
+            choices = ", ".join(s.value for s in ReviewStatus)
+            raise ReviewError(f"Unknown status {status!r}: use one of {choices}.") from None
         who = (reviewer or "").strip().casefold()
         needle = (text or "").strip().casefold()
         grouped: dict[str, list[LedgerEvent]] = {}

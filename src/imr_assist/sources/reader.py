@@ -30,6 +30,7 @@ from imr_assist.models import (
     Tier,
 )
 from imr_assist.sources.determination import looks_like_determination, parse_determination
+from imr_assist.sources.injection import find_instructions
 from imr_assist.sources.pdf import read_pdf_pages
 from imr_assist.sources.structure import build_blocks, find_recommendations
 from imr_assist.sources.tabular import is_dmhc_header, read_beir_corpus, read_dmhc_csv
@@ -142,10 +143,10 @@ def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
                     "Only the DMHC 'IMR Determinations' CSV (ReferenceID, ..., Findings) is read.",
                 )
             docs, warnings = read_dmhc_csv(text, path, digest)
-            return ReadResult(docs, warnings)
+            return _without_instructions(path, docs, warnings)
         if suffix == ".jsonl":
             docs, warnings = read_beir_corpus(text, path)
-            return ReadResult(docs, warnings)
+            return _without_instructions(path, docs, warnings)
         meta, body = split_front_matter(text, path)
         pages = text_pages(body, path)
         return ReadResult(
@@ -183,6 +184,7 @@ def _document(
     *,
     markdown: bool,
 ) -> SourceDocument:
+    _refuse_instructions(path, pages, front)
     full_text = "\n".join(p.text for p in pages)
     try:
         kind = _kind(front, full_text, options)
@@ -234,6 +236,48 @@ def _document(
         recommendations=recs,
         determination=determination,
     )
+
+
+_TAMPERED_HINT = "Check where the file came from; remove that text and ingest again."
+
+
+def _refuse_instructions(path: Path, pages: list[Page], front: dict[str, Any]) -> None:
+    """A source holding text addressed to an AI model is refused (sources/injection.py)."""
+    for where, text in [("front matter", " ".join(map(str, front.values())))] + [
+        (f"page {p.label}", p.text) for p in pages
+    ]:
+        found = find_instructions(text)
+        if found:
+            raise CorruptSourceError(
+                path,
+                f"contains text addressed to an AI model, not source content ({where}: "
+                f"'{found[0]}'); it may have been tampered with.",
+                _TAMPERED_HINT,
+            )
+
+
+def _without_instructions(
+    path: Path, docs: list[SourceDocument], warnings: list[str]
+) -> ReadResult:
+    """Rows (CSV, BEIR) holding text addressed to an AI model are skipped with a warning."""
+    kept = []
+    for doc in docs:
+        found = find_instructions("\n".join([doc.meta.title, *(p.text for p in doc.pages)]))
+        if found:
+            warnings.append(
+                f"{path.name}: {doc.doc_id} skipped, it contains text addressed to an AI model "
+                f"('{found[0]}')."
+            )
+        else:
+            kept.append(doc)
+    if docs and not kept:
+        raise CorruptSourceError(
+            path,
+            f"every record contains text addressed to an AI model ({warnings[-1]}); "
+            "it may have been tampered with.",
+            _TAMPERED_HINT,
+        )
+    return ReadResult(kept, warnings)
 
 
 def _kind(front: dict[str, Any], text: str, options: ReadOptions) -> Kind:

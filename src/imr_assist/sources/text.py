@@ -93,8 +93,9 @@ def _looks_like_utf16(head: bytes) -> bool:
                 text = head.decode(codec)
             except UnicodeDecodeError:
                 continue
-            shown = sum(ch.isprintable() or ch in "\n\r\t\f" for ch in text)
-            if shown >= 0.95 * len(text):
+            # mostly ASCII letters, digits, punctuation and spaces: a note, not binary pairs
+            plain = sum(ch.isascii() and (ch.isprintable() or ch in "\n\r\t\f") for ch in text)
+            if plain >= 0.8 * len(text) and any(ch.isspace() for ch in text):
                 return True
     return False
 

@@ -319,10 +319,13 @@ class PassageIndex:
         results = self.store.similarity_search_by_vector_with_relevance_scores(
             vector, k=fetch, filter=where
         )
+        # One snapshot of the manifest for the whole result: refreshing it between hits could
+        # show two versions of a document replaced meanwhile.
+        versions = self._version_map(refresh=True)
         hits: list[Hit] = []
         for document, distance in results:
             passage = self._passage(document.id, document.page_content, document.metadata)
-            if not self._visible(passage):
+            if versions.get(passage.doc_id) != passage.content_hash:
                 continue
             hits.append(
                 Hit(passage=passage, score=round(1.0 - float(distance), 6), rank=len(hits) + 1)
@@ -355,12 +358,6 @@ class PassageIndex:
             self._passage(i, d, m)
             for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
-
-    def _visible(self, passage: Passage) -> bool:
-        versions = self._version_map()
-        if versions.get(passage.doc_id) != passage.content_hash:
-            versions = self._version_map(refresh=True)
-        return versions.get(passage.doc_id) == passage.content_hash
 
     @staticmethod
     def _passage(pid: str | None, document: str, metadata: dict[str, Any]) -> Passage:

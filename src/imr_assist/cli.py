@@ -417,5 +417,9 @@ from imr_assist.cli_eval import eval_group  # noqa: E402  (cli_eval reuses nothi
 
 main.add_command(eval_group)
 
+from imr_assist.cli_ledger import ledger_group  # noqa: E402
+
+main.add_command(ledger_group)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -274,12 +274,4 @@ def rebuild_lexical(index: PassageIndex, directory: Path | None = None) -> int:
 
 def _version_ids(index: PassageIndex, doc_id: str, content_hash: str) -> list[str]:
     where = {"$and": [{"doc_id": doc_id}, {"content_hash": content_hash}]}
-    if not doc_id:  # passages without a doc_id: find them by scanning
-        return [
-            pid
-            for pid, m in index.iter_passage_metadata()
-            if str(m.get("doc_id", "")) == doc_id
-            and str(m.get("content_hash", "")) == content_hash
-        ]
-    got = index.collection.get(where=where, include=[])
-    return list(got["ids"])
+    return list(index.collection.get(where=where, include=[])["ids"])

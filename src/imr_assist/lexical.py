@@ -226,10 +226,3 @@ def _prune(directory: Path, keep: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
         else:
             old.unlink(missing_ok=True)
-
-
-def saved_folders(directory: Path) -> list[Path]:
-    """Saved index folders and temporary leftovers (for `index check`)."""
-    if not directory.is_dir():
-        return []
-    return sorted(d for d in directory.iterdir() if d.name.startswith((_GEN_PREFIX, _TMP_PREFIX)))

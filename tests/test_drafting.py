@@ -14,6 +14,14 @@ from fakes import QueuedChatModel
 from imr_assist.chunking import split_sentences
 from imr_assist.citations import CITATION_RE
 from imr_assist.drafting.chain import make_chain
+from imr_assist.drafting.composer import (
+    MAX_CHARS,
+    MAX_SENTENCES,
+    _fits,
+    documentation_phrase,
+    missing_sentence,
+    polarity,
+)
 from imr_assist.drafting.llm_drafter import make_llm_drafter
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.index import PassageIndex
@@ -258,3 +266,101 @@ def test_drafting_embeds_the_request_once(demo: HybridRetriever) -> None:
         assert len(calls) == 2
     finally:
         embedder.embed_query = original  # type: ignore[method-assign]
+
+
+# ----------------------------------------------------------------------- composer quality
+
+
+@pytest.mark.parametrize(
+    ("criterion", "phrase"),
+    [
+        (
+            "MTUS Acupuncture Medical Treatment Guidelines, 8 CCR 9792.24.1 (extension), "
+            "paraphrased: acupuncture may be extended beyond the initial trial only if "
+            "functional improvement is documented as defined in 8 CCR 9792.20(f).",
+            "functional improvement as defined in 8 CCR 9792.20(f)",
+        ),
+        ("**Components are listed.** The request names what is in the kit.", "components"),
+        (
+            "Whether the request is a trial, continued therapeutic care, or a flare-up.",
+            "whether the request is a trial, continued therapeutic care, or a flare-up",
+        ),
+        (
+            "A treatment plan with specific short- and long-term goals is submitted.",
+            "a treatment plan with specific short- and long-term goals",
+        ),
+        ("HEP failure documented by the treating clinician.", "HEP failure documented by the "
+         "treating clinician"),
+    ],
+)  # fmt: skip
+def test_documentation_phrase_in_reviewer_language(criterion: str, phrase: str) -> None:
+    assert documentation_phrase(criterion) == phrase
+
+
+def test_missing_documentation_sentence() -> None:
+    assert missing_sentence([]) is None
+    assert missing_sentence(["components"]) == (
+        "Documentation of components would be needed to support the request."
+    )
+    assert missing_sentence(["a one-month home trial", "stated goals"]) == (
+        "Documentation of the following would be needed to support the request: "
+        "a one-month home trial; stated goals."
+    )
+
+
+@pytest.mark.parametrize(
+    ("sentence", "item", "fits"),
+    [
+        ("Manipulation is not recommended for the knee or ankle.", "Chiropractic lumbar", False),
+        ("Manipulation is recommended for chronic low back pain.", "Chiropractic lumbar", True),
+        ("We suggest acupuncture for chronic low back pain.", "Acupuncture acute LBP", False),
+        ("We suggest acupuncture for chronic low back pain.", "Acupuncture chronic LBP", True),
+        ("We suggest acupuncture for chronic low back pain.", "Acupuncture", True),
+        ("TENS may be considered.", "TENS unit for the knee", True),  # no region stated
+    ],
+)  # fmt: skip
+def test_sentences_about_another_region_or_population_do_not_decide(
+    sentence: str, item: str, fits: bool
+) -> None:
+    assert _fits(sentence, item) is fits
+
+
+@pytest.mark.parametrize(
+    ("sentence", "stance"),
+    [
+        ("Lumbar x-rays should not be ordered for low back pain without red flags.",
+         Stance.NOT_RECOMMENDED),
+        ("A repeat MRI is not routinely recommended.", Stance.NOT_RECOMMENDED),
+        ("Aquatic therapy is an optional form of exercise therapy.", Stance.RECOMMENDED),
+        ("One level with MRI corroboration meets the criteria.", Stance.RECOMMENDED),
+    ],
+)  # fmt: skip
+def test_polarity_reads_reviewer_phrasings(sentence: str, stance: Stance) -> None:
+    assert polarity(sentence) is stance
+
+
+@pytest.mark.parametrize(
+    ("item", "summary"),
+    [
+        (KIT, KIT_CASE),
+        ("Purchase of a TENS unit with supplies", "TENS used only in clinic PT; no home trial."),
+        ("Gym membership for 12 months", "No documented home exercise program."),
+        ("Additional acupuncture 2 times a week for 6 weeks", "20 prior sessions, no change."),
+        ("Lumbar epidural steroid injection", "Axial pain, normal neurologic exam."),
+    ],
+)
+def test_rationale_is_what_a_reviewer_signs(demo: HybridRetriever, item: str, summary: str) -> None:
+    d = _draft(demo, item, summary)
+    texts = [s.text for s in d.sentences]
+    assert len(texts) <= MAX_SENTENCES
+    assert len(texts) == len(set(texts))  # no repetition
+    quotes = [t for t in texts if "indicates:" in t or t.startswith("It also states")]
+    assert quotes and len(d.rationale) <= MAX_CHARS + 600  # optional quotes stop at the cap
+    assert d.rationale.endswith("medically necessary.")
+    if d.missing_documentation:
+        needed = [t for t in texts if t.startswith("Documentation of")]
+        assert len(needed) == 1 and "would be needed to support the request" in needed[0]
+        assert all(m in needed[0] for m in d.missing_documentation)
+        assert d.decision is DraftDecision.NOT_MEDICALLY_NECESSARY
+        # the criterion each phrase comes from is quoted and cited in the rationale
+        assert any(t.startswith("It also states") for t in texts)

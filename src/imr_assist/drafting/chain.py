@@ -168,7 +168,7 @@ def _answer_sentences(sentences: list[str], evidence: Evidence, abstained: bool)
     kept = [
         s
         for s in sentences
-        if not s.startswith(("Given the above", "The records provided", "There was a lack"))
+        if not s.startswith(("Given the above", "The records provided", "Documentation of"))
     ]
     prior = precedent_sentence(evidence)
     if prior is not None and prior[0] not in kept:

@@ -16,7 +16,7 @@ from imr_assist.drafting.evidence import SILENCE_RE, Evidence, TierEvidence
 from imr_assist.drafting.models import PrecedentSummary
 from imr_assist.lexical import tokenize
 from imr_assist.models import DraftDecision, Hit, Passage, Stance, Tier
-from imr_assist.retrieval import groups_found, item_groups
+from imr_assist.retrieval import groups_found, item_groups, normalize_request
 
 DRAFTER_NAME = "offline-composer"
 
@@ -25,14 +25,16 @@ _NEUTRAL_RE = re.compile(
     re.IGNORECASE,
 )
 _NEGATIVE_RE = re.compile(
-    r"\bnot (?:be )?recommended\b|\brecommends? against\b|\bsuggests? against\b|"
+    r"\bnot (?:be )?(?:routinely )?recommended\b|\brecommends? against\b|\bsuggests? against\b|"
+    r"\bshould not be (?:ordered|used|performed|prescribed|obtained)\b|"
     r"\bnot medically necessary\b|\bnot (?:be )?supported\b|\bmay not be covered\b|"
     r"\bnot (?:be )?covered\b|\bnot indicated\b|\bnot certified\b",
     re.IGNORECASE,
 )
 _POSITIVE_RE = re.compile(
     r"\brecommended\b|\bwe (?:suggest|recommend)\b|\bmay be considered\b|\bis an option\b|"
-    r"\bas an option\b|\bindicated\b|\bsupported\b|\bmedically necessary\b",
+    r"\bas an option\b|\boptional\b|\bindicated\b|\bsupported\b|\bmedically necessary\b|"
+    r"\bmeets the criteria\b",
     re.IGNORECASE,
 )
 _CRITERIA_RE = re.compile(
@@ -112,15 +114,40 @@ def relied_on_line(p: Passage) -> str:
     return f"{head} Page(s): {pages}" if pages else head
 
 
-def stance_of(tier: TierEvidence | None) -> Stance:
-    """A recommendation's printed grade decides; otherwise the first directed sentence."""
+_POPULATION_RE = re.compile(r"\b(acute|chronic)\b", re.IGNORECASE)
+
+
+def _fits(sentence: str, request: str) -> bool:
+    """False when the sentence is about another body region or another population (acute vs
+    chronic) than the request names: 'not recommended for the knee' says nothing about a
+    lumbar request, nor a chronic-pain recommendation about acute pain."""
+    if request:
+        asked = normalize_request(request).body_region
+        said = normalize_request(sentence).body_region
+        if asked and said and "general" not in (asked, said) and asked != said:
+            return False
+        want = {m.lower() for m in _POPULATION_RE.findall(request)}
+        have = {m.lower() for m in _POPULATION_RE.findall(sentence)}
+        if len(want) == 1 and have and not want & have:
+            return False
+    return True
+
+
+def stance_of(tier: TierEvidence | None, request: str = "") -> Stance:
+    """A recommendation's printed grade decides; otherwise the first directed sentence.
+
+    Sentences about another body region or population than the request are passed over; among
+    graded recommendations the one whose sentence shares most words with the request wins
+    (rank breaks ties), so 'acupuncture for chronic LBP' reads Rec 34, not Rec 35 (acute)."""
     if tier is None:
         return Stance.NOT_ADDRESSED
-    for hit, _ in tier.addressing:
-        grade = hit.passage.recommendation_grade
-        if grade in _GRADES:
-            return _GRADES[grade]
-    for _, sentence in tier.addressing:
+    fitting = [(h, s) for h, s in tier.addressing if _fits(s, request)] or tier.addressing
+    words = set(tokenize([request])[0])
+    graded = [(h, s) for h, s in fitting if h.passage.recommendation_grade in _GRADES]
+    if graded:
+        hit, _ = max(graded, key=lambda p: (len(words & set(tokenize([p[1]])[0])), -p[0].rank))
+        return _GRADES[hit.passage.recommendation_grade or ""]
+    for _, sentence in fitting:
         found = polarity(sentence)
         if found is not None:
             return found
@@ -141,8 +168,9 @@ def pick_statements(tier: TierEvidence, request: str, limit: int = 2) -> list[tu
         s += 0.3 * len(words & set(tokenize([sentence])[0]))
         return (-s, hit.rank)
 
+    fitting = [(h, s) for h, s in tier.addressing if _fits(s, request)] or tier.addressing
     chosen: list[tuple[Hit, str]] = []
-    for pair in sorted(tier.addressing, key=score):
+    for pair in sorted(fitting, key=score):
         if all(pair[1] != c[1] for c in chosen):
             chosen.append(pair)
         if len(chosen) == limit:
@@ -171,21 +199,88 @@ def pick_criteria(
     return out
 
 
-def missing_documentation(criteria: list[tuple[Hit, str]], summary: str, request: str) -> list[str]:
-    """Criteria whose key words appear nowhere in the case facts (nor in the request)."""
+_FRAME_RE = re.compile(r"guideline|\bmtus\b|\bodg\b|\bacoem\b|\bccr\b|paraphras", re.I)
+_PREPOSITION_RE = re.compile(r"(?:after|before|during|with|for|at|on)\b", re.I)
+_ADVICE_RE = re.compile(r"^(?:keep|look|list|say|use|check|cite|ask|see|note|apply)\b", re.I)
+_ABOUT_WRITING_RE = re.compile(r"\b(?:rationale|reviewers?|cite[sd]?|citation)\b", re.I)
+_CONDITION_RE = re.compile(r"\b(?:only if|if|unless|provided that|as long as)\s+(.+)", re.I)
+_DOCUMENTED_RE = re.compile(
+    r"(.+?)\s+(?:is|are|was|were|has been|have been)\s+(?:documented|listed|identified|"
+    r"stated|specified|submitted|recorded|shown)\b[,;]?\s*(.*)",
+    re.I,
+)
+
+
+def _criterion_text(sentence: str) -> str:
+    """The condition a criterion sentence sets, without its citation frame or bold lead."""
+    lead = re.match(r"\s*[-*•]?\s*\*\*(.+?)\*\*(.*)", sentence)
+    text = clean_sentence(sentence)
+    if lead:  # a bold lead names the criterion, unless it is only a time or a preposition
+        short = _PREPOSITION_RE.match(lead.group(1).strip()) and lead.group(2).strip()
+        text = clean_sentence(lead.group(2) if short else lead.group(1))
+    text = text.rstrip(".;: ")
+    head, colon, rest = text.partition(":")
+    if colon and rest.strip() and _FRAME_RE.search(head):
+        text = rest.strip()  # 'MTUS ..., 8 CCR 9792.24.1, paraphrased: acupuncture may ...'
+    return text
+
+
+def documentation_phrase(criterion: str) -> str:
+    """A criterion as the record a reviewer would need: 'acupuncture may be extended ... only
+    if functional improvement is documented as defined in ...' -> 'functional improvement as
+    defined in ...'; 'Components are listed' -> 'components'."""
+    text = _criterion_text(criterion)
+    condition = _CONDITION_RE.search(text)
+    if condition:
+        text = condition.group(1)
+    documented = _DOCUMENTED_RE.match(text)
+    if documented:
+        text = f"{documented.group(1)} {documented.group(2)}".strip()
+    text = text.rstrip(".;:, ")
+    if len(text) > 1 and not text[1].isupper():
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def _missing(
+    criteria: list[tuple[Hit, str]], summary: str, request: str
+) -> list[tuple[Hit, str, str]]:
+    """(hit, criterion sentence, documentation phrase) for each criterion whose key words
+    appear nowhere in the case facts (nor in the request)."""
     affirmed = _NEGATED_RE.sub(" ", summary)  # 'no documented TENS trial' documents nothing
     known = set(tokenize([f"{affirmed} {request}"])[0])
     item = {w for g in item_groups(request) for p in g for w in p.split()}
-    missing = []
-    for _, sentence in criteria:
-        lead = re.match(r"\s*[-*•]?\s*\*\*(.+?)\*\*", sentence)
-        phrase = clean_sentence(lead.group(1) if lead else sentence).rstrip(".")
-        words = set(tokenize([phrase])[0]) - _GENERIC_CRITERIA - item
-        if "guideline" in phrase.lower():
-            continue  # about applying the guideline, not a record to produce
+    out = []
+    for hit, sentence in criteria:
+        text = _criterion_text(sentence)
+        if "guideline" in text.lower() or _ABOUT_WRITING_RE.search(text) or _ADVICE_RE.match(text):
+            continue  # about applying the guideline or writing the rationale, not a record
+        if polarity(sentence) is Stance.NOT_RECOMMENDED:
+            continue  # describes a denial ('more is not supported'), not a record to produce
+        phrase = documentation_phrase(sentence)  # what must be on record, not the frame
+        words = {w for w in tokenize([phrase])[0] if not w[0].isdigit()}
+        words -= _GENERIC_CRITERIA | item  # numbers are locators or counts, not records
         if words and not words & known:
-            missing.append(phrase)
-    return missing
+            out.append((hit, sentence, phrase))
+    return out
+
+
+def missing_documentation(criteria: list[tuple[Hit, str]], summary: str, request: str) -> list[str]:
+    """The documentation whose absence decides the outcome, as reviewer phrases."""
+    return list(dict.fromkeys(phrase for _, _, phrase in _missing(criteria, summary, request)))
+
+
+def missing_sentence(phrases: list[str]) -> str | None:
+    """'Documentation of X would be needed to support the request.' (None when nothing is)."""
+    if not phrases:
+        return None
+    if len(phrases) == 1:
+        return f"Documentation of {phrases[0]} would be needed to support the request."
+    return (
+        "Documentation of the following would be needed to support the request: "
+        + "; ".join(phrases)
+        + "."
+    )
 
 
 def precedent_summary(evidence: Evidence) -> PrecedentSummary | None:
@@ -229,58 +324,87 @@ def precedent_sentence(evidence: Evidence) -> tuple[str, Hit] | None:
     return None
 
 
+MAX_SENTENCES = 8
+"""Most sentences in a drafted rationale: what a reviewer signs, not everything retrieved."""
+MAX_CHARS = 1200
+"""Optional evidence quotes stop once the rationale would pass this many characters."""
+
+
 def compose(
     evidence: Evidence, item: str, summary: str = ""
 ) -> tuple[list[str], Stance, DraftDecision, list[str], list[Passage], bool]:
     """Sentences of the rationale (with markers), stance, decision, missing documentation,
-    the guideline passages relied on, and whether it abstained."""
+    the guideline passages relied on, and whether it abstained.
+
+    The rationale is capped at MAX_SENTENCES (and, for optional quotes, MAX_CHARS). Always
+    kept: the silence of the first tier above the governing one, the order-of-authority note,
+    the governing statement, the record, the missing documentation with the criteria it comes
+    from, the precedent and the conclusion; then further statements, silences and criteria
+    while the budget allows. Sentences keep their canonical order."""
     governing = evidence.governing
-    sentences: list[str] = []
     if governing is None:
         sentences = [
             f"The loaded guidelines do not specifically address {item}.",
             "No decision is drafted; this item needs the reviewer's own review.",
         ]
         return sentences, Stance.NOT_ADDRESSED, DraftDecision.INSUFFICIENT_INFORMATION, [], [], True
-    relied: list[Passage] = []
-    for tier in evidence.tiers:
-        if tier is governing:
-            break
-        if tier.silence:
-            hit, sentence = tier.silence[0]
-            sentences.append(
-                f'{guideline_label(hit.passage)}: "{clean_sentence(sentence)}" '
-                f"{cite(hit.passage.id)}"
-            )
-            relied.append(hit.passage)
-    if governing.tier is not Tier.MTUS:
-        sentences.append(evidence.sequence_note)
-    statements = pick_statements(governing, evidence.request)
-    for hit, sentence in statements:
-        sentences.append(
-            f'{guideline_label(hit.passage)} indicates: "{clean_sentence(sentence)}" '
-            f"{cite(hit.passage.id)}"
+    silences = [
+        (
+            hit,
+            f'{guideline_label(hit.passage)}: "{clean_sentence(sentence)}" {cite(hit.passage.id)}',
         )
-        relied.append(hit.passage)
-    stance = stance_of(governing)
-    criteria = pick_criteria(governing, statements) if stance is Stance.RECOMMENDED else []
-    for hit, sentence in criteria:
-        sentences.append(f'It also states: "{clean_sentence(sentence)}" {cite(hit.passage.id)}')
-    missing = missing_documentation(criteria, summary, item) if summary or criteria else []
-    if summary:
-        sentences.append(f"The records provided describe: {summary.rstrip('.')}.")
-    if missing:
-        sentences.append(f"There was a lack of documentation of: {'; '.join(missing)}.")
-    prior = precedent_sentence(evidence)
-    if prior is not None:
-        sentences.append(prior[0])
+        for tier in evidence.tiers[: evidence.tiers.index(governing)]
+        if tier.silence
+        for hit, sentence in tier.silence[:1]
+    ]
+    picked = pick_statements(governing, evidence.request)
+    statements = [
+        (
+            hit,
+            f'{guideline_label(hit.passage)} indicates: "{clean_sentence(sentence)}" '
+            f"{cite(hit.passage.id)}",
+        )
+        for hit, sentence in picked
+    ]
+    stance = stance_of(governing, item)
+    criteria = pick_criteria(governing, picked) if stance is Stance.RECOMMENDED else []
+    lacking = _missing(criteria, summary, item) if summary or criteria else []
+    missing = list(dict.fromkeys(phrase for _, _, phrase in lacking))
+    backing = {sentence for _, sentence, _ in lacking}
+    quoted = [
+        (hit, f'It also states: "{clean_sentence(sentence)}" {cite(hit.passage.id)}', sentence)
+        for hit, sentence in criteria
+    ]
     if stance is Stance.RECOMMENDED and not missing:
         decision = DraftDecision.MEDICALLY_NECESSARY
     else:
         decision = DraftDecision.NOT_MEDICALLY_NECESSARY
     verdict = "is" if decision is DraftDecision.MEDICALLY_NECESSARY else "is not"
-    sentences.append(f"Given the above, the request for {item} {verdict} medically necessary.")
-    return sentences, stance, decision, missing, _unique(relied), False
+    prior = precedent_sentence(evidence)
+    tail = [
+        *([f"The records provided describe: {summary.rstrip('.')}."] if summary else []),
+        *([m] if (m := missing_sentence(missing)) else []),
+        *([prior[0]] if prior else []),
+        f"Given the above, the request for {item} {verdict} medically necessary.",
+    ]
+    note = [evidence.sequence_note] if governing.tier is not Tier.MTUS else []
+    # priority: what must be said first, then what the budget allows
+    keep: list[str] = [*(s for _, s in silences[:1]), *(s for _, s in statements[:1])]
+    keep += [s for _, s, raw in quoted if raw in backing]
+    optional = [s for _, s in statements[1:]] + [s for _, s in silences[1:]]
+    optional += [s for _, s, raw in quoted if raw not in backing]
+    fixed = len(note) + len(tail)
+    for sentence in optional:
+        size = sum(len(x) + 1 for x in [*note, *tail, *keep, sentence])
+        if fixed + len(keep) + 1 > MAX_SENTENCES or size > MAX_CHARS:
+            break
+        keep.append(sentence)
+    chosen = set(keep)
+    body = [s for _, s in silences if s in chosen] + note
+    body += [s for _, s in statements if s in chosen]
+    body += list(dict.fromkeys(s for _, s, _ in quoted if s in chosen))
+    relied = [h.passage for h, s in [*silences, *statements] if s in chosen]
+    return [*body, *tail], stance, decision, missing, _unique(relied), False
 
 
 def _unique(passages: list[Passage]) -> list[Passage]:

@@ -1,7 +1,8 @@
 """Hybrid search latency at scale (10k and 100k passages), and its ratio to the LangChain peer.
 
 The passages are synthetic guideline-like text; everything on the query path is real: the
-bundled MiniLM query embedding (SentenceEmbeddings.embed_query), an embedded PersistentClient
+bundled MiniLM query embedding (SentenceEmbeddings.embed_query: the ONNX export run by
+onnxruntime when available, else torch; which one is recorded), an embedded PersistentClient
 Chroma in a temporary folder, bm25s, and `HybridRetriever.search(q, k=10, mode="hybrid")`. The
 peer is `evaluation.peer.PeerRetriever` (LangChain EnsembleRetriever over rank_bm25's
 BM25Retriever + the same Chroma collection and embedder), over the same published passages.
@@ -20,9 +21,12 @@ collection, then the manifest records, then a generation bump): one `add` per do
 `PassageIndex.add` itself, and its time per document is reported.
 
 Each size runs in its own child process (so peak RSS is per size); one invocation measures all
-sizes on the same machine. Nothing is asserted: goals are reported as met or not met.
+sizes on the same machine. Nothing is asserted: goals are reported as met or not met. The
+parent also times embed_query with the ONNX and the torch backends on the same queries,
+alternating query by query, and records the ratio (the query-embedding floor of the latency).
 
-Run: `.venv/bin/python bench/retrieval.py [--sizes 10000,100000] [--queries 200]`. Writes
+Run: `.venv/bin/python bench/retrieval.py [--sizes 10000,100000] [--queries 200] [--note TEXT]`
+(--note: a free-text remark on the conditions, e.g. a loaded machine, kept in the results). Writes
 bench/results/retrieval.json, retrieval.md and retrieval.png.
 """
 
@@ -699,6 +703,8 @@ def _profile(retriever: Any, queries: list[str], top: int = 22) -> dict[str, Any
             return True
         if "sentence_transformers" in path:
             return func == "encode"
+        if "onnxruntime" in path:
+            return func == "run"
         return any(p in path for p in ("chromadb/api/", "bm25s", "langchain_chroma", "pydantic"))
 
     by_cum = sorted((kv for kv in raw.items() if interesting(kv[0])), key=lambda kv: -kv[1][3])
@@ -794,7 +800,11 @@ def run_size(size: int, n_queries: int, work: Path) -> dict[str, Any]:
     real = SentenceEmbeddings()
     real.embed_query("warm up")  # load the model outside every timing
     rss_model = _rss_mb()
-    out: dict[str, Any] = {"passages": size, "rss_after_model_load_mb": rss_model}
+    out: dict[str, Any] = {
+        "passages": size,
+        "rss_after_model_load_mb": rss_model,
+        "query_backend": real.query_backend,
+    }
 
     home = Path(tempfile.mkdtemp(prefix=f"bench-retrieval-{size}-", dir=work))
     settings = Settings(home=home)
@@ -953,6 +963,41 @@ def _encode_bank(work: Path) -> dict[str, Any]:
     }
 
 
+def _embed_query_backends(n_queries: int) -> dict[str, Any]:
+    """embed_query with the ONNX and the torch backends on the same queries, in one process,
+    alternating query by query (so a neighbour's load falls on both alike)."""
+    from imr_assist.embedding import SentenceEmbeddings
+
+    onnx = SentenceEmbeddings(query_backend="auto")
+    torch = SentenceEmbeddings(query_backend="torch")
+    if onnx.query_backend != "onnx":
+        return {"onnx_available": False}
+    queries = _queries(n_queries + WARMUP)
+    for q in queries[:WARMUP]:
+        onnx.embed_query(q)
+        torch.embed_query(q)
+    times: dict[str, list[float]] = {"onnx": [], "torch": []}
+    cosines: list[float] = []
+    with _OtherLoad() as load:
+        for i, q in enumerate(queries[WARMUP:]):
+            order = [("onnx", onnx), ("torch", torch)][:: 1 if i % 2 == 0 else -1]
+            vecs = {}
+            for name, emb in order:
+                vecs[name], dt = _timed(lambda emb=emb, q=q: emb.embed_query(q))
+                times[name].append(dt)
+            cosines.append(float(np.dot(vecs["onnx"], vecs["torch"])))
+    stats = {name: _stats(t) for name, t in times.items()}
+    return {
+        "onnx_available": True,
+        "onnx": stats["onnx"],
+        "torch": stats["torch"],
+        "ratio_torch_to_onnx_p50": round(stats["torch"]["p50_ms"] / stats["onnx"]["p50_ms"], 2),
+        "ratio_torch_to_onnx_p95": round(stats["torch"]["p95_ms"] / stats["onnx"]["p95_ms"], 2),
+        "cosine_onnx_torch_min": round(min(cosines), 6),
+        "other_load_cores": load.cores,
+    }
+
+
 def _machine() -> dict[str, Any]:
     cpu = platform.processor() or ""
     try:
@@ -1017,6 +1062,23 @@ def _markdown(result: dict[str, Any]) -> str:
         "",
         f"Vectors: {result['vector_source']}",
         "",
+    ]
+    if result.get("note"):
+        md += [f"**Conditions:** {result['note']}", ""]
+    eb = result.get("embed_query_backends") or {}
+    if eb.get("onnx_available"):
+        md += [
+            f"Query embedding backend in the timed searches: "
+            f"{', '.join(sorted({r.get('query_backend', '?') for r in sizes}))}. "
+            f"embed_query alone, same {eb['onnx']['n']} queries alternating in one process: "
+            f"ONNX p50/p95 {eb['onnx']['p50_ms']}/{eb['onnx']['p95_ms']} ms, torch "
+            f"{eb['torch']['p50_ms']}/{eb['torch']['p95_ms']} ms: **torch/ONNX "
+            f"{eb['ratio_torch_to_onnx_p50']}x at p50, {eb['ratio_torch_to_onnx_p95']}x at "
+            f"p95**; min cosine ONNX vs torch {eb['cosine_onnx_torch_min']}; other processes "
+            f"used {eb['other_load_cores']} cores meanwhile.",
+            "",
+        ]
+    md += [
         "| metric | " + " | ".join(cols) + " |",
         "|---|" + "---|" * len(cols),
     ]
@@ -1169,6 +1231,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000", help="passage counts, comma-separated")
     parser.add_argument("--queries", type=int, default=200, help="timed queries per size")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    parser.add_argument("--note", default="", help="remark on the run's conditions, kept")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1185,6 +1248,8 @@ def main() -> int:
         print(f"encoding the sentence bank with MiniLM in {work} ...", flush=True)
         bank = _encode_bank(work)
         print(json.dumps(bank), flush=True)
+        embed_backends = _embed_query_backends(args.queries)
+        print(json.dumps(embed_backends), flush=True)
         per_size = []
         for size in sizes:
             print(f"measuring {size:,} passages (child process) ...", flush=True)
@@ -1227,6 +1292,8 @@ def main() -> int:
             f"{bank['fidelity_sample']} passages). Query vectors are real MiniLM."
         ),
         "bank": bank,
+        "embed_query_backends": embed_backends,
+        "note": args.note,
         "goals": {"hybrid_p95_ms_at_largest": GOAL_P95_MS, "peer_to_hybrid_ratio": GOAL_RATIO},
         "sizes": per_size,
         "total_wall_s": round(time.perf_counter() - started, 1),
@@ -1234,7 +1301,7 @@ def main() -> int:
             "Latency is wall time of one call, measured sequentially in one process per size; "
             "hybrid = HybridRetriever.search(q, k=10, mode='hybrid') including the MiniLM "
             "query embedding; peer = PeerRetriever.search(q, k=10) (its Chroma side embeds the "
-            "query with the same MiniLM).",
+            "query with the same MiniLM embedder, so the same backend, ONNX or torch).",
             "Ratios compare the peer with hybrid on the same queries (the peer may be timed on "
             "the first N queries only; see 'peer queries timed').",
             "The stage breakdown is a separate pass of real searches over the same queries with "

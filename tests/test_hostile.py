@@ -4,7 +4,7 @@ Every row runs its bad input inside a batch that also holds good work, and check
 (a) a message names the file (or says which query) and what to do, (b) the good rest of the
 batch still runs, (c) nothing stored changes: index status, passage ids, BM25 document count and
 the manifest are the same before and after (minus the good work the batch added).
-Bugs in files this suite does not own are `xfail(strict=True)` with the fix in the reason.
+Every kind is a test that must pass; bugs found here were fixed where they lived.
 """
 
 from __future__ import annotations
@@ -239,28 +239,11 @@ FILE_CASES: list[tuple[str, Callable[[Path], Path], tuple[str, ...]]] = [
      ("no-such-guideline.pdf", "does not exist", "Check the path")),
 ]  # fmt: skip
 
-_XFAIL = {
-    "symlink-loop": "ingest._ingest_file calls path.resolve(), which raises RuntimeError "
-    "('Symlink loop') on Python 3.11 and aborts the whole batch; fix in ingest.py",
-    "directory-named-like-a-file": "ingest.iter_files walks an explicitly given folder and "
-    "reports nothing when it holds no file; fix in ingest.py",
-}
-
-_XFAIL_UNREADABLE = (
-    "ingest._ingest_file reads the bytes for its hash before read_source, so the OSError "
-    "message says nothing about what to do; fix in ingest.py (hash through reader.read_bytes)"
-)
-
 
 def _file_case(case: tuple[str, Callable[[Path], Path], tuple[str, ...]]) -> Any:
     marks = []
-    if case[0] in _XFAIL:
-        marks.append(pytest.mark.xfail(strict=True, reason=_XFAIL[case[0]]))
-    if case[0] == "unreadable-chmod-000":
-        if os.geteuid() == 0:
-            marks.append(pytest.mark.skip(reason="running as root: chmod 000 does not stop root"))
-        else:  # seen as uid 65534: "<path>: [Errno 13] Permission denied: '<path>'"
-            marks.append(pytest.mark.xfail(strict=True, reason=_XFAIL_UNREADABLE))
+    if case[0] == "unreadable-chmod-000" and os.geteuid() == 0:
+        marks.append(pytest.mark.skip(reason="running as root: chmod 000 does not stop root"))
     return pytest.param(*case, marks=marks, id=case[0])
 
 
@@ -441,11 +424,6 @@ def test_100mb_text_file_is_refused_by_size(world: World) -> None:
     assert snapshot(world, minus=outcome.added) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest._ingest_file hashes path.read_bytes() before read_source checks the size, "
-    "so a 100 MB file is read into memory to be refused; fix in ingest.py (check size first)",
-)
 def test_100mb_text_file_is_refused_without_reading_it(world: World) -> None:
     huge = _big_file(world.tmp)
     tracemalloc.start()
@@ -492,7 +470,7 @@ def test_bad_files_in_a_folder_walk_do_not_stop_it(world: World) -> None:
     """Several kinds at once in one folder (what `imr-assist ingest DIR` sees)."""
     folder = world.tmp / "mixed"
     for name, make, _ in FILE_CASES:
-        if name not in _XFAIL and name not in {"unreadable-chmod-000", "missing-path"}:
+        if name not in {"unreadable-chmod-000", "missing-path"}:
             make(folder / name)
     good = _write(folder / "zz" / "aquatic-digest.md", FRESH)
     before = snapshot(world)

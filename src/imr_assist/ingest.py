@@ -14,7 +14,13 @@ from imr_assist.errors import ImrAssistError, SourceError, UnreadableSourceError
 from imr_assist.index import PassageIndex
 from imr_assist.models import FileResult, IngestReport, Tier
 from imr_assist.settings import Settings
-from imr_assist.sources.reader import SUPPORTED_SUFFIXES, ReadOptions, file_hash, read_source
+from imr_assist.sources.reader import (
+    SUPPORTED_SUFFIXES,
+    ReadOptions,
+    file_hash,
+    read_bytes,
+    read_source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +33,15 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
     following symlinks (no loops); hidden files and folders are skipped."""
     for path in paths:
         if path.is_dir():
+            found = False
             for root, dirs, files in os.walk(path, followlinks=False):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if not name.startswith("."):
+                        found = True
                         yield Path(root) / name, False
+            if not found:
+                yield path, False  # reported as an empty folder, never silently nothing
         else:
             yield path, True
 
@@ -57,6 +67,16 @@ def ingest_paths(
     )
     results: list[FileResult] = []
     for path, explicit in iter_files(Path(p) for p in paths):
+        if path.is_dir():
+            results.append(
+                FileResult(
+                    path=str(path),
+                    status="skipped",
+                    message=f"{path}: is a folder with no files to ingest. Give a file, or a "
+                    "folder of .pdf/.txt/.md/.csv/corpus.jsonl files.",
+                )
+            )
+            continue
         if not explicit and path.suffix.lower() not in SUPPORTED_SUFFIXES:
             results.append(
                 FileResult(
@@ -82,10 +102,12 @@ def _ingest_file(
     progress: FileProgress | None,
 ) -> FileResult:
     try:
-        if not path.exists() and not path.is_symlink():
-            raise UnreadableSourceError(path, "does not exist.", "Check the path.")
+        if not path.exists():  # False for dangling and looping symlinks too
+            broken = " (a broken or looping symlink)." if path.is_symlink() else "."
+            raise UnreadableSourceError(path, "does not exist" + broken, "Check the path.")
         abs_path = str(path.resolve())
-        data_hash = file_hash(path.read_bytes()) if path.is_file() else ""
+        # read_bytes checks type, size, emptiness and permissions before reading anything
+        data_hash = file_hash(read_bytes(path, options.max_file_mb)) if path.is_file() else ""
         existing = index.records_for_file(abs_path)
         if existing and data_hash and all(r.file_hash == data_hash for r in existing):
             # A crash between publishing a version and deleting the previous one leaves the

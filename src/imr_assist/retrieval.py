@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +20,12 @@ from typing import Any
 
 from imr_assist.errors import QueryError
 from imr_assist.index import PassageIndex
-from imr_assist.lexical import LexicalIndex, tokenize
+from imr_assist.lexical import LexicalIndex, lexical_dir, tokenize
 from imr_assist.models import Hit, Kind, Passage, SearchResult, Tier
 from imr_assist.query import LEXICON, ExpandedQuery, RequestFacts
 from imr_assist.query import expand_query as _expand_query
 from imr_assist.query import normalize_request as _normalize_request
-from imr_assist.search import clean_query
+from imr_assist.search import check_filters, clean_query
 from imr_assist.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ class _Candidate:
     bm25: float | None = None
 
 
+_RACE_RETRIES = 3  # ingests publishing back to back can race a search more than once
+
+
 class HybridRetriever:
     """Dense, BM25 or hybrid search over one index, with the BM25 side kept in step."""
 
@@ -81,6 +85,7 @@ class HybridRetriever:
         self.index = index
         self.settings = settings or index.settings
         self._lexical: LexicalIndex | None = None
+        self._lexical_lock = threading.Lock()  # one rebuild per generation, not one per thread
         self._vectors: dict[str, list[float]] | None = None  # set inside `reusing_vectors()`
 
     @contextlib.contextmanager
@@ -104,21 +109,26 @@ class HybridRetriever:
 
     @property
     def lexical_dir(self) -> Path:
-        return Path(self.settings.home) / "bm25" / self.settings.collection_name
+        return lexical_dir(self.settings.home, self.settings.collection_name)
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index for the current manifest generation (loaded or rebuilt)."""
         generation = self.index.generation()
-        if self._lexical is not None and self._lexical.generation == generation:
-            return self._lexical
-        loaded = LexicalIndex.load(self.lexical_dir)
-        if loaded is None or loaded.generation != generation:
-            ids, texts, metas = self.index.published_passages()
-            loaded = LexicalIndex.build(ids, texts, metas, generation)
-            loaded.save(self.lexical_dir)
-            log.info("rebuilt BM25 index: %d passages, generation %s", len(ids), generation)
-        self._lexical = loaded
-        return loaded
+        current = self._lexical
+        if current is not None and current.generation == generation:
+            return current
+        with self._lexical_lock:
+            current = self._lexical
+            if current is not None and current.generation == generation:
+                return current  # another thread loaded it while this one waited
+            loaded = LexicalIndex.load(self.lexical_dir)
+            if loaded is None or loaded.generation != generation:
+                ids, texts, metas = self.index.published_passages()
+                loaded = LexicalIndex.build(ids, texts, metas, generation)
+                loaded.save(self.lexical_dir)
+                log.info("rebuilt BM25 index: %d passages, generation %s", len(ids), generation)
+            self._lexical = loaded
+            return loaded
 
     def sync(self) -> int:
         """Bring the BM25 side in step with Chroma now (after ingest/remove); passage count."""
@@ -136,23 +146,44 @@ class HybridRetriever:
     ) -> SearchResult:
         if mode not in MODES:
             raise QueryError(f"Unknown retrieval mode {mode!r}. Use one of: {', '.join(MODES)}.")
-        cfg = self.settings.retrieval
+        check_filters(filters)
         text = clean_query(query, self.settings.search.max_query_chars)
         k = k or self.settings.search.k
         if k < 1:
             raise QueryError("k must be at least 1.")
+        # A passage listed by the BM25 side-store of generation G can be deleted by an ingest
+        # that publishes G+1 before its text is fetched; then search once more on G+1 rather
+        # than return a result missing that document.
+        result, raced = self._search_once(text, k, filters, mode)
+        for _ in range(_RACE_RETRIES):
+            if not raced:
+                break
+            log.info("index changed during the search; searching the new generation")
+            self._lexical = None
+            result, raced = self._search_once(text, k, filters, mode)
+        return result
+
+    def _search_once(
+        self, text: str, k: int, filters: dict[str, str] | None, mode: str
+    ) -> tuple[SearchResult, bool]:
+        cfg = self.settings.retrieval
+        raced = False
         candidates: dict[str, _Candidate] = {}
         dense_top = 0.0
         # Both sides see the lexicon-expanded query ('Norco' + 'hydrocodone opioid'): on the
         # VA/DoD dev set it lifts dense nDCG@10 from 0.436 to 0.648.
         expanded = expand_query(text).expanded
         if mode == "hybrid":
-            hits, dense_top = self._hybrid(text, expanded, k, filters)
-            return self._result(text, hits, dense_top, mode)
+            hits, dense_top, raced = self._hybrid(text, expanded, k, filters)
+            return self._result(text, hits, dense_top, mode), raced
         if mode == "dense":
             vector = self._embed(expanded)
             depth = k if mode == "dense" else max(cfg.dense_depth, k)
+            before = self.index.generation()
             dense_hits = self.index.search_vector(vector, depth, filters)
+            # publication is judged on a manifest read after the query: a replace in between
+            # hides both versions from this result
+            raced = self.index.generation() != before
             dense_top = dense_hits[0].score if dense_hits else 0.0
             for rank, hit in enumerate(dense_hits, 1):
                 c = candidates.setdefault(hit.passage.id, _Candidate(hit.passage))
@@ -166,7 +197,8 @@ class HybridRetriever:
             for rank, (pid, score) in enumerate(lexical_hits, 1):
                 passage = candidates[pid].passage if pid in candidates else fetched.get(pid)
                 if passage is None:
-                    continue  # deleted between the two reads
+                    raced = True  # deleted between the two reads
+                    continue
                 c = candidates.setdefault(pid, _Candidate(passage))
                 c.bm25 = score
                 c.fused += cfg.bm25_weight / (cfg.rrf_k + rank)
@@ -175,11 +207,11 @@ class HybridRetriever:
             Hit(passage=c.passage, score=round(score, 6), rank=i)
             for i, (c, score) in enumerate(_dedupe(ranked[: k * 3])[:k], 1)
         ]
-        return self._result(text, hits, dense_top, mode)
+        return self._result(text, hits, dense_top, mode), raced
 
     def _hybrid(
         self, text: str, expanded: str, k: int, filters: dict[str, str] | None
-    ) -> tuple[list[Hit], float]:
+    ) -> tuple[list[Hit], float, bool]:
         """RRF of both sides on ids and metadata, then text for the head only.
 
         First pass (metadata): fused rank score x authority step x region mismatch. The head
@@ -224,10 +256,12 @@ class HybridRetriever:
         passages = {p.id: p for p in self.index.get_passages(head)} if head else {}
         key = item_groups(text)[:1]
         final: list[tuple[_Candidate, float]] = []
+        raced = False
         for pid in head:
             p = passages.get(pid)
             if p is None:
-                continue  # deleted between the two reads
+                raced = True  # deleted between the two reads
+                continue
             score = first[pid]
             if key and cfg.item_boost != 1.0 and groups_found(key, [_text_of(p)]):
                 score *= cfg.item_boost
@@ -241,7 +275,7 @@ class HybridRetriever:
             Hit(passage=c.passage, score=round(score, 6), rank=i)
             for i, (c, score) in enumerate(_dedupe(final)[:k], 1)
         ]
-        return hits, dense_top
+        return hits, dense_top, raced
 
     def _result(self, text: str, hits: list[Hit], dense_top: float, mode: str) -> SearchResult:
         relevant, reason, highest = self._gate(text, hits, dense_top, mode)

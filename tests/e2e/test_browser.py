@@ -109,14 +109,15 @@ def test_reviewer_asks_checks_edits_accepts_and_finds_it_in_the_ledger(server: s
         expect(page.get_by_text(re.compile(r"^Verification: \d+ supported"))).to_be_visible()
         expect(page.get_by_role("heading", name="Sources")).to_be_visible()
         answer = page.locator('[data-testid="stChatMessage"]').nth(1)
-        expect(answer.locator('[data-testid="stMarkdownBadge"], .stMarkdownBadge').first).to_be_visible()
+        badge = answer.locator('[data-testid="stMarkdownBadge"], .stMarkdownBadge')
+        expect(badge.first).to_be_visible()
         shot(page, "02-cited-answer")
 
-        first_source = page.locator('[data-testid="stExpander"] summary').filter(
-            has_text=re.compile(r"\b1\. \S")
+        source = page.locator('[data-testid="stExpander"]').filter(
+            has=page.locator("summary", has_text="1. ")
         )
-        first_source.first.click()
-        expect(page.get_by_text(re.compile(r"Support score \d\.\d\d"))).to_be_visible()
+        source.locator("summary").first.click()
+        expect(source.get_by_text(re.compile(r"Support score \d\.\d\d"))).to_be_visible()
         shot(page, "03-source-open")
 
         editor = page.get_by_label(re.compile("^Draft text"))

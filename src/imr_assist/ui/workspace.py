@@ -7,7 +7,6 @@ the ledger) live once per server process in `st.cache_resource`; pages receive t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,8 +119,13 @@ def reviewer_name() -> str:
     if user:
         st.sidebar.markdown(f"Reviewer: **{user}** (signed in)")
         return user
-    default = os.environ.get("IMR_REVIEWER", "")
-    return st.sidebar.text_input("Reviewer name", value=default, key="reviewer").strip()
+    # Widget state is dropped when a page without the widget runs; keep the name in a plain key
+    # so it follows the reviewer from page to page.
+    if "reviewer" not in st.session_state:
+        st.session_state["reviewer"] = st.session_state.get("_reviewer", "")
+    name = st.sidebar.text_input("Reviewer name", key="reviewer").strip()
+    st.session_state["_reviewer"] = name
+    return name
 
 
 def _logged_in_user() -> str:

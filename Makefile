@@ -8,6 +8,9 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: install run demo test test-fast lint format bench clean
 
+# The real-browser test drives Debian's chromium (never a downloaded browser).
+CHROMIUM := /usr/bin/chromium
+
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -24,11 +27,17 @@ demo: install
 run: demo
 	$(BIN)/streamlit run app.py
 
-test: install
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the real-browser test (tests/e2e)..."
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+	  || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) \
+	  || (echo "Could not install chromium: run 'apt-get install chromium' as root, then make test." && exit 1)
+
+test: install $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not e2e"
 
 lint: install
 	$(BIN)/ruff check src tests app.py bench

@@ -19,7 +19,9 @@ from imr_assist.citations import CITATION_RE, extract_citation_ids, format_citat
 from imr_assist.drafting.chain import make_chain
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import ImrAssistError
+from imr_assist.export import export_review, to_docx, to_markdown
 from imr_assist.index import PassageIndex
+from imr_assist.ledger import Ledger, Review, ReviewError, accept_blockers, open_ledger
 from imr_assist.models import (
     Decision,
     Determination,
@@ -46,17 +48,22 @@ __all__ = [
     "HybridRetriever",
     "ImrAssistError",
     "Kind",
+    "Ledger",
     "Passage",
     "PassageIndex",
+    "Review",
+    "ReviewError",
     "SearchResult",
     "Settings",
     "SourceDocument",
     "Tier",
+    "accept_blockers",
     "ask",
     "build_demo",
     "chunk",
     "chunk_document",
     "draft",
+    "export_review",
     "extract_citation_ids",
     "find_precedent",
     "format_citation",
@@ -65,11 +72,14 @@ __all__ = [
     "make_chain",
     "open_chain",
     "open_index",
+    "open_ledger",
     "open_retriever",
     "order_by_authority",
     "parse_determination",
     "parse_file",
     "search",
     "status",
+    "to_docx",
+    "to_markdown",
     "verify",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from imr_assist.consistency import ConsistencyReport
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import ConfigError, DeterminationParseError, QueryError
 from imr_assist.index import PassageIndex
@@ -221,12 +222,35 @@ def status(*, home: Path | str | None = None, settings: Settings | None = None) 
     return open_index(settings).status()
 
 
-def remove(doc_ids: Sequence[str], *, home: Path | str | None = None) -> list[DocumentRecord]:
-    settings = load_settings(home)
+def remove(
+    doc_ids: Sequence[str], *, home: Path | str | None = None, settings: Settings | None = None
+) -> list[DocumentRecord]:
+    """Remove documents and their passages; the BM25 side follows at once."""
+    settings = settings or load_settings(home)
     index = open_index(settings)
     removed = [index.remove(d) for d in doc_ids]
     open_retriever(settings).sync()
     return removed
+
+
+def check_index(
+    *,
+    home: Path | str | None = None,
+    settings: Settings | None = None,
+    repair: bool = False,
+    grace_s: float | None = None,
+) -> ConsistencyReport:
+    """Do Chroma, the manifest and this machine's BM25 side-store agree? `repair` fixes drift."""
+    from imr_assist import consistency
+
+    settings = settings or load_settings(home)
+    index = open_index(settings)
+    if not repair:
+        return consistency.check(index)
+    grace = consistency.DEFAULT_GRACE_S if grace_s is None else grace_s
+    report = consistency.repair(index, grace_s=grace)
+    open_retriever(settings).sync()
+    return report
 
 
 def build_demo(

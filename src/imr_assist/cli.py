@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from imr_assist import api, consistency
+from imr_assist import api
 from imr_assist.cli_common import errors, home_option, progress_bars
 from imr_assist.consistency import DEFAULT_GRACE_S
 from imr_assist.models import Hit, IngestReport, SearchResult, Tier
@@ -138,7 +138,10 @@ def search(
     if batch is not None:
         for qid, result in api.search_batch(batch, home=home, k=k, filters=parsed, mode=mode):
             hits = [_hit_json(h) for h in result.hits] if result else []
-            click.echo(json.dumps({"qid": qid, "hits": hits}))
+            row: dict[str, Any] = {"qid": qid, "hits": hits}
+            if result is not None and result.gate_reason.startswith("refused: "):
+                row["error"] = result.gate_reason.removeprefix("refused: ")
+            click.echo(json.dumps(row))
         return
     if not query:
         raise click.UsageError("Give a QUERY or --batch FILE.")
@@ -287,8 +290,7 @@ def index_status(as_json: bool, home: Path | None) -> None:
 def index_check(repair: bool, grace: float, as_json: bool, home: Path | None) -> None:
     """Check that Chroma, the manifest and the BM25 side-store agree. Exit 1 when drift is
     found and not repaired."""
-    index_ = api.open_index(api.load_settings(home))
-    report = consistency.repair(index_, grace_s=grace) if repair else consistency.check(index_)
+    report = api.check_index(home=home, repair=repair, grace_s=grace)
     if as_json:
         click.echo(json.dumps({**report.model_dump(mode="json"), "clean": report.clean}, indent=2))
     else:

@@ -7,11 +7,16 @@
     │   ├── UnsupportedSourceError  a type imr-assist does not read (binary junk, images, ...)
     │   ├── EmptySourceError        no text at all (empty file, zero-page or scanned PDF)
     │   ├── CorruptSourceError      damaged or encrypted PDF, undecodable text, too large
-    │   └── DeterminationParseError the text is not a determination letter imr-assist can parse
+    │   ├── DeterminationParseError the text is not a determination letter imr-assist can parse
+    │   └── UploadError             an uploaded file's name, type or size is refused (uploads.py)
     ├── IndexError_            the index cannot be opened, is stale or inconsistent
     │   └── DocumentNotFoundError   `index rm` of a document that is not indexed
     ├── QueryError             an empty, oversized or malformed query or filter
-    └── EvaluationDataError    a queries/qrels/run/BEIR file cannot be used (evaluation/trec.py)
+    ├── EvaluationDataError    a queries/qrels/run/BEIR file cannot be used (evaluation/trec.py)
+    ├── ReviewError            a review action is not allowed: Accept gate, closed review, no
+    │                          reviewer name (ledger.py)
+    ├── LedgerError            the ledger database cannot be opened or written (ledger.py)
+    └── ExportError            a determination cannot be exported (export.py)
 
 Every message says what happened and what to do next.
 """

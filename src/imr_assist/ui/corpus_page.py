@@ -151,8 +151,7 @@ def _documents(ws: Workspace) -> None:
     confirm = st.checkbox("I understand its passages leave the index", key="remove-confirm")
     if st.button("Remove", disabled=not (choice and confirm)):
         try:
-            removed = ws.index.remove(labels[choice])
-            ws.retriever.sync()
+            [removed] = api.remove([labels[choice]], settings=ws.settings)
         except ImrAssistError as exc:
             st.error(str(exc))
             return

@@ -227,18 +227,13 @@ def test_every_injection_phrase_of_this_suite_is_caught_and_clean_text_is_not() 
         assert find_instructions(path.read_text(encoding="utf-8")) == [], path
 
 
-# --------------------------------------------------------------------------- known gaps
+# --------------------------------------------------------------------------- gaps closed
 # The paraphrased memo literally says what the obeying model writes, so the sentence is
-# "supported" by it. Accept is gated above only by the conclusion check; without a conclusion
-# (draft) or in an answer (ask) the gate is open. Fixes proposed for drafting/chain.py.
+# "supported" by its words. verify_draft closes the gate anyway: every unquoted "is (not)
+# medically necessary" is checked against the decision, and a sentence resting on a source
+# below the governing tier is weak, with a note naming it.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chain._check_conclusions only checks 'request for X is (not) medically necessary'; "
-    "an LLM sentence 'X is medically necessary ...' contradicting the decision, with no "
-    "conclusion line, passes; fix: check every unquoted 'is (not) medically necessary'",
-)
 def test_obeying_llm_without_a_conclusion_is_blocked(with_memo: HybridRetriever) -> None:
     (pid,) = sorted(_injected_ids(with_memo, "kit-coverage-memo"))[:1]
     d = _obey(
@@ -249,12 +244,6 @@ def test_obeying_llm_without_a_conclusion_is_blocked(with_memo: HybridRetriever)
     assert accept_blockers(_report(d))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verification does not weigh authority: a sentence resting only on an "
-    "other_guideline passage while ODG governs is 'supported' with no note; fix: cap it at "
-    "weak with a note naming the source and its tier (drafting/chain.py check())",
-)
 def test_answer_resting_on_a_lower_tier_source_says_so(with_memo: HybridRetriever) -> None:
     (pid,) = sorted(_injected_ids(with_memo, "kit-coverage-memo"))[:1]
     fake = QueuedChatModel(

@@ -630,3 +630,48 @@ def test_real_model_on_a_realistic_rationale() -> None:
     ]
     assert report.sentences[1].matched_passage_id == TENS
     assert report.fabricated_ids == [FAKE]
+
+
+class _Counting(HashingEmbeddings):
+    """The hashing embedder, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedded: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.embedded.extend(texts)
+        return super().embed_documents(texts)
+
+
+def test_sentence_vectors_are_cached_per_embedder_and_equal_fresh_ones() -> None:
+    import numpy as np
+
+    from imr_assist.verification import embed_cached
+
+    emb = _Counting()
+    first = embed_cached(emb, ["alpha beta", "gamma delta", "alpha beta"])
+    assert emb.embedded == ["alpha beta", "gamma delta"]  # duplicates embedded once
+    again = embed_cached(emb, ["gamma delta", "epsilon"])
+    assert emb.embedded[2:] == ["epsilon"]  # only the unseen text
+    fresh = np.asarray(HashingEmbeddings().embed_documents(["gamma delta"]), dtype=np.float32)
+    fresh /= np.linalg.norm(fresh)
+    assert np.allclose(again[0], fresh[0]) and np.allclose(first[1], again[0])
+    other = _Counting()
+    embed_cached(other, ["alpha beta"])
+    assert other.embedded == ["alpha beta"]  # caches never cross embedders
+
+
+def test_a_quotation_of_several_sentences_stays_one_cited_sentence() -> None:
+    from imr_assist.verification import _sentences
+
+    pid = "aaaaaaaaaaaa"
+    text = (
+        f'It states: "Components are listed. The request names the kit." [{pid}] '
+        f"Next sentence here. Curly \u201cOne. Two.\u201d [{pid}]"
+    )
+    assert _sentences(text) == [
+        f'It states: "Components are listed. The request names the kit." [{pid}]',
+        "Next sentence here.",
+        f"Curly \u201cOne. Two.\u201d [{pid}]",
+    ]

@@ -43,6 +43,9 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -52,10 +55,18 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
+from imr_assist.authority import GUIDANCE_TIERS
 from imr_assist.chunking import split_sentences
 from imr_assist.citations import CITATION_RE, extract_citation_ids
 from imr_assist.lexical import tokenize
-from imr_assist.models import Passage, SentenceCheck, Verdict, VerificationReport
+from imr_assist.models import (
+    DraftDecision,
+    Passage,
+    SentenceCheck,
+    Tier,
+    Verdict,
+    VerificationReport,
+)
 
 _WEIGHTS_DENSE = (0.5, 0.4, 0.1)
 _WEIGHTS_LEXICAL = (0.0, 0.85, 0.15)
@@ -264,12 +275,19 @@ def _classify_uncited(text: str) -> tuple[Verdict, str]:
 _OPEN_ABBREV_RE = re.compile(r"[(\[](?:pp?|e\.g|i\.e|cf|vs|ch|rec|fig)\.$", re.I)
 
 
+def _open_quote(text: str) -> bool:
+    """True when a quotation opened in `text` is not closed yet."""
+    return text.count('"') % 2 == 1 or text.count("\u201c") > text.count("\u201d")
+
+
 def _sentences(text: str) -> list[str]:
     """Sentences of the draft; markers leading a sentence move to the sentence before it."""
     out: list[str] = []
     for paragraph in re.split(r"\n\s*\n", text):
         for sentence in split_sentences(paragraph):
-            if out and _OPEN_ABBREV_RE.search(out[-1]):  # "(pp. 98-99)" is not a sentence end
+            if out and (_OPEN_ABBREV_RE.search(out[-1]) or _open_quote(out[-1])):
+                # "(pp. 98-99)" is not a sentence end, nor is a period inside a quotation:
+                # 'It states: "A. B." [id]' is one cited sentence, as the drafter wrote it
                 out[-1] = f"{out[-1]} {sentence}"
                 continue
             lead = re.match(rf"^(?:\s*{CITATION_RE.pattern})+", sentence)
@@ -300,6 +318,45 @@ def _frame() -> frozenset[str]:
     return frozenset(tokenize([_FRAME_WORDS])[0])
 
 
+_CACHE_SIZE = 50_000  # sentence vectors kept per embedder (~77 MB at 384-d float32)
+_caches: weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
+def embed_cached(embedder: Embeddings, texts: list[str]) -> np.ndarray:
+    """Unit vectors of `texts`, embedding only the ones this embedder has not seen lately.
+
+    The sentences of cited passages recur from draft to draft (and from edit to edit in the
+    workspace), so a verify() after the first embeds little more than the draft's own
+    sentences. LRU-bounded; an embedder that cannot be weakly referenced is not cached."""
+    try:
+        with _cache_lock:
+            cache = _caches.setdefault(embedder, OrderedDict())
+    except TypeError:
+        cache = OrderedDict()
+    with _cache_lock:
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+    if missing:
+        fresh = np.asarray(embedder.embed_documents(missing), dtype=np.float32)
+        fresh /= np.maximum(np.linalg.norm(fresh, axis=1, keepdims=True), 1e-12)
+        with _cache_lock:
+            for text, vector in zip(missing, fresh, strict=True):
+                cache[text] = vector
+    with _cache_lock:
+        rows = []
+        for t in texts:
+            vector = cache.get(t)
+            if vector is None:  # evicted by another thread meanwhile: embed it again
+                vector = np.asarray(embedder.embed_documents([t])[0], dtype=np.float32)
+                vector /= max(float(np.linalg.norm(vector)), 1e-12)
+            else:
+                cache.move_to_end(t)
+            rows.append(vector)
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return np.vstack(rows)
+
+
 class _Scorer:
     """Spans of the cited passages, tokenised and embedded once per `verify()` call."""
 
@@ -328,8 +385,7 @@ class _Scorer:
         self.titles = {p: set(t) for p, t in zip(self.spans, titles, strict=True)}
         self.sims: np.ndarray | None = None
         if embedder is not None and texts:
-            vectors = np.asarray(embedder.embed_documents(texts), dtype=np.float32)
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            vectors = embed_cached(embedder, texts)
             self.sims = np.clip(vectors[: len(rows)] @ vectors[len(rows) :].T, 0.0, 1.0)
         self.weights = _WEIGHTS_DENSE if embedder is not None else _WEIGHTS_LEXICAL
 
@@ -455,3 +511,72 @@ def _title(passage: Passage) -> str:
 
 def _passage_text(passage: Passage) -> str:
     return f"{passage.heading}\n{passage.text}"
+
+
+# --------------------------------------------------------------------------- a whole draft
+
+_CONCLUSION_RE = re.compile(
+    r"(?:request for .+? )?\b(?:is|are) (not )?medically necessary", re.IGNORECASE
+)
+
+
+def verify_draft(
+    text_or_sentences: str | list[str],
+    evidence: Sequence[Passage],
+    *,
+    embedder: Embeddings | None = None,
+    decision: DraftDecision | None = None,
+    governing: Tier | None = None,
+    thresholds: VerifyThresholds | None = None,
+) -> VerificationReport:
+    """`verify`, plus what only the draft's context can tell: a conclusion ("... is (not)
+    medically necessary") that contradicts `decision` is unsupported, and a sentence resting
+    only on a source below the `governing` tier is at best weak, with a note naming it (prior
+    determinations are precedent, not authority, and are exempt). The chain and the
+    workspace's editor both call this, so an edit is judged exactly as the draft was."""
+    report = verify(text_or_sentences, evidence, embedder=embedder, thresholds=thresholds)
+    checks = [c.model_copy(deep=True) for c in report.sentences]
+    if decision is not None:
+        _check_conclusions(checks, decision)
+    if governing in GUIDANCE_TIERS:
+        _check_authority(checks, {p.id: p for p in evidence}, governing)
+    count = {v: sum(c.verdict is v for c in checks) for v in Verdict}
+    return VerificationReport(
+        sentences=checks,
+        fabricated_ids=report.fabricated_ids,
+        supported=count[Verdict.SUPPORTED],
+        weak=count[Verdict.WEAK],
+        unsupported=count[Verdict.UNSUPPORTED],
+        uncited=count[Verdict.UNCITED],
+    )
+
+
+def _check_conclusions(checks: list[SentenceCheck], decision: DraftDecision) -> None:
+    for check in checks:
+        unquoted = re.sub(r'"[^"]*"', " ", check.text)  # a quoted prior conclusion is evidence
+        match = _CONCLUSION_RE.search(unquoted)
+        if match is None:
+            continue
+        says_necessary = match.group(1) is None
+        if says_necessary != (decision is DraftDecision.MEDICALLY_NECESSARY):
+            check.verdict = Verdict.UNSUPPORTED
+            check.notes.append(
+                f"conclusion contradicts the decision read from the evidence ({decision.value})"
+            )
+
+
+def _check_authority(
+    checks: list[SentenceCheck], by_id: dict[str, Passage], governing: Tier | None
+) -> None:
+    if governing is None:
+        return
+    for check in checks:
+        passage = by_id.get(check.matched_passage_id or "")
+        if passage is None or check.verdict is not Verdict.SUPPORTED:
+            continue
+        if passage.tier in GUIDANCE_TIERS and passage.tier.rank > governing.rank:
+            check.verdict = Verdict.WEAK
+            check.notes.append(
+                f"rests on {passage.source_path} ({passage.tier.value}), below the governing "
+                f"{governing.value} tier: check that source"
+            )

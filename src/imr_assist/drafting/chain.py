@@ -7,7 +7,6 @@ Output: a `DeterminationDraft` (kind draft) or an `Answer` (kind ask). `invoke`,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,10 +23,10 @@ from imr_assist.drafting.composer import (
 from imr_assist.drafting.evidence import Evidence, gather_evidence
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import QueryError
-from imr_assist.models import DraftDecision, Passage, ResolvedCitation, Verdict
+from imr_assist.models import Passage, ResolvedCitation
 from imr_assist.retrieval import HybridRetriever
 from imr_assist.search import clean_query
-from imr_assist.verification import verify
+from imr_assist.verification import verify_draft
 
 Drafter = Callable[[Evidence, str, str, str], tuple[list[str], str]]
 """An alternative drafter: (evidence, kind, request, summary) -> (sentences, drafter name)."""
@@ -97,16 +96,16 @@ def make_chain(
 
     def check(state: dict[str, Any]) -> Answer | DeterminationDraft:
         evidence: Evidence = state["evidence"]
-        report = verify(
+        governing = evidence.governing.tier if evidence.governing else None
+        report = verify_draft(
             state["sentences"],
             [h.passage for h in evidence.hits],
             embedder=retriever.index.embedder,
+            decision=state["decision"] if state["kind"] == "draft" else None,
+            governing=governing,
         )
-        if state["kind"] == "draft":
-            _check_conclusions(report.sentences, state["decision"])
         text = " ".join(state["sentences"])
         ids = extract_citation_ids(text)
-        governing = evidence.governing.tier if evidence.governing else None
         common: dict[str, Any] = {
             "sentences": report.sentences,
             "citations": resolve(ids, evidence),
@@ -138,24 +137,6 @@ def make_chain(
         | RunnableLambda(draft, name="draft")
         | RunnableLambda(check, name="verify")
     )
-
-
-_CONCLUSION_RE = re.compile(r"request for .+? is (not )?medically necessary", re.IGNORECASE)
-
-
-def _check_conclusions(checks: list[Any], decision: DraftDecision) -> None:
-    """A drafted conclusion that contradicts the evidence-based decision is unsupported."""
-    for check in checks:
-        unquoted = re.sub(r'"[^"]*"', " ", check.text)  # a quoted prior conclusion is evidence
-        match = _CONCLUSION_RE.search(unquoted)
-        if match is None:
-            continue
-        says_necessary = match.group(1) is None
-        if says_necessary != (decision is DraftDecision.MEDICALLY_NECESSARY):
-            check.verdict = Verdict.UNSUPPORTED
-            check.notes.append(
-                f"conclusion contradicts the decision read from the evidence ({decision.value})"
-            )
 
 
 def _answer_sentences(sentences: list[str], evidence: Evidence, abstained: bool) -> list[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from imr_assist.authority import GUIDANCE_TIERS, sequence_note
 from imr_assist.chunking import split_sentences
-from imr_assist.models import Hit, SearchResult, Tier
+from imr_assist.models import Hit, Passage, SearchResult, Tier
 from imr_assist.precedent import Precedent, find_precedent
 from imr_assist.retrieval import HybridRetriever, groups_found, item_groups
 
@@ -66,10 +66,25 @@ class Evidence:
         return list(seen.values())
 
 
+# A digest's own reading of a guideline ("What a reviewer looks for (application notes, not
+# guideline text)") is context for the reviewer, never the guideline's words: it neither
+# addresses an item for its tier nor speaks for the tier's silence.
+NOTES_SECTION_RE = re.compile(
+    r"application notes|not guideline text|reviewer notes|our notes", re.IGNORECASE
+)
+
+
+def is_notes(passage: Passage) -> bool:
+    """True for a passage from a section of notes about a guideline rather than its text."""
+    return bool(NOTES_SECTION_RE.search(f"{passage.section or ''} {passage.heading}"))
+
+
 def _tier_evidence(tier: Tier, hits: list[Hit], request: str, strict: bool) -> TierEvidence:
     key = item_groups(request, strict=strict)[:1]
     evidence = TierEvidence(tier=tier, hits=hits)
     for hit in hits:
+        if is_notes(hit.passage):
+            continue
         for sentence in split_sentences(hit.passage.text):
             if key and not groups_found(key, [sentence]):
                 continue

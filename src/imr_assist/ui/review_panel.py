@@ -1,7 +1,7 @@
 """Edit, re-verify, accept or reject the selected answer; every action goes to the ledger.
 
 On every edit the text is verified again against the evidence it was drafted from (the same
-`verify` the chain runs). Accept stays disabled while any sentence is unsupported or cites an
+`verify_draft` the chain runs: conclusion vs decision, authority of the source included). Accept stays disabled while any sentence is unsupported or cites an
 unknown id, unless the reviewer writes an override reason; the ledger enforces the same rule.
 """
 
@@ -15,7 +15,7 @@ from imr_assist.models import SentenceCheck, VerificationReport
 from imr_assist.ui.render import VERDICT_BADGE, escape_md
 from imr_assist.ui.turns import Turn
 from imr_assist.ui.workspace import Workspace
-from imr_assist.verification import verify
+from imr_assist.verification import verify_draft
 
 
 def _verified_key(turn: Turn) -> str:
@@ -34,7 +34,14 @@ def reverify(ws: Workspace, turn: Turn, text: str) -> VerificationReport:
     if got and got[0] == text:
         report: VerificationReport = got[1]
         return report
-    report = verify(text, turn.evidence, embedder=ws.index.embedder)
+    result = turn.result
+    report = verify_draft(
+        text,
+        turn.evidence,
+        embedder=ws.index.embedder,
+        decision=getattr(result, "decision", None),
+        governing=result.governing_tier,
+    )
     st.session_state[_verified_key(turn)] = (text, report)
     return report
 

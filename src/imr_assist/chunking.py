@@ -156,9 +156,14 @@ def chunk_document(doc: SourceDocument, size: int, overlap: int) -> list[Passage
         for units in _group_chunks(group, size, overlap):
             first, last = units[0].block, units[-1].block
             text = _join_units(units)
-            pid = make_citation_id(doc.doc_id, first.page_label, text)
+            # The id names this version of the document: were it shared with the previous
+            # version, storing the new one would relabel the published one's passages before
+            # the switch (and leave it incomplete after a crash mid-store).
+            version = doc.content_hash
+            pid = make_citation_id(doc.doc_id, first.page_label, text, salt=version)
             if pid in seen_ids:
-                pid = make_citation_id(doc.doc_id, first.page_label, text, salt=str(len(passages)))
+                salt = f"{version}:{len(passages)}"
+                pid = make_citation_id(doc.doc_id, first.page_label, text, salt=salt)
             seen_ids.add(pid)
             rec = recs.get(first.recommendation or "")
             passages.append(

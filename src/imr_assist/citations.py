@@ -19,7 +19,8 @@ CITATION_RE = re.compile(r"\[([0-9a-f]{12})\]")
 
 
 def make_citation_id(doc_id: str, page_start: str, text: str, salt: str = "") -> str:
-    """Content-derived id of a passage: same document, page and text give the same id."""
+    """Content-derived id of a passage: same document, page, text and salt (the chunker
+    passes the document version) give the same id."""
     blob = f"{doc_id}\x1f{page_start}\x1f{' '.join(text.split())}\x1f{salt}".encode()
     return hashlib.sha256(blob).hexdigest()[:CITATION_ID_LENGTH]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"  # 5: passage ids name the document version
 """Bump when readers or chunking change what passages look like: it changes the index hash."""
 
 

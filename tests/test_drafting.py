@@ -24,6 +24,7 @@ from imr_assist.drafting.composer import (
 )
 from imr_assist.drafting.llm_drafter import make_llm_drafter
 from imr_assist.drafting.models import Answer, DeterminationDraft
+from imr_assist.errors import QueryError
 from imr_assist.index import PassageIndex
 from imr_assist.ingest import ingest_paths
 from imr_assist.models import DraftDecision, Stance, Tier, Verdict
@@ -364,3 +365,22 @@ def test_rationale_is_what_a_reviewer_signs(demo: HybridRetriever, item: str, su
         assert d.decision is DraftDecision.NOT_MEDICALLY_NECESSARY
         # the criterion each phrase comes from is quoted and cited in the rationale
         assert any(t.startswith("It also states") for t in texts)
+
+
+def test_reviewer_filters_narrow_every_search_of_the_chain(demo: HybridRetriever) -> None:
+    chain = make_chain(demo)
+    plain = chain.invoke({"request": "TENS unit one-month home trial", "kind": "ask"})
+    assert plain.governing_tier is Tier.MTUS
+    only_lower = chain.invoke(
+        {
+            "request": "TENS unit one-month home trial",
+            "kind": "ask",
+            "filters": {"tier": "guideline|other_guideline"},
+        }
+    )
+    assert only_lower.governing_tier in (Tier.GUIDELINE, Tier.OTHER_GUIDELINE, None)
+    tiers = {p.tier for p in demo.index.get_passages(only_lower.evidence_ids)}
+    assert Tier.MTUS in {p.tier for p in demo.index.get_passages(plain.evidence_ids)}
+    assert Tier.MTUS not in tiers
+    with pytest.raises(QueryError):
+        chain.invoke({"request": "TENS", "kind": "ask", "filters": {"colour": "blue"}})

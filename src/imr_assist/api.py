@@ -56,11 +56,15 @@ def open_chain(settings: Settings) -> Any:
 
 
 def ask(
-    question: str, *, home: Path | str | None = None, settings: Settings | None = None
+    question: str,
+    *,
+    home: Path | str | None = None,
+    settings: Settings | None = None,
+    filters: dict[str, str] | None = None,
 ) -> Answer:
     """A cited answer to a question (offline composer unless an LLM is configured)."""
     settings = settings or load_settings(home)
-    result = open_chain(settings).invoke({"request": question, "kind": "ask"})
+    result = open_chain(settings).invoke({"request": question, "kind": "ask", "filters": filters})
     assert isinstance(result, Answer)
     return result
 
@@ -71,10 +75,12 @@ def draft(
     *,
     home: Path | str | None = None,
     settings: Settings | None = None,
+    filters: dict[str, str] | None = None,
 ) -> DeterminationDraft:
     """A determination block for one requested item, given the case facts."""
     settings = settings or load_settings(home)
-    result = open_chain(settings).invoke({"request": request, "summary": summary, "kind": "draft"})
+    payload = {"request": request, "summary": summary, "kind": "draft", "filters": filters}
+    result = open_chain(settings).invoke(payload)
     assert isinstance(result, DeterminationDraft)
     return result
 

@@ -70,7 +70,8 @@ def make_chain(
         kind = inp.get("kind", "draft")
         if kind not in {"draft", "ask"}:
             raise QueryError(f"Unknown kind {kind!r}: use 'draft' or 'ask'.")
-        evidence = gather_evidence(retriever, request)
+        filters = inp.get("filters") or None
+        evidence = gather_evidence(retriever, request, filters=filters)
         return {"request": request, "summary": summary, "kind": kind, "evidence": evidence}
 
     def draft(state: dict[str, Any]) -> dict[str, Any]:

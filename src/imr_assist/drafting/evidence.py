@@ -94,13 +94,26 @@ def _tier_evidence(tier: Tier, hits: list[Hit], request: str, strict: bool) -> T
 
 
 def gather_evidence(
-    retriever: HybridRetriever, request: str, *, per_tier: int = 5, k: int = 20
+    retriever: HybridRetriever,
+    request: str,
+    *,
+    filters: dict[str, str] | None = None,
+    per_tier: int = 5,
+    k: int = 20,
 ) -> Evidence:
-    """Search the request overall (gate, precedent) and tier by tier (authority)."""
+    """Search the request overall (gate, precedent) and tier by tier (authority).
+
+    `filters` (the reviewer's: guideline, body region, kind, tier, ...) narrow every search; a
+    tier filter keeps only those tiers in the order of authority, the others count as silent.
+    Precedent is looked up unfiltered: similar prior requests matter whatever is filtered."""
+    base = dict(filters or {})
+    wanted = set(base.pop("tier").split("|")) if "tier" in base else None
     with retriever.reusing_vectors():
-        result = retriever.search(request, k=k)
+        result = retriever.search(request, k=k, filters=filters or None)
         hits_by_tier = {
-            tier: retriever.search(request, k=per_tier, filters={"tier": tier.value}).hits
+            tier: retriever.search(request, k=per_tier, filters={**base, "tier": tier.value}).hits
+            if wanted is None or tier.value in wanted
+            else []
             for tier in GUIDANCE_TIERS
         }
         # First the item itself ('home exercise kit'); only if no tier names it, the broader

@@ -1,8 +1,9 @@
 """Edit, re-verify, accept or reject the selected answer; every action goes to the ledger.
 
-On every edit the text is verified again against the evidence it was drafted from (the same
-`verify_draft` the chain runs: conclusion vs decision, authority of the source included). Accept stays disabled while any sentence is unsupported or cites an
-unknown id, unless the reviewer writes an override reason; the ledger enforces the same rule.
+On every edit the text is verified again against the evidence it was drafted from, by the
+same `verify_draft` the chain runs (conclusion vs decision and the source's authority
+included). Accept stays disabled while any sentence is unsupported or cites an unknown id,
+unless the reviewer writes an override reason; the ledger enforces the same rule.
 """
 
 from __future__ import annotations

@@ -252,3 +252,14 @@ def test_search_page_still_searches(home: Path) -> None:
 def test_settings_are_those_of_the_environment(home: Path) -> None:
     s = api.load_settings()
     assert isinstance(s, Settings) and Path(s.home) == home
+
+
+def test_evals_page_runs_the_demo_drafting_eval(home: Path) -> None:
+    at = page("evals_page")
+    at.run()
+    _button(at, "Run drafting eval").click().run()  # type: ignore[attr-defined]
+    assert not at.exception, at.exception
+    rows = {r["metric"]: r for r in at.dataframe[0].value.to_dict("records")}
+    assert set(rows) >= {"citation validity", "stance agreement", "decision agreement"}
+    assert rows["citation validity"]["drafter"] == 1.0  # ids always resolve (offline composer)
+    assert any("baseline: always" in c.value for c in at.caption)

@@ -14,6 +14,8 @@ import streamlit as st
 
 from imr_assist.api import DEMO_CORPUS
 from imr_assist.errors import ImrAssistError
+from imr_assist.evaluation.drafting_eval import run_drafting_eval
+from imr_assist.evaluation.drafting_models import DraftingSummary
 from imr_assist.evaluation.models import EvalSummary
 from imr_assist.evaluation.retrieval_eval import RETRIEVER_NAMES, run_retrieval_eval
 from imr_assist.settings import Settings
@@ -35,6 +37,7 @@ class EvalSet:
     level: str
     ingest: tuple[Path, ...]
     aliases: dict[str, str] = field(default_factory=dict)
+    cases: Path | None = None  # the drafting cases over the same documents
 
     def missing(self) -> list[Path]:
         return [p for p in (self.queries, self.qrels, *self.ingest) if not p.exists()]
@@ -48,6 +51,7 @@ EVAL_SETS = (
         qrels=EVAL_DIR / "demo" / "qrels.txt",
         level="document",
         ingest=(DEMO_CORPUS / "guidelines", DEMO_CORPUS / "determinations"),
+        cases=EVAL_DIR / "drafting" / "demo.jsonl",
     ),
     EvalSet(
         key="vadod",
@@ -57,6 +61,7 @@ EVAL_SETS = (
         level="page",
         ingest=(VADOD_PDF,),
         aliases={"va-department_of_defense": "vadod-lbp-cpg"},
+        cases=EVAL_DIR / "drafting" / "vadod.jsonl",
     ),
 )
 
@@ -87,16 +92,25 @@ def render(ws: Workspace | None = None) -> None:
             + ", ".join(str(p) for p in missing)
             + ". Licensed or third-party documents live in ../shared; see eval/README.md."
         )
-    run = st.button(
+    c1, c2 = st.columns(2)
+    run = c1.button(
         "Run retrieval eval", type="primary", disabled=bool(missing) or "hybrid" not in retrievers
+    )
+    run_drafting = c2.button(
+        "Run drafting eval", disabled=bool(missing) or chosen.cases is None, key="run-drafting"
     )
     if "hybrid" not in retrievers:
         st.info("Keep hybrid selected: it is the default retriever the others are compared with.")
     if run:
         _run(ws, chosen, retrievers)
+    if run_drafting:
+        _run_drafting(ws, chosen)
     summary = st.session_state.get(f"eval-summary-{chosen.key}")
     if summary is not None:
         show_summary(summary[0], summary[1])
+    drafting = st.session_state.get(f"eval-drafting-{chosen.key}")
+    if drafting is not None:
+        show_drafting(drafting[0], drafting[1])
     _recorded(chosen)
 
 
@@ -132,6 +146,83 @@ def _run(ws: Workspace, s: EvalSet, retrievers: list[str]) -> None:
         return
     bar.empty()
     st.session_state[f"eval-summary-{s.key}"] = (summary, out)
+
+
+def _run_drafting(ws: Workspace, s: EvalSet) -> None:
+    assert s.cases is not None
+    settings = eval_settings(ws, s)
+    out = Path(settings.home) / "eval" / datetime.now(UTC).strftime("drafting-%Y%m%dT%H%M%SZ")
+    bar = st.progress(0.0, text="Indexing the set's documents…")
+
+    def ingest_progress(name: str, done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"Indexing {name}…")
+
+    def progress(qid: str, done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"Case {qid}: {done}/{total}")
+
+    try:
+        summary = run_drafting_eval(
+            settings=settings,
+            cases_path=s.cases,
+            corpus=s.ingest,
+            out_dir=out,
+            command=f"workspace: drafting eval on {s.key}",
+            progress=progress,
+            ingest_progress=ingest_progress,
+        )
+    except ImrAssistError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return
+    bar.empty()
+    st.session_state[f"eval-drafting-{s.key}"] = (summary, out)
+
+
+def drafting_rows(summary: DraftingSummary) -> list[dict[str, object]]:
+    """The drafting metrics beside the majority-class baseline."""
+    b = summary.baseline
+
+    def cell(x: float | None) -> object:
+        return "—" if x is None else round(x, 3)
+
+    return [
+        {
+            "metric": "citation validity",
+            "drafter": cell(summary.citation_validity),
+            "baseline": "—",
+        },
+        {"metric": "verified support", "drafter": cell(summary.support_rate), "baseline": "—"},
+        {
+            "metric": "stance agreement",
+            "drafter": cell(summary.stance_agreement),
+            "baseline": cell(b.stance_agreement),
+        },
+        {
+            "metric": "decision agreement",
+            "drafter": cell(summary.decision_agreement),
+            "baseline": cell(b.decision_agreement),
+        },
+        {
+            "metric": "abstention precision",
+            "drafter": cell(summary.abstention_precision),
+            "baseline": cell(b.abstention_precision),
+        },
+        {
+            "metric": "abstention recall",
+            "drafter": cell(summary.abstention_recall),
+            "baseline": cell(b.abstention_recall),
+        },
+    ]
+
+
+def show_drafting(summary: DraftingSummary, out: Path) -> None:
+    st.subheader("Drafting, this run")
+    st.caption(
+        f"{summary.n} cases · baseline: always '{summary.baseline.stance_label}' / "
+        f"'{summary.baseline.decision_label}', {summary.baseline.abstention_rule} · "
+        f"written to {out}"
+    )
+    st.dataframe(drafting_rows(summary), hide_index=True)
 
 
 def metrics_rows(summary: EvalSummary) -> list[dict[str, object]]:
@@ -172,12 +263,13 @@ def show_summary(summary: EvalSummary, out: Path) -> None:
 
 
 def _recorded(s: EvalSet) -> None:
-    results = EVAL_DIR / "results" / s.key
-    report = results / "report.md"
-    if not report.exists():
-        return
-    with st.expander("Recorded results (eval/results, committed with the code)"):
-        chart = results / "ndcg.png"
-        if chart.exists():
-            st.image(str(chart))
-        st.markdown(report.read_text(encoding="utf-8"))
+    for folder, title in ((s.key, "retrieval"), (f"drafting-{s.key}", "drafting")):
+        results = EVAL_DIR / "results" / folder
+        report = results / "report.md"
+        if not report.exists():
+            continue
+        with st.expander(f"Recorded {title} results (eval/results, committed with the code)"):
+            chart = results / "ndcg.png"
+            if chart.exists():
+                st.image(str(chart))
+            st.markdown(report.read_text(encoding="utf-8"))

@@ -34,10 +34,12 @@ $(CHROMIUM):
 	  || (echo "Could not install chromium: run 'apt-get install chromium' as root, then make test." && exit 1)
 
 test: install $(CHROMIUM)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not trials and not e2e"
+	# the slowest, as their own step: the SIGKILL crash trials and the real browser
+	$(BIN)/python -m pytest -m "trials or e2e"
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow and not e2e"
+	$(BIN)/python -m pytest -m "not slow and not e2e and not trials"
 
 lint: install
 	$(BIN)/ruff check src tests app.py bench

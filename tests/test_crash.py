@@ -107,6 +107,7 @@ def _forget_clients() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.trials
 def test_sigkill_trials_then_rerun_leave_everything_consistent(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "unused", embedding={"model": "hashing"})
     docs = tmp_path / "docs"

@@ -539,7 +539,10 @@ def _chart(result: dict[str, Any], path: Path) -> None:
         for label, values in series:
             ax.plot(x, values, marker="o", label=label)
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        if title.startswith("Query"):
+            ax.set_ylim(bottom=0)  # nearly flat: a linear axis from 0 shows it
+        else:
+            ax.set_yscale("log")
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("passages")
         ax.legend(fontsize=7)

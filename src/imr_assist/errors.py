@@ -14,8 +14,8 @@
     ├── QueryError             an empty, oversized or malformed query or filter
     ├── EvaluationDataError    a queries/qrels/run/BEIR file cannot be used (evaluation/trec.py)
     ├── ReviewError            a review action is not allowed: Accept gate, closed review, no
-    │                          reviewer name (ledger.py)
-    ├── LedgerError            the ledger database cannot be opened or written (ledger.py)
+    │                          reviewer name (ledger/)
+    ├── LedgerError            the ledger database cannot be opened or written (ledger/)
     └── ExportError            a determination cannot be exported (export.py)
 
 Every message says what happened and what to do next.

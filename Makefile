@@ -50,9 +50,15 @@ format: install
 	$(BIN)/ruff format src tests app.py bench
 	$(BIN)/ruff check --fix src tests app.py bench
 
+# The scale bench at 1M passages takes over an hour on 2 cores:
+# `make bench SCALE_SIZES=10000,100000` for the quick one.
+SCALE_SIZES ?= 10000,100000,1000000
+
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/drafting.py
+	$(BIN)/python bench/scale.py --sizes $(SCALE_SIZES)
 
 clean:
 	rm -rf $(VENV) .imr-assist .pytest_cache .mypy_cache .ruff_cache

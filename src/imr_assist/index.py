@@ -82,7 +82,10 @@ class PassageIndex:
 
         self.settings = settings
         self.embedder = embedder or make_embedder(
-            settings.embedding.model, settings.embedding.batch_size
+            settings.embedding.model,
+            settings.embedding.batch_size,
+            query_backend=settings.embedding.query_backend,
+            cache_dir=settings.embedding.onnx_cache,
         )
         self.client = client if client is not None else make_client(settings)
         meta = {"hnsw:space": "cosine", "index_hash": settings.index_hash}

@@ -423,6 +423,7 @@ def _generic() -> set[str]:
     return _GENERIC_STEMS
 
 
+@functools.lru_cache(maxsize=4096)
 def phrase_key(text: str) -> str:
     """Lower-cased, punctuation-free, stemmed words joined by single spaces (padded), so that a
     phrase is found in a text by substring: ' h wave ' in ' ... h wave unit ... '."""

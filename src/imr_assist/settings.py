@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,18 @@ class EmbeddingSettings(_Group):
         "Never downloaded.",
     )
     batch_size: int = Field(default=64, ge=1, le=4096, description="Encoding batch size")
+    query_backend: Literal["auto", "onnx", "torch"] = Field(
+        default="auto",
+        description="How queries are embedded: 'onnx' = the model exported once, locally, to "
+        "ONNX and run by onnxruntime (~3x faster, the same vectors), 'torch' = "
+        "sentence-transformers, 'auto' = ONNX when it can be built and checked, else torch "
+        "(logged). Not part of the index hash: both give the same vectors.",
+    )
+    onnx_cache: Path | None = Field(
+        default=None,
+        description="Folder for the ONNX export of the query encoder; unset = "
+        "~/.cache/imr-assist/onnx",
+    )
 
 
 class ChunkingSettings(_Group):

@@ -118,6 +118,7 @@ def test_reviewer_asks_checks_edits_accepts_and_finds_it_in_the_ledger(server: s
         )
         source.locator("summary").first.click()
         expect(source.get_by_text(re.compile(r"Support score \d\.\d\d"))).to_be_visible()
+        page.wait_for_timeout(800)  # let the expander finish opening before the picture
         shot(page, "03-source-open")
 
         editor = page.get_by_label(re.compile("^Draft text"))

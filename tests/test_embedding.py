@@ -96,6 +96,17 @@ def test_embed_query_uses_onnx_and_matches_torch(cache: Path, encoder: OnnxQuery
 
 
 @pytest.mark.slow
+def test_embed_sentences_match_torch_documents(cache: Path, encoder: OnnxQueryEncoder) -> None:
+    auto = SentenceEmbeddings(cache_dir=cache)
+    torch = SentenceEmbeddings(cache_dir=cache, query_backend="torch")
+    texts = ["Exercise is recommended.", "A TENS unit is not recommended for acute pain. " * 3]
+    got, want = np.array(auto.embed_sentences(texts)), np.array(torch.embed_sentences(texts))
+    assert float(np.min(_cos(got, want))) >= MIN_COSINE
+    ref = np.array(torch.embed_documents(texts))
+    assert float(np.min(_cos(got, ref))) >= MIN_COSINE
+
+
+@pytest.mark.slow
 def test_cache_is_reused(cache: Path, encoder: OnnxQueryEncoder) -> None:
     stamp = encoder.file.stat().st_mtime_ns
     again = OnnxQueryEncoder(_path(), cache)

@@ -376,6 +376,16 @@ class SentenceEmbeddings(Embeddings):
                 progress(len(out), len(texts))
         return out
 
+    def embed_sentences(self, texts: Sequence[str]) -> list[list[float]]:
+        """Short texts (sentences to verify), one at a time through the ONNX encoder when it is
+        available: unpadded single passes beat a padded torch batch here (45 sentences of
+        ~180 characters: 549 ms vs 1,416 ms, measured in one run on a loaded machine); the
+        same vectors (cosine >= 0.99999). Falls back to torch batches."""
+        encoder = self.query_encoder
+        if encoder is None:
+            return self.embed_batches(texts)
+        return [[float(x) for x in encoder.encode([t])[0]] for t in texts]
+
     def embed_query(self, text: str) -> list[float]:
         """One short text on one thread: a 2-thread pool waits on a busy core (measured
         14 ms vs 209 ms per query with the other core loaded) and gains nothing this small.

@@ -337,7 +337,8 @@ def embed_cached(embedder: Embeddings, texts: list[str]) -> np.ndarray:
     with _cache_lock:
         missing = list(dict.fromkeys(t for t in texts if t not in cache))
     if missing:
-        fresh = np.asarray(embedder.embed_documents(missing), dtype=np.float32)
+        embed = getattr(embedder, "embed_sentences", None) or embedder.embed_documents
+        fresh = np.asarray(embed(missing), dtype=np.float32)
         fresh /= np.maximum(np.linalg.norm(fresh, axis=1, keepdims=True), 1e-12)
         with _cache_lock:
             for text, vector in zip(missing, fresh, strict=True):

@@ -377,6 +377,19 @@ class VerificationReport(_Model):
     unsupported: int = Field(description="Sentences unsupported")
     uncited: int = Field(description="Factual sentences without a citation")
 
+    @classmethod
+    def of(cls, checks: list[SentenceCheck], fabricated_ids: list[str]) -> VerificationReport:
+        """The report of these sentence checks, counted."""
+        count = {v: sum(c.verdict is v for c in checks) for v in Verdict}
+        return cls(
+            sentences=checks,
+            fabricated_ids=fabricated_ids,
+            supported=count[Verdict.SUPPORTED],
+            weak=count[Verdict.WEAK],
+            unsupported=count[Verdict.UNSUPPORTED],
+            uncited=count[Verdict.UNCITED],
+        )
+
     @property
     def ok(self) -> bool:
         """Nothing unsupported, nothing uncited, no fabricated id."""

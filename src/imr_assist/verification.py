@@ -495,15 +495,7 @@ def verify(
             fields = _check_cited(scorer, i, known, by_id, limits)
             fields["notes"] = notes + fields["notes"]
         checks.append(SentenceCheck(text=sentence, citation_ids=ids, unknown_ids=unknown, **fields))
-    count = {v: sum(c.verdict is v for c in checks) for v in Verdict}
-    return VerificationReport(
-        sentences=checks,
-        fabricated_ids=list(fabricated),
-        supported=count[Verdict.SUPPORTED],
-        weak=count[Verdict.WEAK],
-        unsupported=count[Verdict.UNSUPPORTED],
-        uncited=count[Verdict.UNCITED],
-    )
+    return VerificationReport.of(checks, list(fabricated))
 
 
 def _title(passage: Passage) -> str:
@@ -541,15 +533,7 @@ def verify_draft(
         _check_conclusions(checks, decision)
     if governing in GUIDANCE_TIERS:
         _check_authority(checks, {p.id: p for p in evidence}, governing)
-    count = {v: sum(c.verdict is v for c in checks) for v in Verdict}
-    return VerificationReport(
-        sentences=checks,
-        fabricated_ids=report.fabricated_ids,
-        supported=count[Verdict.SUPPORTED],
-        weak=count[Verdict.WEAK],
-        unsupported=count[Verdict.UNSUPPORTED],
-        uncited=count[Verdict.UNCITED],
-    )
+    return VerificationReport.of(checks, report.fabricated_ids)
 
 
 def _check_conclusions(checks: list[SentenceCheck], decision: DraftDecision) -> None:

@@ -88,15 +88,7 @@ def _lines(text: str) -> list[str]:
 
 def _report_of(draft: Answer | DeterminationDraft) -> VerificationReport:
     checks = draft.sentences
-    count = {v: sum(c.verdict is v for c in checks) for v in Verdict}
-    return VerificationReport(
-        sentences=checks,
-        fabricated_ids=draft.fabricated_ids,
-        supported=count[Verdict.SUPPORTED],
-        weak=count[Verdict.WEAK],
-        unsupported=count[Verdict.UNSUPPORTED],
-        uncited=count[Verdict.UNCITED],
-    )
+    return VerificationReport.of(checks, draft.fabricated_ids)
 
 
 def _same_text(text: str, report: VerificationReport) -> bool:

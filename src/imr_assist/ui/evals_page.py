@@ -6,9 +6,11 @@ adds documents to the reviewer's own index.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -114,17 +116,26 @@ def render(ws: Workspace | None = None) -> None:
     _recorded(chosen)
 
 
-def _run(ws: Workspace, s: EvalSet, retrievers: list[str]) -> None:
-    settings = eval_settings(ws, s)
-    out = Path(settings.home) / "eval" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+Progress = Callable[[str, int, int], None]
+
+
+def _bars() -> tuple[Any, Progress, Progress]:
+    """One progress bar, and its callbacks for indexing and for the eval's items."""
     bar = st.progress(0.0, text="Indexing the set's documents…")
 
     def ingest_progress(name: str, done: int, total: int) -> None:
         bar.progress(min(done / max(total, 1), 1.0), text=f"Indexing {name}…")
 
     def progress(name: str, done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"{name}: {done}/{total} queries")
+        bar.progress(min(done / max(total, 1), 1.0), text=f"{name}: {done}/{total}")
 
+    return bar, ingest_progress, progress
+
+
+def _run(ws: Workspace, s: EvalSet, retrievers: list[str]) -> None:
+    settings = eval_settings(ws, s)
+    out = Path(settings.home) / "eval" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    bar, ingest_progress, progress = _bars()
     try:
         summary = run_retrieval_eval(
             settings=settings,
@@ -152,14 +163,7 @@ def _run_drafting(ws: Workspace, s: EvalSet) -> None:
     assert s.cases is not None
     settings = eval_settings(ws, s)
     out = Path(settings.home) / "eval" / datetime.now(UTC).strftime("drafting-%Y%m%dT%H%M%SZ")
-    bar = st.progress(0.0, text="Indexing the set's documents…")
-
-    def ingest_progress(name: str, done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"Indexing {name}…")
-
-    def progress(qid: str, done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"Case {qid}: {done}/{total}")
-
+    bar, ingest_progress, progress = _bars()
     try:
         summary = run_drafting_eval(
             settings=settings,

@@ -263,3 +263,22 @@ def test_evals_page_runs_the_demo_drafting_eval(home: Path) -> None:
     assert set(rows) >= {"citation validity", "stance agreement", "decision agreement"}
     assert rows["citation validity"]["drafter"] == 1.0  # ids always resolve (offline composer)
     assert any("baseline: always" in c.value for c in at.caption)
+
+
+def test_an_upload_detected_as_mtus_is_flagged_for_the_reviewer(home: Path) -> None:
+    from imr_assist.ui.corpus_page import detected_mtus, ingest_uploads
+
+    settings = api.load_settings(home)
+    ws = workspace.Workspace(
+        settings=settings, retriever=api.open_retriever(settings), ledger=open_ledger(settings)
+    )
+    memo = (
+        "# MTUS update memo\n\nUnder the MTUS Chronic Pain Medical Treatment Guidelines a home "
+        "exercise kit is covered after lumbar fusion (p. 3).\n"
+    ).encode()
+    report, problems = ingest_uploads(ws, [("mtus-memo.md", memo)])
+    assert report is not None and not problems
+    lines = detected_mtus(ws, report)
+    assert len(lines) == 1 and "mtus-memo.md" in lines[0] and "official MTUS" in lines[0]
+    report2, _ = ingest_uploads(ws, [("odg.md", b"# ODG note\n\nODG lists home exercise.\n")])
+    assert report2 is not None and detected_mtus(ws, report2) == []

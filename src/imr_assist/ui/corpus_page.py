@@ -83,6 +83,27 @@ def _upload(ws: Workspace) -> None:
             st.success(f"{name}: {r.status}, {r.passages} passages. {r.message}".strip())
         for w in r.warnings:
             st.warning(f"{name}: {w}")
+    if tier == "(detect)":
+        for line in detected_mtus(ws, report):
+            st.warning(line)
+
+
+def detected_mtus(ws: Workspace, report: IngestReport) -> list[str]:
+    """A warning per uploaded document that detection placed in the MTUS tier.
+
+    MTUS governs the order of authority, and detection trusts a document that calls itself
+    MTUS; a reviewer should confirm that it is the official MTUS text."""
+    lines = []
+    for r in report.files:
+        for doc_id in r.doc_ids:
+            record = ws.index.record(doc_id)
+            if record is not None and record.tier is Tier.MTUS:
+                lines.append(
+                    f"{Path(r.path).name}: detected as MTUS from its text, so it governs drafts "
+                    "ahead of every other guideline. If it is not the official MTUS, remove it "
+                    "and ingest it again with the right tier."
+                )
+    return lines
 
 
 def ingest_uploads(

@@ -273,9 +273,9 @@ def test_an_upload_detected_as_mtus_is_flagged_for_the_reviewer(home: Path) -> N
         settings=settings, retriever=api.open_retriever(settings), ledger=open_ledger(settings)
     )
     memo = (
-        "# MTUS update memo\n\nUnder the MTUS Chronic Pain Medical Treatment Guidelines a home "
-        "exercise kit is covered after lumbar fusion (p. 3).\n"
-    ).encode()
+        b"# MTUS update memo\n\nUnder the MTUS Chronic Pain Medical Treatment Guidelines a home "
+        b"exercise kit is covered after lumbar fusion (p. 3).\n"
+    )
     report, problems = ingest_uploads(ws, [("mtus-memo.md", memo)])
     assert report is not None and not problems
     lines = detected_mtus(ws, report)

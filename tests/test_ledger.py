@@ -7,7 +7,10 @@ import itertools
 import json
 import multiprocessing
 import sqlite3
+import sys
 import time
+import traceback
+import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -441,24 +444,34 @@ def test_reviews_filter_and_search(ledger: Ledger) -> None:
 
 
 def _worker(path: str, name: str, n: int, barrier: Any, results: Any) -> None:
-    """Start and accept n drafts once all workers are ready; report (ids, seconds in ledger)."""
-    draft, evidence = make_draft(), passages()
-    report = verify(GENERATED, evidence)
-    ledger = Ledger(path)
-    barrier.wait(timeout=300)  # every process writes at the same time
-    started = time.perf_counter()
-    ids = []
-    for _ in range(n):
-        review = ledger.start(draft, name, evidence)
-        ledger.accept(review.review_id, GENERATED, name, report)
-        ids.append(review.review_id)
-    results.put((ids, time.perf_counter() - started))
+    """Start and accept n drafts once all workers are ready; report (ids, seconds in ledger),
+    or the traceback, so that a failing worker fails the test at once instead of hanging it."""
+    try:
+        draft, evidence = make_draft(), passages()
+        report = verify(GENERATED, evidence)
+        ledger = Ledger(path)
+        barrier.wait(timeout=300)  # every process writes at the same time
+        started = time.perf_counter()
+        ids = []
+        for _ in range(n):
+            review = ledger.start(draft, name, evidence)
+            ledger.accept(review.review_id, GENERATED, name, report)
+            ids.append(review.review_id)
+        results.put((ids, time.perf_counter() - started))
+    except BaseException:
+        results.put(("error", traceback.format_exc()))
+        raise
 
 
 @pytest.mark.slow
-def test_eight_processes_accept_into_one_ledger(tmp_path: Path) -> None:
+def test_eight_processes_accept_into_one_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "home" / "ledger.sqlite3"
     workers, per_process = 8, 6
+    # A spawned child re-runs the parent's __main__ by path; after an AppTest in this process
+    # that is a Streamlit page script (it would build a whole workspace in every worker).
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(workers), ctx.Queue()
     procs = [
@@ -468,6 +481,8 @@ def test_eight_processes_accept_into_one_ledger(tmp_path: Path) -> None:
     for proc in procs:
         proc.start()
     outcomes = [results.get(timeout=600) for _ in procs]
+    errors = [o[1] for o in outcomes if o[0] == "error"]
+    assert not errors, errors[0]
     for proc in procs:
         proc.join(timeout=60)
         assert proc.exitcode == 0

@@ -566,6 +566,27 @@ def test_markdown_digest_section_without_cited_pages_is_unpaged(tmp_path: Path) 
     assert [(p.page_start, p.page_end) for p in passages] == [("", ""), ("114", "116")]
 
 
+def test_markdown_digest_cross_reference_does_not_relocate_a_paragraph(tmp_path: Path) -> None:
+    path = tmp_path / "postsurgical.md"
+    path.write_text(
+        "---\nguideline: MTUS\ntier: mtus\n---\n"
+        "## Continuing care\n\nMTUS Postsurgical Treatment Guidelines, Low Back, pp. 25-26, "
+        "paraphrased: a subsequent course may follow the initial one.\n\n"
+        "- After the treatment period ends, requests for physical therapy are judged under "
+        "the Chronic Pain Medical Treatment Guidelines, Physical Medicine, pp. 98-99.\n\n"
+        "- p. 26: the general course is 34 visits.\n",
+        encoding="utf-8",
+    )
+
+    (doc,) = read_source(path).documents
+
+    assert [(b.page_label, b.page_end_label) for b in doc.blocks] == [
+        ("25", "26"),
+        ("25", "26"),  # the later 'pp. 98-99' cites another guideline: stays in its section
+        ("26", "26"),  # a paragraph that opens with its own page is located there
+    ]
+
+
 # --------------------------------------------------------------------------- DMHC CSV
 
 DMHC = FIXTURES / "dmhc-imr-sample.csv"

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PARSER_VERSION = "5"  # 5: passage ids name the document version
+PARSER_VERSION = "6"  # 6: a mid-paragraph page cross-reference no longer relocates it
 """Bump when readers or chunking change what passages look like: it changes the index hash."""
 
 

@@ -203,6 +203,9 @@ _FRAME_RE = re.compile(r"guideline|\bmtus\b|\bodg\b|\bacoem\b|\bccr\b|paraphras"
 _PREPOSITION_RE = re.compile(r"(?:after|before|during|with|for|at|on)\b", re.I)
 _ADVICE_RE = re.compile(r"^(?:keep|look|list|say|use|check|cite|ask|see|note|apply)\b", re.I)
 _ABOUT_WRITING_RE = re.compile(r"\b(?:rationale|reviewers?|cite[sd]?|citation)\b", re.I)
+_DOSE_RE = re.compile(
+    r"\b\d+\s*(?:-\s*\d+\s*)?(?:visits?|sessions?|treatments?|weeks?|times?)\b", re.I
+)
 _CONDITION_RE = re.compile(r"\b(?:only if|if|unless|provided that|as long as)\s+(.+)", re.I)
 _DOCUMENTED_RE = re.compile(
     r"(.+?)\s+(?:is|are|was|were|has been|have been)\s+(?:documented|listed|identified|"
@@ -257,6 +260,9 @@ def _missing(
             continue  # about applying the guideline or writing the rationale, not a record
         if polarity(sentence) is Stance.NOT_RECOMMENDED:
             continue  # describes a denial ('more is not supported'), not a record to produce
+        plain = clean_sentence(sentence)
+        if _DOSE_RE.search(plain) and not _CONDITION_RE.search(plain):
+            continue  # a dose ('a trial of 6 visits over 2 weeks') limits the request itself
         phrase = documentation_phrase(sentence)  # what must be on record, not the frame
         words = {w for w in tokenize([phrase])[0] if not w[0].isdigit()}
         words -= _GENERIC_CRITERIA | item  # numbers are locators or counts, not records

@@ -386,6 +386,9 @@ def _determination_blocks(det: Determination, pages: list[Page]) -> list[Block]:
     return blocks
 
 
+_LEADING_CITATION_CHARS = 120
+
+
 def _with_cited_pages(blocks: list[Block]) -> list[Block]:
     """In a one-page digest, a section that names the pages it summarises is located there;
     a section that names none (ODG cites chapter and topic, not pages) is left unpaged ('')."""
@@ -397,7 +400,11 @@ def _with_cited_pages(blocks: list[Block]) -> list[Block]:
                 by_section[block.section] = found
     out = []
     for block in blocks:
-        pages = cited_pages(block.text) or by_section.get(block.section) or ("", "")
+        # A paragraph that opens with its own citation ("MTUS ..., pp. 25-26, paraphrased:")
+        # is located there; a page named later in it is a cross-reference to another text
+        # ("... then judged under the Chronic Pain Guidelines, pp. 98-99") and is not.
+        own = cited_pages(block.text[:_LEADING_CITATION_CHARS])
+        pages = own or by_section.get(block.section) or ("", "")
         out.append(block.model_copy(update={"page_label": pages[0], "page_end_label": pages[1]}))
     return out
 

@@ -24,6 +24,7 @@ import re
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
@@ -384,7 +385,12 @@ class SentenceEmbeddings(Embeddings):
         encoder = self.query_encoder
         if encoder is None:
             return self.embed_batches(texts)
-        return [[float(x) for x in encoder.encode([t])[0]] for t in texts]
+        if len(texts) < 4:
+            return [[float(x) for x in encoder.encode([t])[0]] for t in texts]
+        # onnxruntime releases the GIL: one single-threaded pass per core (45 sentences:
+        # 553 ms on one thread, 280 ms on two, measured in one run on 2 idle cores)
+        rows = _sentence_pool().map(lambda t: encoder.encode([t])[0], texts)
+        return [[float(x) for x in row] for row in rows]
 
     def embed_query(self, text: str) -> list[float]:
         """One short text on one thread: a 2-thread pool waits on a busy core (measured
@@ -393,6 +399,11 @@ class SentenceEmbeddings(Embeddings):
         encoder = self.query_encoder
         vector = encoder.encode([text])[0] if encoder else _torch_encode(self._path, [text])[0]
         return [float(x) for x in vector]
+
+
+@functools.cache
+def _sentence_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1)))
 
 
 class HashingEmbeddings(Embeddings):

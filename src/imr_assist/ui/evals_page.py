@@ -132,12 +132,28 @@ def _bars() -> tuple[Any, Progress, Progress]:
     return bar, ingest_progress, progress
 
 
-def _run(ws: Workspace, s: EvalSet, retrievers: list[str]) -> None:
+def _execute(ws: Workspace, s: EvalSet, state_key: str, name: str, run: Any) -> None:
+    """Run one eval of set `s` in its own home with a progress bar; keep (summary, out dir)."""
     settings = eval_settings(ws, s)
-    out = Path(settings.home) / "eval" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = Path(settings.home) / "eval" / datetime.now(UTC).strftime(f"{name}%Y%m%dT%H%M%SZ")
     bar, ingest_progress, progress = _bars()
     try:
-        summary = run_retrieval_eval(
+        summary = run(settings, out, progress, ingest_progress)
+    except ImrAssistError as exc:
+        st.error(str(exc))
+        return
+    finally:
+        bar.empty()
+    st.session_state[f"{state_key}-{s.key}"] = (summary, out)
+
+
+def _run(ws: Workspace, s: EvalSet, retrievers: list[str]) -> None:
+    _execute(
+        ws,
+        s,
+        "eval-summary",
+        "",
+        lambda settings, out, progress, ingest_progress: run_retrieval_eval(
             settings=settings,
             queries_path=s.queries,
             qrels_path=s.qrels,
@@ -150,36 +166,28 @@ def _run(ws: Workspace, s: EvalSet, retrievers: list[str]) -> None:
             rounds=2000,
             progress=progress,
             ingest_progress=ingest_progress,
-        )
-    except ImrAssistError as exc:
-        bar.empty()
-        st.error(str(exc))
-        return
-    bar.empty()
-    st.session_state[f"eval-summary-{s.key}"] = (summary, out)
+        ),
+    )
 
 
 def _run_drafting(ws: Workspace, s: EvalSet) -> None:
     assert s.cases is not None
-    settings = eval_settings(ws, s)
-    out = Path(settings.home) / "eval" / datetime.now(UTC).strftime("drafting-%Y%m%dT%H%M%SZ")
-    bar, ingest_progress, progress = _bars()
-    try:
-        summary = run_drafting_eval(
+    cases = s.cases
+    _execute(
+        ws,
+        s,
+        "eval-drafting",
+        "drafting-",
+        lambda settings, out, progress, ingest_progress: run_drafting_eval(
             settings=settings,
-            cases_path=s.cases,
+            cases_path=cases,
             corpus=s.ingest,
             out_dir=out,
             command=f"workspace: drafting eval on {s.key}",
             progress=progress,
             ingest_progress=ingest_progress,
-        )
-    except ImrAssistError as exc:
-        bar.empty()
-        st.error(str(exc))
-        return
-    bar.empty()
-    st.session_state[f"eval-drafting-{s.key}"] = (summary, out)
+        ),
+    )
 
 
 def drafting_rows(summary: DraftingSummary) -> list[dict[str, object]]:

@@ -282,3 +282,13 @@ def test_an_upload_detected_as_mtus_is_flagged_for_the_reviewer(home: Path) -> N
     assert len(lines) == 1 and "mtus-memo.md" in lines[0] and "official MTUS" in lines[0]
     report2, _ = ingest_uploads(ws, [("odg.md", b"# ODG note\n\nODG lists home exercise.\n")])
     assert report2 is not None and detected_mtus(ws, report2) == []
+
+
+def test_a_refused_question_says_why_and_keeps_the_page(app: AppTest) -> None:
+    app.run()
+    app.chat_input[0].set_value("the of and").run()  # stopwords only: refused by the library
+    assert not app.exception
+    assert [e.value for e in app.error if "only common words" in e.value], app.error
+    app.button(key="example-1").click().run()  # the next question still works
+    assert not app.exception
+    assert ":blue-badge[1]" in " ".join(m.value for m in app.markdown)

@@ -59,6 +59,8 @@ def render(ws: Workspace | None = None) -> None:
                     st.session_state["pending"] = ("ask", example, "")
         for n, turn in enumerate(history):
             _render_turn(n, turn)
+        if st.session_state.get("last_error"):  # the last question failed: say why, not a trace
+            st.error(st.session_state["last_error"])
     prompt = st.chat_input("Ask about a request, e.g. is a home exercise kit covered post-fusion?")
     if prompt:
         st.session_state["pending"] = ("ask", prompt, "")
@@ -148,8 +150,6 @@ def _render_turn(n: int, turn: Turn) -> None:
             _precedent(n, result)
         if turn.status != "drafted":
             st.caption(f"Review `{turn.review_id}` {turn.status}")
-    if st.session_state.get("last_error") and n == len(turns()) - 1:
-        st.error(st.session_state["last_error"])
 
 
 def _precedent(n: int, result: Result) -> None:

@@ -263,6 +263,7 @@ def test_evals_page_runs_the_demo_drafting_eval(home: Path) -> None:
     assert set(rows) >= {"citation validity", "stance agreement", "decision agreement"}
     assert rows["citation validity"]["drafter"] == 1.0  # ids always resolve (offline composer)
     assert any("baseline: always" in c.value for c in at.caption)
+    assert at.get("vega_lite_chart")  # drafter vs baseline, side by side
 
 
 def test_an_upload_detected_as_mtus_is_flagged_for_the_reviewer(home: Path) -> None:

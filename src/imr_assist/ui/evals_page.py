@@ -234,7 +234,20 @@ def show_drafting(summary: DraftingSummary, out: Path) -> None:
         f"'{summary.baseline.decision_label}', {summary.baseline.abstention_rule} · "
         f"written to {out}"
     )
-    st.dataframe(drafting_rows(summary), hide_index=True)
+    rows = drafting_rows(summary)
+    st.dataframe(rows, hide_index=True)
+    chart = {
+        str(r["metric"]): {"drafter": r["drafter"], "majority baseline": r["baseline"]}
+        for r in rows
+        if isinstance(r["drafter"], float) and isinstance(r["baseline"], float)
+    }
+    if chart:
+        st.bar_chart(
+            [{"metric": m, **v} for m, v in chart.items()],
+            x="metric",
+            y=["drafter", "majority baseline"],
+            stack=False,
+        )
 
 
 def metrics_rows(summary: EvalSummary) -> list[dict[str, object]]:

@@ -292,6 +292,11 @@ def test_drafting_embeds_the_request_once(demo: HybridRetriever) -> None:
         ),
         ("HEP failure documented by the treating clinician.", "HEP failure documented by the "
          "treating clinician"),
+        (
+            "A **one-month home-based trial** may be considered as a noninvasive option for "
+            "chronic pain, but only under two conditions:",
+            "one-month home-based trial",
+        ),
     ],
 )  # fmt: skip
 def test_documentation_phrase_in_reviewer_language(criterion: str, phrase: str) -> None:

@@ -216,7 +216,9 @@ _DOCUMENTED_RE = re.compile(
 
 def _criterion_text(sentence: str) -> str:
     """The condition a criterion sentence sets, without its citation frame or bold lead."""
-    lead = re.match(r"\s*[-*•]?\s*\*\*(.+?)\*\*(.*)", sentence)
+    # the digests bold what a criterion requires ("A **one-month home-based trial** may be
+    # considered ... only if"), at the start of a bullet or inside the sentence
+    lead = re.search(r"\*\*(.+?)\*\*(.*)", sentence)
     text = clean_sentence(sentence)
     if lead:  # a bold lead names the criterion, unless it is only a time or a preposition
         short = _PREPOSITION_RE.match(lead.group(1).strip()) and lead.group(2).strip()

@@ -389,3 +389,46 @@ def test_reviewer_filters_narrow_every_search_of_the_chain(demo: HybridRetriever
     assert Tier.MTUS not in tiers
     with pytest.raises(QueryError):
         chain.invoke({"request": "TENS", "kind": "ask", "filters": {"colour": "blue"}})
+
+
+@pytest.mark.parametrize(
+    ("request_", "summary", "applies"),
+    [
+        ("Chiropractic manipulation 1 time a week", "Requested as maintenance care.", True),
+        ("Chiropractic maintenance care monthly", "", True),
+        ("Chiropractic manipulation 6 visits", "No maintenance care planned; a trial.", False),
+        ("Chiropractic manipulation 6 visits", "Chronic mechanical low back pain.", False),
+    ],
+)
+def test_a_denial_criterion_the_case_meets_decides(
+    request_: str, summary: str, applies: bool
+) -> None:
+    from imr_assist.drafting.composer import applicable_denials
+    from imr_assist.drafting.evidence import TierEvidence
+    from imr_assist.models import Hit, Kind, Passage
+
+    text = (
+        "Manipulation is recommended for chronic pain. "
+        "- **Therapeutic care:** a trial of 6 visits over 2 weeks. "
+        "- **Elective or maintenance care:** not medically necessary."
+    )
+    passage = Passage(
+        id="aaaaaaaaaaaa",
+        doc_id="chiro",
+        content_hash="h",
+        source_path="chiro.md",
+        source_title="Manual therapy",
+        kind=Kind.GUIDELINE,
+        tier=Tier.MTUS,
+        guideline="MTUS",
+        page_start="58",
+        page_end="60",
+        ordinal=0,
+        text=text,
+    )
+    hit = Hit(passage=passage, score=1.0, rank=1)
+    tier = TierEvidence(tier=Tier.MTUS, hits=[hit], addressing=[(hit, text)])
+    got = applicable_denials(tier, request_, summary)
+    assert bool(got) is applies
+    if applies:
+        assert "maintenance care" in got[0][1].lower()

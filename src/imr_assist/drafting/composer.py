@@ -273,6 +273,36 @@ def _missing(
     return out
 
 
+_DENIAL_LEAD_RE = re.compile(r"^\s*[-*•]?\s*\*\*([^*]+?):?\*\*:?\s*(.*)", re.S)
+_CARE_WORDS = set(tokenize(["care treatment therapy visits visit request requests"])[0])
+
+
+def applicable_denials(
+    tier: TierEvidence, request: str, summary: str, limit: int = 3
+) -> list[tuple[Hit, str]]:
+    """Denial criteria of the governing passages that the case itself meets.
+
+    A digest states some limits as a labelled case ("**Elective or maintenance care:** not
+    medically necessary"); when a word naming that case ('maintenance') is affirmed in the
+    request or the record ('Requested as maintenance care', not 'no maintenance'), the item is
+    not medically necessary whatever the general recommendation says."""
+    affirmed = _NEGATED_RE.sub(" ", summary)
+    known = set(tokenize([f"{affirmed} {request}"])[0])
+    sources: dict[str, Hit] = {}
+    for hit, _ in tier.addressing:
+        sources.setdefault(hit.passage.id, hit)
+    out: list[tuple[Hit, str]] = []
+    for hit in list(sources.values())[:limit]:
+        for sentence in split_sentences(hit.passage.text):
+            lead = _DENIAL_LEAD_RE.match(sentence)
+            if lead is None or polarity(lead.group(2)) is not Stance.NOT_RECOMMENDED:
+                continue
+            names = set(tokenize([lead.group(1)])[0]) - _CARE_WORDS - _GENERIC_CRITERIA
+            if names & known:
+                out.append((hit, sentence))
+    return out
+
+
 def missing_documentation(criteria: list[tuple[Hit, str]], summary: str, request: str) -> list[str]:
     """The documentation whose absence decides the outcome, as reviewer phrases."""
     return list(dict.fromkeys(phrase for _, _, phrase in _missing(criteria, summary, request)))
@@ -383,7 +413,13 @@ def compose(
         (hit, f'It also states: "{clean_sentence(sentence)}" {cite(hit.passage.id)}', sentence)
         for hit, sentence in criteria
     ]
-    if stance is Stance.RECOMMENDED and not missing:
+    denials = applicable_denials(governing, item, summary)
+    quoted += [
+        (hit, f'It also states: "{clean_sentence(sentence)}" {cite(hit.passage.id)}', sentence)
+        for hit, sentence in denials
+    ]
+    backing |= {sentence for _, sentence in denials}  # the reason for the decision: kept
+    if stance is Stance.RECOMMENDED and not missing and not denials:
         decision = DraftDecision.MEDICALLY_NECESSARY
     else:
         decision = DraftDecision.NOT_MEDICALLY_NECESSARY

@@ -28,12 +28,13 @@ _NEGATIVE_RE = re.compile(
     r"\bnot (?:be )?(?:routinely )?recommended\b|\brecommends? against\b|\bsuggests? against\b|"
     r"\bshould not be (?:ordered|used|performed|prescribed|obtained)\b|"
     r"\bnot medically necessary\b|\bnot (?:be )?supported\b|\bmay not be covered\b|"
-    r"\bnot (?:be )?covered\b|\bnot indicated\b|\bnot certified\b",
+    r"\bnot (?:be )?covered\b|\bnot indicated\b|\bnot certified\b|"
+    r"\bdoes not meet (?:the )?criteria\b",
     re.IGNORECASE,
 )
 _POSITIVE_RE = re.compile(
-    r"\brecommended\b|\bwe (?:suggest|recommend)\b|\bmay be considered\b|\bis an option\b|"
-    r"\bas an option\b|\boptional\b|\bindicated\b|\bsupported\b|\bmedically necessary\b|"
+    r"\brecommended\b|\bwe (?:suggest|recommend)\b|\bmay be considered\b|\ban option\b|"
+    r"\boptional\b|\bindicated\b|\bsupported\b|\bmedically necessary\b|"
     r"\bmeets the criteria\b",
     re.IGNORECASE,
 )
@@ -148,10 +149,30 @@ def stance_of(tier: TierEvidence | None, request: str = "") -> Stance:
         hit, _ = max(graded, key=lambda p: (len(words & set(tokenize([p[1]])[0])), -p[0].rank))
         return _GRADES[hit.passage.recommendation_grade or ""]
     for _, sentence in fitting:
-        found = polarity(sentence)
+        found = clause_polarity(sentence, request)
         if found is not None:
             return found
     return Stance.INSUFFICIENT_EVIDENCE
+
+
+_CLAUSE_SPLIT_RE = re.compile(r";|,\s+(?:but|whereas|while)\s+|\s+whereas\s+", re.IGNORECASE)
+
+
+def clause_polarity(sentence: str, request: str) -> Stance | None:
+    """Direction of the clause that is about the request: in "Bands, a ball and written
+    instructions fit 'an option'; powered machines ... are generally not covered" a request for
+    bands and a ball meets the first clause, not the second. The clause sharing most of the
+    request's words decides when it has a direction; otherwise the whole sentence does."""
+    clauses = [c for c in _CLAUSE_SPLIT_RE.split(sentence) if c.strip()]
+    words = set(tokenize([request])[0])
+    if len(clauses) > 1 and words:
+        overlap = [len(words & set(t)) for t in tokenize(clauses)]
+        best = max(overlap)
+        if best and overlap.count(best) == 1:
+            found = polarity(clauses[overlap.index(best)])
+            if found is not None:
+                return found
+    return polarity(sentence)
 
 
 def pick_statements(tier: TierEvidence, request: str, limit: int = 2) -> list[tuple[Hit, str]]:
@@ -285,7 +306,9 @@ def applicable_denials(
     A digest states some limits as a labelled case ("**Elective or maintenance care:** not
     medically necessary"); when a word naming that case ('maintenance') is affirmed in the
     request or the record ('Requested as maintenance care', not 'no maintenance'), the item is
-    not medically necessary whatever the general recommendation says."""
+    not medically necessary whatever the general recommendation says. Each case named in the
+    label must be affirmed with all its own words ('axial low back pain only' is not met by
+    'leg pain' and 'back')."""
     affirmed = _NEGATED_RE.sub(" ", summary)
     known = set(tokenize([f"{affirmed} {request}"])[0])
     sources: dict[str, Hit] = {}
@@ -297,9 +320,13 @@ def applicable_denials(
             lead = _DENIAL_LEAD_RE.match(sentence)
             if lead is None or polarity(lead.group(2)) is not Stance.NOT_RECOMMENDED:
                 continue
-            names = set(tokenize([lead.group(1)])[0]) - _CARE_WORDS - _GENERIC_CRITERIA
-            if names & known:
-                out.append((hit, sentence))
+            # "Elective or maintenance care": either case; each case needs all its own words
+            cases = re.split(r"\s+or\s+|,\s*", lead.group(1))
+            for case in cases:
+                names = set(tokenize([case])[0]) - _CARE_WORDS - _GENERIC_CRITERIA
+                if names and names <= known:
+                    out.append((hit, sentence))
+                    break
     return out
 
 

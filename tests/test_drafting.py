@@ -436,3 +436,30 @@ def test_a_denial_criterion_the_case_meets_decides(
     assert bool(got) is applies
     if applies:
         assert ("maintenance" in request_ + summary) == ("maintenance care" in got[0][1].lower())
+
+
+@pytest.mark.parametrize(
+    ("sentence", "request_", "stance"),
+    [
+        (
+            "Bands, a ball and written instructions fit 'an option'; powered machines and "
+            "treadmills are generally not covered.",
+            "home exercise kit: resistance bands, stability ball",
+            Stance.RECOMMENDED,
+        ),
+        (
+            "Bands, a ball and written instructions fit 'an option'; powered machines and "
+            "treadmills are generally not covered.",
+            "treadmill and powered machines for home",
+            Stance.NOT_RECOMMENDED,
+        ),
+        ("Axial pain only does not meet the criteria.", "lumbar ESI", Stance.NOT_RECOMMENDED),
+        ("TENS is not recommended as a primary treatment.", "TENS", Stance.NOT_RECOMMENDED),
+    ],
+)
+def test_the_clause_about_the_request_gives_the_direction(
+    sentence: str, request_: str, stance: Stance
+) -> None:
+    from imr_assist.drafting.composer import clause_polarity
+
+    assert clause_polarity(sentence, request_) is stance

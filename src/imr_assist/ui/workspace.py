@@ -8,7 +8,7 @@ the ledger) live once per server process in `st.cache_resource`; pages receive t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -46,7 +46,6 @@ class Workspace:
     ledger: Ledger
     chat_model: Any | None = None
     drafter_name: str = DRAFTER_NAME
-    _tokens: list[Callable[[str], None]] = field(default_factory=list)
 
     @property
     def index(self) -> PassageIndex:

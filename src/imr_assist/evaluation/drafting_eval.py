@@ -7,18 +7,15 @@ outputs are reduced to `CaseResult`s and scored by the pure functions of `drafti
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.evaluation import drafting_metrics as M
 from imr_assist.evaluation.drafting_models import CaseResult, DraftingCase, DraftingSummary
-from imr_assist.evaluation.trec import EvaluationDataError, read_lines
+from imr_assist.evaluation.trec import EvaluationDataError, read_jsonl_models
 from imr_assist.ingest import FileProgress
 from imr_assist.models import DraftDecision, Stance, Verdict
 from imr_assist.settings import Settings
@@ -34,44 +31,14 @@ DECISIONS = [d.value for d in DraftDecision]
 
 def read_cases(path: Path) -> list[DraftingCase]:
     """Cases from a JSONL file; a bad line is an error naming the file, line and problem."""
-    cases: list[DraftingCase] = []
-    seen: set[str] = set()
-    for n, line in enumerate(read_lines(path), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict):
-                raise TypeError("not a JSON object")
-            if "qid" in obj:
-                obj["qid"] = str(obj["qid"])
-            case = DraftingCase.model_validate(obj)
-        except (json.JSONDecodeError, TypeError, ValidationError) as exc:
-            raise EvaluationDataError(
-                f"{path} line {n}: {_problem(exc)}. Expected "
-                '{"qid", "kind": "ask", "query", "expected_stance"} or '
-                '{"qid", "kind": "draft", "request", "summary", "expected_decision"}, '
-                'optional "answerable", "notes".'
-            ) from exc
-        if case.qid in seen:
-            raise EvaluationDataError(f"{path} line {n}: duplicate qid {case.qid!r}.")
-        seen.add(case.qid)
-        cases.append(case)
-    if not cases:
-        raise EvaluationDataError(f"{path}: no cases. Write one JSON object per line.")
-    return cases
-
-
-def _problem(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors()[:3]:
-            where = ".".join(str(x) for x in err["loc"])
-            parts.append(f"{where}: {err['msg']}" if where else str(err["msg"]))
-        return "; ".join(parts)
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON ({exc.msg}, column {exc.colno})"
-    return str(exc)
+    return read_jsonl_models(
+        path,
+        DraftingCase,
+        '{"qid", "kind": "ask", "query", "expected_stance"} or '
+        '{"qid", "kind": "draft", "request", "summary", "expected_decision"}, '
+        'optional "answerable", "notes"',
+        "cases",
+    )
 
 
 def case_result(

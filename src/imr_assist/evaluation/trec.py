@@ -11,12 +11,15 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from imr_assist.errors import ImrAssistError
 from imr_assist.evaluation.models import EvalQuery
 from imr_assist.models import Hit
+
+_M = TypeVar("_M", bound=BaseModel)
 
 Qrels = dict[str, dict[str, int]]
 """qid -> judged id -> grade (0 = judged not relevant)."""
@@ -35,9 +38,11 @@ class EvaluationDataError(ImrAssistError):
 # --------------------------------------------------------------------------- queries
 
 
-def read_queries(path: Path) -> list[EvalQuery]:
-    """Queries from a JSONL file of {"qid","query", optional "style","topic","answerable"}."""
-    queries: list[EvalQuery] = []
+def read_jsonl_models(path: Path, model: type[_M], expected: str, what: str) -> list[_M]:
+    """One pydantic model per JSONL line, qids as strings and unique; blank lines skipped.
+
+    A bad line is an error naming the file, the line, what is wrong and what was expected."""
+    items: list[_M] = []
     seen: set[str] = set()
     for n, line in enumerate(read_lines(path), 1):
         if not line.strip():
@@ -46,21 +51,47 @@ def read_queries(path: Path) -> list[EvalQuery]:
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise TypeError("not a JSON object")
-            obj["qid"] = str(obj.get("qid", ""))
-            query = EvalQuery.model_validate(obj)
+            if "qid" in obj:
+                obj["qid"] = str(obj["qid"])
+            item = model.model_validate(obj)
         except (json.JSONDecodeError, TypeError, ValidationError) as exc:
             raise EvaluationDataError(
-                f"{path} line {n}: expected a JSON object with qid and query, optional style, "
-                f"topic, answerable ({_short_error(exc)})."
+                f"{path} line {n}: {describe_error(exc)}. Expected {expected}."
             ) from exc
+        qid = str(getattr(item, "qid", ""))
+        if qid in seen:
+            raise EvaluationDataError(f"{path} line {n}: duplicate qid {qid!r}.")
+        seen.add(qid)
+        items.append(item)
+    if not items:
+        raise EvaluationDataError(f"{path}: no {what}. Write one JSON object per line.")
+    return items
+
+
+def describe_error(exc: Exception) -> str:
+    """A parse or validation error in a few words: 'qid: Field required', 'not valid JSON'."""
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors()[:3]:
+            where = ".".join(str(x) for x in err["loc"])
+            parts.append(f"{where}: {err['msg']}" if where else str(err["msg"]))
+        return "; ".join(parts)
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg}, column {exc.colno})"
+    return str(exc)
+
+
+def read_queries(path: Path) -> list[EvalQuery]:
+    """Queries from a JSONL file of {"qid","query", optional "style","topic","answerable"}."""
+    queries = read_jsonl_models(
+        path,
+        EvalQuery,
+        '{"qid", "query"}, optional "style", "topic", "answerable"',
+        "queries",
+    )
+    for n, query in enumerate(queries, 1):
         if not query.qid or not query.query.strip():
-            raise EvaluationDataError(f"{path} line {n}: qid and query must not be empty.")
-        if query.qid in seen:
-            raise EvaluationDataError(f"{path} line {n}: duplicate qid {query.qid!r}.")
-        seen.add(query.qid)
-        queries.append(query)
-    if not queries:
-        raise EvaluationDataError(f"{path}: no queries. Write one JSON object per line.")
+            raise EvaluationDataError(f"{path} query {n}: qid and query must not be empty.")
     return queries
 
 
@@ -215,10 +246,3 @@ def read_lines(path: Path) -> list[str]:
         return path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise EvaluationDataError(f"{path}: cannot read ({exc}).") from exc
-
-
-def _short_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        return f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
-    return str(exc)

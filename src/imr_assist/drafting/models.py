@@ -48,6 +48,11 @@ class Answer(_Model):
     settings_hash: str = Field(description="Index hash of the evidence")
     drafter: str = Field(description="Which drafter wrote it")
 
+    @property
+    def text(self) -> str:
+        """The drafted text with its citation markers (what a reviewer edits)."""
+        return self.answer
+
 
 class DeterminationDraft(_Model):
     """A drafted determination block for one disputed item, in the IMR layout."""
@@ -76,3 +81,8 @@ class DeterminationDraft(_Model):
     precedent: PrecedentSummary | None = Field(description="Similar prior determinations")
     settings_hash: str = Field(description="Index hash of the evidence")
     drafter: str = Field(description="Which drafter wrote it")
+
+    @property
+    def text(self) -> str:
+        """The drafted text with its citation markers (what a reviewer edits)."""
+        return self.rationale

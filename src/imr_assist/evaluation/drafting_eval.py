@@ -45,10 +45,8 @@ def case_result(
     case: DraftingCase, out: Answer | DeterminationDraft, seconds: float = 0.0
 ) -> CaseResult:
     """Reduce the chain's output on a case to what the metrics need."""
-    if isinstance(out, Answer):
-        predicted, text = out.stance.value, out.answer
-    else:
-        predicted, text = out.decision.value, out.rationale
+    predicted = out.stance.value if isinstance(out, Answer) else out.decision.value
+    text = out.text
     cited = list(dict.fromkeys(i for s in out.sentences for i in s.citation_ids))
     with_ids = [s for s in out.sentences if s.citation_ids]
     known = set(out.evidence_ids)

@@ -127,7 +127,7 @@ class Ledger:
                 "item": draft.item,
                 "case_summary": draft.case_summary,
                 "decision": draft.decision.value,
-                "generated_text": draft.rationale,
+                "generated_text": draft.text,
                 "guideline_relied_on": draft.guideline_relied_on,
                 "missing_documentation": draft.missing_documentation,
             }
@@ -137,7 +137,7 @@ class Ledger:
                 "item": draft.query,
                 "case_summary": "",
                 "decision": None,
-                "generated_text": draft.answer,
+                "generated_text": draft.text,
                 "guideline_relied_on": [],
                 "missing_documentation": [],
             }

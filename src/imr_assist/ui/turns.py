@@ -30,7 +30,7 @@ class Turn:
 
     @property
     def text(self) -> str:
-        return self.result.answer if isinstance(self.result, Answer) else self.result.rationale
+        return self.result.text
 
     @property
     def label(self) -> str:

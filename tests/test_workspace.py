@@ -293,3 +293,52 @@ def test_a_refused_question_says_why_and_keeps_the_page(app: AppTest) -> None:
     app.button(key="example-1").click().run()  # the next question still works
     assert not app.exception
     assert ":blue-badge[1]" in " ".join(m.value for m in app.markdown)
+
+
+def test_ledger_page_rechecks_the_chain_only_when_the_file_changes(
+    accepted: str, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from imr_assist.ledger import Ledger
+
+    calls: list[int] = []
+    real = Ledger.verify
+
+    def counting(self: Ledger) -> object:
+        calls.append(1)
+        return real(self)
+
+    monkeypatch.setattr(Ledger, "verify", counting)
+    at = page("ledger_page")
+    at.run()
+    at.text_input(key="ledger-text").input("kit").run()  # a filter rerun: nothing changed
+    assert len(calls) == 1
+    assert any("chain intact" in s.value for s in at.sidebar.success)
+    conn = sqlite3.connect(home / "ledger.sqlite3", isolation_level=None)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("UPDATE events SET reviewer = 'Someone else' WHERE seq = 1")
+    conn.close()
+    at.text_input(key="ledger-text").input("").run()
+    assert len(calls) == 2
+    assert at.sidebar.error and "Ledger check failed" in at.sidebar.error[0].value
+
+
+def test_signed_in_user_is_the_reviewer(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamlit
+
+    class SignedIn:
+        is_logged_in = True
+
+        def get(self, key: str, default: object = None) -> object:
+            return {"name": "Dr. Auth", "email": "auth@example.org"}.get(key, default)
+
+    monkeypatch.setattr(streamlit, "user", SignedIn())
+    app.run()
+    assert any("Dr. Auth" in m.value and "signed in" in m.value for m in app.sidebar.markdown)
+    assert not [t for t in app.sidebar.text_input if t.key == "reviewer"]  # no name field
+    app.button(key="example-1").click().run()
+    _by_key(app.text_input, "reject-reason-").input("Wrong body region").run()  # type: ignore[attr-defined]
+    _button(app, "Reject").click().run()  # type: ignore[attr-defined]
+    [review] = open_ledger(api.load_settings()).reviews()
+    assert review.reviewer == "Dr. Auth" and review.status.value == "rejected"

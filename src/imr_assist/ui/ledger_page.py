@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from imr_assist.errors import ImrAssistError
-from imr_assist.ledger import Review, ReviewStatus
+from imr_assist.ledger import LedgerCheck, Review, ReviewStatus
 from imr_assist.ui.render import escape_md
 from imr_assist.ui.workspace import Workspace, get_workspace, reviewer_name
 
@@ -21,7 +21,7 @@ def render(ws: Workspace | None = None) -> None:
     if ws is None:
         return
     reviewer = reviewer_name()
-    check = ws.ledger.verify()
+    check = chain_check(ws)
     if check.ok:
         st.sidebar.success(f"Ledger verified: {check.events_checked} events, chain intact.")
     else:
@@ -59,6 +59,26 @@ def render(ws: Workspace | None = None) -> None:
     labels = {f"{r.review_id} · {r.status.value} · {r.item[:60]}": r for r in reviews}
     choice = st.selectbox("Open a review", list(labels), key="ledger-open")
     _show(ws, labels[choice], reviewer)
+
+
+def chain_check(ws: Workspace) -> LedgerCheck:
+    """The ledger's chain verified again only when its files changed since the last check.
+
+    Every rerun of this page (each keystroke in the filters) would otherwise re-hash the whole
+    chain; any write to the database, honest or not, changes the files' size or time."""
+    path = Path(ws.ledger.path)
+    stamp = tuple(
+        (f.stat().st_size, f.stat().st_mtime_ns)
+        for f in (path, path.with_name(path.name + "-wal"))
+        if f.exists()
+    )
+    cached = st.session_state.get("ledger-check")
+    if cached is not None and cached[0] == stamp:
+        check: LedgerCheck = cached[1]
+        return check
+    check = ws.ledger.verify()
+    st.session_state["ledger-check"] = (stamp, check)
+    return check
 
 
 def _show(ws: Workspace, review: Review, reviewer: str) -> None:

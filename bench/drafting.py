@@ -57,10 +57,11 @@ def stats(values: list[float]) -> dict[str, float]:
 
 
 def run(rounds: int, home: Path | None, note: str) -> dict[str, Any]:
-    from imr_assist import api, verification
+    from imr_assist import api
     from imr_assist.drafting.chain import make_chain
-    from imr_assist.evaluation.drafting_eval import read_cases
+    from imr_assist.evaluation.drafting.run import read_cases
     from imr_assist.settings import Settings
+    from imr_assist.verification import verify as verification
 
     with tempfile.TemporaryDirectory(prefix="imr-bench-drafting-") as tmp:
         settings = Settings(home=home or Path(tmp))

@@ -31,11 +31,11 @@ def main() -> int:
         return 0
     import torch
 
-    from imr_assist.chunking import chunk_document, embedding_text
-    from imr_assist.index import PassageIndex
-    from imr_assist.ingest import ingest_paths
+    from imr_assist.index.store import PassageIndex
+    from imr_assist.ingest.chunking import chunk_document, embedding_text
+    from imr_assist.ingest.pipeline import ingest_paths
+    from imr_assist.ingest.reader import read_source
     from imr_assist.settings import Settings
-    from imr_assist.sources.reader import read_source
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=Path(tmp) / "home")

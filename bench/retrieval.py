@@ -180,14 +180,14 @@ _QUALITY = ["low", "very low", "moderate"]
 
 
 def _topics() -> list[str]:
-    from imr_assist.query import LEXICON
+    from imr_assist.text.lexicon import LEXICON
 
     return [t.canonical for t in LEXICON.values() if t.group not in {"diagnoses", "claims"}]
 
 
 def _surface(rng: random.Random, topic: str) -> str:
     """The topic as a guideline or a reviewer would write it: its name or one of its forms."""
-    from imr_assist.query import LEXICON
+    from imr_assist.text.lexicon import LEXICON
 
     forms = [topic, topic, *LEXICON[topic].forms[:4]]
     return rng.choice(forms)
@@ -644,7 +644,7 @@ def _chroma_variants(retriever: Any, queries: list[str], n_results: int | None) 
     """Median ms of the dense Chroma query with what it returns varied (all results or 10;
     documents, metadatas, distances or less), and of fetching passages by id, on the same real
     query vectors: what the HNSW search costs and what the payload costs."""
-    from imr_assist.query import expand_query
+    from imr_assist.text.lexicon import expand_query
 
     index = retriever.index
     coll = index.collection
@@ -732,7 +732,7 @@ def _bulk_load(index: Any, docs: Iterator[tuple[Any, list[Any], np.ndarray]]) ->
     """Store documents the way `PassageIndex.add` does, in big batches: passages upserted into
     the index's Chroma collection (same ids, vectors, stored text and metadata), then the
     documents' manifest records, then one generation bump. Returns the passage count."""
-    from imr_assist.chunking import embedding_text
+    from imr_assist.ingest.chunking import embedding_text
     from imr_assist.models import DocumentRecord
 
     ids: list[str] = []
@@ -788,11 +788,11 @@ def run_size(size: int, n_queries: int, work: Path) -> dict[str, Any]:
     """Build one index of `size` passages and measure it (runs in a child process)."""
     import torch
 
-    from imr_assist.chunking import embedding_text
-    from imr_assist.embedding import SentenceEmbeddings
-    from imr_assist.evaluation.peer import PeerRetriever
-    from imr_assist.index import PassageIndex
-    from imr_assist.retrieval import HybridRetriever
+    from imr_assist.evaluation.retrieval.peer import PeerRetriever
+    from imr_assist.index.embedding import SentenceEmbeddings
+    from imr_assist.index.store import PassageIndex
+    from imr_assist.ingest.chunking import embedding_text
+    from imr_assist.retrieval.hybrid import HybridRetriever
     from imr_assist.settings import Settings
 
     bank = SentenceBank()
@@ -926,8 +926,8 @@ def _encode_bank(work: Path) -> dict[str, Any]:
     vector is to MiniLM's vector of the whole passage text (what ingest would store)."""
     import torch
 
-    from imr_assist.chunking import embedding_text
-    from imr_assist.embedding import SentenceEmbeddings
+    from imr_assist.index.embedding import SentenceEmbeddings
+    from imr_assist.ingest.chunking import embedding_text
 
     bank = SentenceBank()
     real = SentenceEmbeddings()
@@ -966,7 +966,7 @@ def _encode_bank(work: Path) -> dict[str, Any]:
 def _embed_query_backends(n_queries: int) -> dict[str, Any]:
     """embed_query with the ONNX and the torch backends on the same queries, in one process,
     alternating query by query (so a neighbour's load falls on both alike)."""
-    from imr_assist.embedding import SentenceEmbeddings
+    from imr_assist.index.embedding import SentenceEmbeddings
 
     onnx = SentenceEmbeddings(query_backend="auto")
     torch = SentenceEmbeddings(query_backend="torch")

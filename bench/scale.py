@@ -220,10 +220,10 @@ def _disk_bytes(path: Path) -> int:
 
 def ingest_child(size: int, work: Path, home: Path) -> dict[str, Any]:
     """Build one index of `size` passages in `home`; time each write path."""
-    from imr_assist.chunking import embedding_text
-    from imr_assist.embedding import SentenceEmbeddings
-    from imr_assist.index import PassageIndex
-    from imr_assist.retrieval import HybridRetriever
+    from imr_assist.index.embedding import SentenceEmbeddings
+    from imr_assist.index.store import PassageIndex
+    from imr_assist.ingest.chunking import embedding_text
+    from imr_assist.retrieval.hybrid import HybridRetriever
     from imr_assist.settings import Settings
 
     bank = ScaleBank()
@@ -329,8 +329,8 @@ def query_child(size: int, home: Path, n_queries: int) -> dict[str, Any]:
 
 def _encode_bank(work: Path) -> dict[str, Any]:
     """Encode the bank with the real MiniLM once; check mean-of-sentences fidelity."""
-    from imr_assist.chunking import embedding_text
-    from imr_assist.embedding import SentenceEmbeddings
+    from imr_assist.index.embedding import SentenceEmbeddings
+    from imr_assist.ingest.chunking import embedding_text
 
     bank = ScaleBank()
     model = SentenceEmbeddings().model

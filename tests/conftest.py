@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from imr_assist.embedding import HASHING_MODEL
-from imr_assist.index import PassageIndex
+from imr_assist.index.embedding import HASHING_MODEL
+from imr_assist.index.store import PassageIndex
 from imr_assist.settings import EmbeddingSettings, RetrievalSettings, Settings
 
 # Property tests explore with fixed seeds so that CI is reproducible; run with

@@ -1,4 +1,4 @@
-"""Tests for chunking (imr_assist.chunking): sentences, chunk() properties, document passages."""
+"""Tests for chunking (imr_assist.ingest.chunking): sentences, chunk() properties, passages."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imr_assist.chunking import _hard_split, chunk, chunk_document, embedding_text, split_sentences
+from imr_assist.ingest.chunking import _hard_split, chunk, chunk_document, embedding_text
 from imr_assist.models import (
     Block,
     Decision,
     Direction,
     DocumentMeta,
     Kind,
+    NumberedRecommendation,
     Page,
-    Recommendation,
     SourceDocument,
     Strength,
     Tier,
 )
+from imr_assist.text.sentences import split_sentences
 
 PROPERTY = settings(max_examples=200, deadline=None)
 
@@ -249,11 +250,11 @@ LONG_TITLE = "Table 3. Injection types and the quality of the evidence for each 
 
 def guideline_doc(blocks: list[Block]) -> SourceDocument:
     recs = [
-        Recommendation(number="12", text="For patients with chronic low back pain, we suggest "
-                       "against opioids.", direction=Direction.AGAINST, strength=Strength.WEAK,
+        NumberedRecommendation(number="12", text="For patients with chronic low back pain, we "
+                       "suggest against opioids.", direction=Direction.AGAINST, strength=Strength.WEAK,
                        page_label="40", page_index=0),
-        Recommendation(number="13", text="For patients with low back pain, we suggest against "
-                       "acetaminophen.", direction=Direction.AGAINST, strength=Strength.WEAK,
+        NumberedRecommendation(number="13", text="For patients with low back pain, we suggest "
+                       "against acetaminophen.", direction=Direction.AGAINST, strength=Strength.WEAK,
                        page_label="41", page_index=1),
     ]  # fmt: skip
     return SourceDocument(

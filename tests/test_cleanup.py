@@ -1,4 +1,4 @@
-"""Tests for PDF text repair (imr_assist.sources.cleanup): pure functions on plain strings."""
+"""Tests for PDF text repair (imr_assist.ingest.cleanup): pure functions on plain strings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from imr_assist.sources.cleanup import (
+from imr_assist.ingest.cleanup import (
     dehyphenate,
     hyphenated_words,
     is_heading,

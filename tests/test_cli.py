@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CORPUS, REPO, SEED_LETTER, need_shared
-from imr_assist.cli import main
+from imr_assist.cli.commands import main
 from imr_assist.settings import Settings, settings_table
 
 ENV = {

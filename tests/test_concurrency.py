@@ -10,9 +10,9 @@ from pathlib import Path
 
 from conftest import CORPUS
 from imr_assist import api
-from imr_assist.consistency import check
+from imr_assist.index.consistency import check
+from imr_assist.ingest.reader import read_source
 from imr_assist.settings import Settings
-from imr_assist.sources.reader import read_source
 
 SECTIONS = 6
 ROUNDS = 4

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from imr_assist.chunking import chunk_document, embedding_text
-from imr_assist.cli import main
-from imr_assist.consistency import check, repair
-from imr_assist.index import STORED_AT, PassageIndex
-from imr_assist.ingest import ingest_paths
-from imr_assist.lexical import LexicalIndex, lexical_dir
-from imr_assist.retrieval import HybridRetriever
+from imr_assist.cli.commands import main
+from imr_assist.index.consistency import check, repair
+from imr_assist.index.lexical import LexicalIndex, lexical_dir
+from imr_assist.index.store import STORED_AT, PassageIndex
+from imr_assist.ingest.chunking import chunk_document, embedding_text
+from imr_assist.ingest.pipeline import ingest_paths
+from imr_assist.ingest.reader import read_source
+from imr_assist.retrieval.hybrid import HybridRetriever
 from imr_assist.settings import Settings
-from imr_assist.sources.reader import read_source
 
 DOC = """---
 title: "{title}"

@@ -1,8 +1,8 @@
 """Crash trials: an ingest killed with SIGKILL at random moments, then re-run, leaves Chroma, the
 manifest and the BM25 side-store in agreement (no orphans, no duplicates, every document once).
 
-One subprocess per trial (`python -m imr_assist.cli ingest DOCS --home H`); half the trials start
-from an empty home, half replace two documents of a complete home with new versions that share
+One subprocess per trial (`python -m imr_assist.cli ingest DOCS --home H`); half the trials
+start from an empty home, half replace two documents of a complete home with new versions that share
 half their passages with the old ones. Kill times are drawn (seeded) over the ingest itself:
 from just before Chroma opens to just after the calibrated end (measured from the moment Chroma's
 files appear, or, when they exist already, from the calibrated start-up time), so some kills
@@ -25,13 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from imr_assist.chunking import chunk_document
-from imr_assist.consistency import check, repair
-from imr_assist.index import PassageIndex
-from imr_assist.ingest import ingest_paths
-from imr_assist.retrieval import HybridRetriever
+from imr_assist.index.consistency import check, repair
+from imr_assist.index.store import PassageIndex
+from imr_assist.ingest.chunking import chunk_document
+from imr_assist.ingest.pipeline import ingest_paths
+from imr_assist.ingest.reader import read_source
+from imr_assist.retrieval.hybrid import HybridRetriever
 from imr_assist.settings import Settings
-from imr_assist.sources.reader import read_source
 
 TRIALS = 20
 SEED = 20261128
@@ -73,7 +73,15 @@ def _expected(folder: Path, settings: Settings) -> dict[str, tuple[str, int]]:
 
 def _start(docs: Path, home: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "IMR_EMBEDDING__MODEL": "hashing", "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "imr_assist.cli", "ingest", str(docs), "--home", str(home)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "imr_assist.cli.commands",
+        "ingest",
+        str(docs),
+        "--home",
+        str(home),
+    ]
     return subprocess.Popen(
         [*cmd, "--json"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -1,4 +1,4 @@
-"""Tests for parsing IMR determination letters (imr_assist.sources.determination)."""
+"""Tests for parsing IMR determination letters (imr_assist.ingest.determination)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from imr_assist.errors import DeterminationParseError
-from imr_assist.models import CaseSummary, Decision, Determination, DeterminationItem
-from imr_assist.models import GuidelineCitation as Cite
-from imr_assist.sources.determination import (
+from imr_assist.ingest.determination import (
     looks_like_determination,
     parse_determination,
     parse_guideline_citations,
 )
+from imr_assist.models import CaseSummary, Decision, Determination, DeterminationItem
+from imr_assist.models import GuidelineCitation as Cite
 
 FIXTURES = Path(__file__).parent / "fixtures" / "determinations"
 SHARED = Path(__file__).parents[1].parent / "shared"

@@ -11,7 +11,6 @@ from langchain_core.runnables import Runnable
 
 from conftest import CORPUS, SEED_LETTER, need_shared
 from fakes import QueuedChatModel
-from imr_assist.chunking import split_sentences
 from imr_assist.citations import CITATION_RE
 from imr_assist.drafting.chain import make_chain
 from imr_assist.drafting.composer import (
@@ -25,11 +24,12 @@ from imr_assist.drafting.composer import (
 from imr_assist.drafting.llm_drafter import make_llm_drafter
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import QueryError
-from imr_assist.index import PassageIndex
-from imr_assist.ingest import ingest_paths
+from imr_assist.index.store import PassageIndex
+from imr_assist.ingest.pipeline import ingest_paths
 from imr_assist.models import DraftDecision, Stance, Tier, Verdict
-from imr_assist.retrieval import HybridRetriever
+from imr_assist.retrieval.hybrid import HybridRetriever
 from imr_assist.settings import Settings
+from imr_assist.text.sentences import split_sentences
 
 KIT = "Lumbar spine home exercise kit"
 SKIP_LLAMACPP = os.environ.get("IMR_SKIP_LLAMACPP") == "1"  # read before conftest clears IMR_*
@@ -234,7 +234,7 @@ def test_real_llamacpp_drafter_through_the_chain(demo: HybridRetriever) -> None:
     """The bundled SmolLM2 GGUF through llama.cpp: the LLM path end to end (quality aside)."""
     if SKIP_LLAMACPP:
         pytest.skip("IMR_SKIP_LLAMACPP=1: the real llama.cpp run is switched off")
-    from imr_assist.llm import describe_llm, make_chat_model
+    from imr_assist.drafting.llm import describe_llm, make_chat_model
 
     model = make_chat_model("llamacpp", max_tokens=96)
     tokens: list[str] = []

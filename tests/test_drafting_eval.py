@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CORPUS, REPO
-from imr_assist.cli import main
-from imr_assist.evaluation import drafting_metrics as M
-from imr_assist.evaluation.drafting_eval import STANCES, read_cases
-from imr_assist.evaluation.drafting_models import CaseResult
-from imr_assist.evaluation.trec import EvaluationDataError
+from imr_assist.cli.commands import main
+from imr_assist.errors import EvaluationDataError
+from imr_assist.evaluation.drafting import metrics as M
+from imr_assist.evaluation.drafting.models import CaseResult
+from imr_assist.evaluation.drafting.run import STANCES, read_cases
 from imr_assist.settings import EmbeddingSettings, RetrievalSettings, Settings
 
 ENV = {"IMR_EMBEDDING__MODEL": "hashing", "IMR_RETRIEVAL__GATE_MIN_DENSE": "0"}

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imr_assist.embedding import (
+from imr_assist.errors import ConfigError
+from imr_assist.index.embedding import (
     BUNDLED_MODEL,
     MIN_COSINE,
     OnnxQueryEncoder,
@@ -20,7 +21,6 @@ from imr_assist.embedding import (
     _torch_encode,
     model_path,
 )
-from imr_assist.errors import ConfigError
 
 LONG_HEAD = "Chiropractic manipulation of the lumbar spine for chronic low back pain. " * 30
 QUERIES = [
@@ -151,7 +151,7 @@ def test_falls_back_to_torch_when_the_cache_cannot_be_written(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache folder should be")
     emb = SentenceEmbeddings(cache_dir=blocker)
-    with caplog.at_level(logging.WARNING, logger="imr_assist.embedding"):
+    with caplog.at_level(logging.WARNING, logger="imr_assist.index.embedding"):
         assert emb.query_backend == "torch"
     assert "falls back to torch" in caplog.text
     q = "lumbar epidural steroid injection"
@@ -166,7 +166,7 @@ def test_falls_back_to_torch_without_onnxruntime(
 ) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # process edge: not installed
     emb = SentenceEmbeddings(cache_dir=tmp_path / "cache")
-    with caplog.at_level(logging.WARNING, logger="imr_assist.embedding"):
+    with caplog.at_level(logging.WARNING, logger="imr_assist.index.embedding"):
         assert emb.query_backend == "torch"
     assert "onnxruntime" in caplog.text
     assert len(emb.embed_query("knee brace")) == 384

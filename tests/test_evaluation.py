@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CORPUS, REPO, VADOD_PDF, need_shared
-from imr_assist.evaluation import metrics as M
-from imr_assist.evaluation.beir import beir_settings, load_beir, read_beir_qrels
-from imr_assist.evaluation.models import METRIC_KEYS, EvalQuery
-from imr_assist.evaluation.retrieval_eval import evaluate, run_retrieval_eval
+from imr_assist.errors import EvaluationDataError
+from imr_assist.evaluation.retrieval import metrics as M
+from imr_assist.evaluation.retrieval.beir import beir_settings, load_beir, read_beir_qrels
+from imr_assist.evaluation.retrieval.models import METRIC_KEYS, EvalQuery
+from imr_assist.evaluation.retrieval.run import evaluate, run_retrieval_eval
 from imr_assist.evaluation.significance import compare, paired_ttest, randomization_test
 from imr_assist.evaluation.trec import (
-    EvaluationDataError,
     judged_ids,
     page_numbers,
     parse_aliases,
@@ -29,7 +29,7 @@ from imr_assist.evaluation.trec import (
     write_queries,
     write_run,
 )
-from imr_assist.index import PassageIndex
+from imr_assist.index.store import PassageIndex
 from imr_assist.models import Hit, Kind, Passage, SearchResult, Tier
 from imr_assist.settings import Settings
 
@@ -309,7 +309,7 @@ def test_evaluate_warns_on_inconsistent_answerable_flags() -> None:
 
 def test_query_errors_name_the_query() -> None:
     def strict(query: str, k: int) -> SearchResult:
-        from imr_assist.search import clean_query
+        from imr_assist.retrieval.validation import clean_query
 
         clean_query(query, 50)
         return SearchResult(query=query, hits=[], mode="x", index_hash="t")
@@ -322,8 +322,8 @@ def test_query_errors_name_the_query() -> None:
 def test_peer_maps_documents_back_to_published_passages(
     settings: Settings, index: PassageIndex, tmp_path: Path
 ) -> None:
-    from imr_assist.evaluation.peer import PeerRetriever
-    from imr_assist.ingest import ingest_paths
+    from imr_assist.evaluation.retrieval.peer import PeerRetriever
+    from imr_assist.ingest.pipeline import ingest_paths
 
     doc = tmp_path / "tens.md"
     doc.write_text("# TENS\n\nA one-month home TENS trial may be considered (pp. 114-116).\n")
@@ -388,8 +388,8 @@ def cli():
     until then through a bare group, so `main` is never changed by a test."""
     import click
 
-    from imr_assist.cli import main
-    from imr_assist.cli_eval import eval_group
+    from imr_assist.cli.commands import main
+    from imr_assist.cli.eval import eval_group
 
     root = main
     if "eval" not in main.commands:
@@ -514,6 +514,6 @@ def test_cli_eval_vadod_page_level(cli, tmp_path: Path) -> None:
 
 def search(query: str, *, index: PassageIndex, k: int = 10, filters: dict[str, str] | None = None):
     """Dense search through the real retriever (the passage index on its own)."""
-    from imr_assist.retrieval import HybridRetriever
+    from imr_assist.retrieval.hybrid import HybridRetriever
 
     return HybridRetriever(index).search(query, k=k, filters=filters, mode="dense")

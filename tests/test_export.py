@@ -11,9 +11,10 @@ from pathlib import Path
 import docx
 import pytest
 
-from imr_assist.export import export_review, references, to_docx, to_markdown
-from imr_assist.ledger import EventKind, Ledger, Review, ReviewError
-from imr_assist.verification import verify
+from imr_assist.errors import ReviewError
+from imr_assist.review.export import export_review, references, to_docx, to_markdown
+from imr_assist.review.ledger import EventKind, Ledger, Review
+from imr_assist.verification.verify import verify
 from test_ledger import FAKE, GENERATED, MTUS, ODG, Clock, make_answer, make_draft, passages
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -150,9 +151,9 @@ def test_real_composer_draft_through_ledger_and_export(settings, tmp_path: Path)
     from conftest import CORPUS
     from imr_assist.drafting.chain import make_chain
     from imr_assist.drafting.evidence import gather_evidence
-    from imr_assist.index import PassageIndex
-    from imr_assist.ingest import ingest_paths
-    from imr_assist.retrieval import HybridRetriever
+    from imr_assist.index.store import PassageIndex
+    from imr_assist.ingest.pipeline import ingest_paths
+    from imr_assist.retrieval.hybrid import HybridRetriever
 
     index = PassageIndex(settings)
     report = ingest_paths(

@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 
 from imr_assist import api
-from imr_assist.errors import QueryError
-from imr_assist.index import PassageIndex
-from imr_assist.ingest import ingest_paths
+from imr_assist.errors import QueryError, UploadError
+from imr_assist.index.store import PassageIndex
+from imr_assist.ingest.pipeline import ingest_paths
+from imr_assist.ingest.uploads import save_upload
 from imr_assist.models import IngestReport
-from imr_assist.retrieval import HybridRetriever
+from imr_assist.retrieval.hybrid import HybridRetriever
 from imr_assist.settings import Settings
-from imr_assist.uploads import UploadError, save_upload
 from test_readers import text_pdf, write_pypdf
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -9,8 +9,9 @@ import pytest
 
 from conftest import CORPUS, SEED_LETTER, need_shared
 from imr_assist.errors import DocumentNotFoundError, IndexError_, QueryError
-from imr_assist.index import PassageIndex, build_where
-from imr_assist.ingest import ingest_paths
+from imr_assist.index.filters import build_where
+from imr_assist.index.store import PassageIndex
+from imr_assist.ingest.pipeline import ingest_paths
 from imr_assist.models import Tier
 from imr_assist.settings import Settings
 
@@ -115,7 +116,7 @@ def test_bad_files_reported_and_nothing_stored_changes(
 
 def test_failed_store_leaves_published_version(tmp_path: Path, settings: Settings) -> None:
     """A failure while storing a new version keeps the old one visible and complete."""
-    from imr_assist.embedding import HashingEmbeddings
+    from imr_assist.index.embedding import HashingEmbeddings
 
     class Flaky(HashingEmbeddings):
         fail = False
@@ -141,12 +142,12 @@ def test_failed_store_leaves_published_version(tmp_path: Path, settings: Setting
 
 def test_half_written_version_is_invisible(tmp_path: Path, settings: Settings, index) -> None:
     """Passages upserted without a manifest record (a crash mid-ingest) never show in search."""
-    from imr_assist.chunking import chunk_document
-    from imr_assist.sources.reader import read_source
+    from imr_assist.ingest.chunking import chunk_document
+    from imr_assist.ingest.reader import read_source
 
     doc = read_source(_write(tmp_path / "tens.md", DIGEST)).documents[0]
     passages = chunk_document(doc, settings.chunking.size, settings.chunking.overlap)
-    from imr_assist.chunking import embedding_text
+    from imr_assist.ingest.chunking import embedding_text
 
     index.store.add_texts(
         [embedding_text(p) for p in passages],
@@ -247,7 +248,7 @@ def test_copy_of_home_keeps_working(tmp_path: Path, settings: Settings, index) -
 
 def search(query: str, *, index: PassageIndex, k: int = 10, filters: dict[str, str] | None = None):
     """Dense search through the real retriever (the passage index on its own)."""
-    from imr_assist.retrieval import HybridRetriever
+    from imr_assist.retrieval.hybrid import HybridRetriever
 
     return HybridRetriever(index).search(query, k=k, filters=filters, mode="dense")
 

@@ -6,7 +6,7 @@ that gets in (no trigger phrase) does not move the decision or stance, and none 
 sentences is asserted as a supported claim.
 (b) A fake chat model that obeys (says medically necessary, citing the injected passage, an
 invented id, or the real governing passage) is flagged by verification, and the Accept gate
-(`imr_assist.ledger.accept_blockers`) is closed.
+(`imr_assist.review.ledger.accept_blockers`) is closed.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from fakes import QueuedChatModel
 from imr_assist.drafting.chain import make_chain
 from imr_assist.drafting.llm_drafter import make_llm_drafter
 from imr_assist.drafting.models import Answer, DeterminationDraft
-from imr_assist.index import PassageIndex
-from imr_assist.ingest import ingest_paths
-from imr_assist.ledger import accept_blockers
+from imr_assist.index.store import PassageIndex
+from imr_assist.ingest.injection import find_instructions
+from imr_assist.ingest.pipeline import ingest_paths
 from imr_assist.models import DraftDecision, Verdict, VerificationReport
-from imr_assist.retrieval import HybridRetriever
+from imr_assist.retrieval.hybrid import HybridRetriever
+from imr_assist.review.ledger import accept_blockers
 from imr_assist.settings import Settings
-from imr_assist.sources.injection import find_instructions
 
 KIT = "Lumbar spine home exercise kit"
 CASE = "39-year-old, injured 2006, lumbar fusion revision 07/2013, unable to attend PT"

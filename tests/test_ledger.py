@@ -18,19 +18,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from imr_assist.cli_ledger import ledger_group
+from imr_assist.cli.ledger import ledger_group
 from imr_assist.drafting.models import Answer, DeterminationDraft
-from imr_assist.ledger import (
-    EventKind,
-    Ledger,
-    LedgerError,
-    ReviewError,
-    ReviewStatus,
-    accept_blockers,
-    event_hash,
-    open_ledger,
-    text_diff,
-)
+from imr_assist.errors import LedgerError, ReviewError
 from imr_assist.models import (
     DraftDecision,
     Kind,
@@ -40,8 +30,17 @@ from imr_assist.models import (
     Tier,
     VerificationReport,
 )
+from imr_assist.review.ledger import (
+    EventKind,
+    Ledger,
+    ReviewStatus,
+    accept_blockers,
+    event_hash,
+    open_ledger,
+    text_diff,
+)
 from imr_assist.settings import Settings
-from imr_assist.verification import verify
+from imr_assist.verification.verify import verify
 
 ODG = "0d90d90d90d9"
 MTUS = "a1a1a1a1a1a1"

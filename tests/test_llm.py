@@ -1,4 +1,4 @@
-"""Tests for imr_assist.llm: specs, offline construction, fake servers, and real llama.cpp."""
+"""imr_assist.drafting.llm: specs, offline construction, fake servers, and real llama.cpp."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from imr_assist import llm
-from imr_assist.errors import ConfigError
-from imr_assist.llm import (
+from imr_assist.drafting import llm
+from imr_assist.drafting.llm import (
     bundled_gguf_path,
     chat_model_for,
     describe_llm,
@@ -26,6 +25,7 @@ from imr_assist.llm import (
     parse_llm_spec,
     redactor_for,
 )
+from imr_assist.errors import ConfigError
 from imr_assist.settings import LLMSettings
 
 # Read at import: the autouse fixture in conftest.py clears IMR_* variables before each test.
@@ -115,7 +115,7 @@ def test_redactor_for(model: str | None, redact_on: bool, redacts: bool) -> None
 def test_redactor_logs_counts_not_originals(caplog: pytest.LogCaptureFixture) -> None:
     redactor = redactor_for(LLMSettings(model="openai:x"))
     assert redactor is not None
-    with caplog.at_level("INFO", logger="imr_assist.llm"):
+    with caplog.at_level("INFO", logger="imr_assist.drafting.llm"):
         redactor("Claimant: Maria Lopez  DOB: 01/02/1970")
     assert "DOB x1, NAME x1" in caplog.text
     assert "Lopez" not in caplog.text and "1970" not in caplog.text

@@ -156,7 +156,9 @@ def test_ingest_search_ask_draft_with_the_network_blocked(tmp_path: Path) -> Non
     assert out["answer_abstained"] is False and out["answer_citations"] > 0
     assert out["draft_decision"] == "not_medically_necessary" and out["draft_citations"] > 0
     assert out["drafter"].startswith("offline")
-    assert out["hf_hub_offline"] is True  # set by imr_assist.embedding, not by the environment
+    assert (
+        out["hf_hub_offline"] is True
+    )  # set by imr_assist.index.embedding, not by the environment
     assert out["chroma_telemetry"] is False  # index.make_client: anonymized_telemetry=False
 
 

@@ -1,4 +1,4 @@
-"""Tests for imr_assist.query: the domain lexicon, query expansion, request normalisation."""
+"""Tests for imr_assist.text.lexicon: the domain lexicon, query expansion, request normalisation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from imr_assist.query import (
+from imr_assist.text.lexicon import (
     LEXICON,
     ExpandedQuery,
     RequestFacts,

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from pypdf import PdfWriter
 
-from imr_assist.chunking import chunk_document
 from imr_assist.errors import (
     CorruptSourceError,
     EmptySourceError,
@@ -20,11 +19,12 @@ from imr_assist.errors import (
     UnreadableSourceError,
     UnsupportedSourceError,
 )
+from imr_assist.ingest.chunking import chunk_document
+from imr_assist.ingest.pdf import read_pdf_pages
+from imr_assist.ingest.reader import ReadOptions, detect_tier, doc_id_for, read_source
+from imr_assist.ingest.tabular import dmhc_decision, is_dmhc_header
+from imr_assist.ingest.textfile import cited_pages, decode_bytes, split_front_matter, text_pages
 from imr_assist.models import Decision, Kind, Tier
-from imr_assist.sources.pdf import read_pdf_pages
-from imr_assist.sources.reader import ReadOptions, detect_tier, doc_id_for, read_source
-from imr_assist.sources.tabular import dmhc_decision, is_dmhc_header
-from imr_assist.sources.text import cited_pages, decode_bytes, split_front_matter, text_pages
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -1,4 +1,4 @@
-"""Tests for imr_assist.redaction: what is removed, what is kept, and the audit trail."""
+"""Tests for imr_assist.drafting.redaction: what is removed, what is kept, and the audit trail."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from imr_assist.redaction import IdentifierKind, Redaction, redact
+from imr_assist.drafting.redaction import IdentifierKind, Redaction, redact
 
 SEED_LETTER = (
     Path(__file__).resolve().parents[1].parent

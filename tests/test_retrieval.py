@@ -8,14 +8,14 @@ import pytest
 from langchain_core.runnables import Runnable
 
 from conftest import CORPUS
-from imr_assist.authority import order_by_authority, sequence_note
 from imr_assist.errors import QueryError
-from imr_assist.index import PassageIndex
-from imr_assist.ingest import ingest_paths
-from imr_assist.lexical import LexicalIndex
+from imr_assist.index.lexical import LexicalIndex
+from imr_assist.index.store import PassageIndex
+from imr_assist.ingest.pipeline import ingest_paths
 from imr_assist.models import Kind, Passage, Tier
-from imr_assist.precedent import find_precedent
-from imr_assist.retrieval import HybridRetriever, as_langchain, is_boilerplate
+from imr_assist.retrieval.authority import order_by_authority, sequence_note
+from imr_assist.retrieval.hybrid import HybridRetriever, as_langchain, is_boilerplate
+from imr_assist.retrieval.precedent import find_precedent
 from imr_assist.settings import Settings
 
 DOC = """---

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from conftest import CORPUS, backend_settings
 from imr_assist import api
-from imr_assist.cli import main
-from imr_assist.consistency import check, repair
-from imr_assist.index import PassageIndex
+from imr_assist.cli.commands import main
+from imr_assist.index.consistency import check, repair
+from imr_assist.index.store import PassageIndex
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests for guideline structure (imr_assist.sources.structure) and the real VA/DoD guideline."""
+"""Tests for guideline structure (imr_assist.ingest.structure) and the real VA/DoD guideline."""
 
 from __future__ import annotations
 
@@ -7,13 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from imr_assist.models import Direction, Kind, Page, Recommendation, SourceDocument, Strength, Tier
-from imr_assist.sources.reader import read_source
-from imr_assist.sources.structure import (
+from imr_assist.ingest.reader import read_source
+from imr_assist.ingest.structure import (
     build_blocks,
     find_recommendations,
     grade_from_text,
     grade_from_wording,
+)
+from imr_assist.models import (
+    Direction,
+    Kind,
+    NumberedRecommendation,
+    Page,
+    SourceDocument,
+    Strength,
+    Tier,
 )
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -31,7 +39,7 @@ def page_text(*lines: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary(recs: list[Recommendation]) -> list[tuple[str, str, str]]:
+def summary(recs: list[NumberedRecommendation]) -> list[tuple[str, str, str]]:
     return [(r.number, r.page_label, r.grade) for r in recs]
 
 
@@ -93,7 +101,7 @@ included dependence and overdose.
 def test_find_recommendations_vadod_style() -> None:
     (rec,) = find_recommendations(pages_of(VADOD_STYLE))
 
-    assert rec == Recommendation(
+    assert rec == NumberedRecommendation(
         number="12",
         text="For patients with chronic low back pain, we suggest against opioids.",
         direction=AGAINST,

@@ -7,16 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from imr_assist.errors import SourceError
-from imr_assist.ingest import ingest_paths
-from imr_assist.settings import IngestSettings, Settings
-from imr_assist.uploads import (
+from imr_assist.errors import SourceError, UploadError
+from imr_assist.ingest.pipeline import ingest_paths
+from imr_assist.ingest.uploads import (
     ALLOWED_UPLOAD_TYPES,
-    UploadError,
     max_upload_bytes,
     safe_name,
     save_upload,
 )
+from imr_assist.settings import IngestSettings, Settings
 from test_readers import text_pdf
 
 MB = 1024 * 1024
@@ -159,7 +158,7 @@ def test_limit_comes_from_settings_and_uploads_ingest(tmp_path: Path, settings: 
     assert max_upload_bytes(small) == 512 * 1024
     corpus = tmp_path / "corpus"
     saved = save_upload("../tens.md", TEXT, corpus, max_bytes=max_upload_bytes(small))
-    from imr_assist.index import PassageIndex
+    from imr_assist.index.store import PassageIndex
 
     report = ingest_paths([corpus], settings=settings, index=PassageIndex(settings))
     assert [(f.path, f.status) for f in report.files] == [(str(saved), "ingested")]

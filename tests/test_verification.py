@@ -1,4 +1,4 @@
-"""Tests for draft verification (imr_assist.verification): support, polarity, numbers, ids.
+"""Tests for draft verification (imr_assist.verification.verify): support, polarity, numbers, ids.
 
 The passages are written for these tests in MTUS / VA/DoD-like wording; they quote no licensed text.
 """
@@ -9,9 +9,16 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from imr_assist.citations import cite, make_citation_id
-from imr_assist.embedding import HashingEmbeddings
+from imr_assist.index.embedding import HashingEmbeddings
 from imr_assist.models import Kind, Passage, SentenceCheck, Tier, Verdict
-from imr_assist.verification import Polarity, VerifyThresholds, _clean, _numbers, polarity, verify
+from imr_assist.verification.verify import (
+    Polarity,
+    VerifyThresholds,
+    _clean,
+    _numbers,
+    polarity,
+    verify,
+)
 
 S, W, U = Verdict.SUPPORTED, Verdict.WEAK, Verdict.UNSUPPORTED
 UNCITED, NOT_CHECKED = Verdict.UNCITED, Verdict.NOT_CHECKED
@@ -453,6 +460,11 @@ def test_locator_page_numbers_are_not_claims(sentence: str) -> None:
             NOT_CHECKED,
             "conclusion",
         ),
+        (  # only the first conclusion pattern knows this one (it was shadowed by a second one)
+            "Based on the guidelines, the request is appropriate.",
+            NOT_CHECKED,
+            "conclusion",
+        ),
         (
             "MAXIMUS Federal Services, Inc. has determined the request for a lumbar support is "
             "not medically necessary and appropriate.",
@@ -604,7 +616,7 @@ def test_thresholds_decide_the_verdict(supported: float, weak: float, verdict: V
 
 @pytest.mark.slow
 def test_real_model_on_a_realistic_rationale() -> None:
-    from imr_assist.embedding import SentenceEmbeddings
+    from imr_assist.index.embedding import SentenceEmbeddings
 
     draft = (
         "The injured worker is a 52-year-old male with chronic low back pain who requests a TENS "
@@ -647,7 +659,7 @@ class _Counting(HashingEmbeddings):
 def test_sentence_vectors_are_cached_per_embedder_and_equal_fresh_ones() -> None:
     import numpy as np
 
-    from imr_assist.verification import embed_cached
+    from imr_assist.verification.verify import embed_cached
 
     emb = _Counting()
     first = embed_cached(emb, ["alpha beta", "gamma delta", "alpha beta"])
@@ -663,7 +675,7 @@ def test_sentence_vectors_are_cached_per_embedder_and_equal_fresh_ones() -> None
 
 
 def test_a_quotation_of_several_sentences_stays_one_cited_sentence() -> None:
-    from imr_assist.verification import _sentences
+    from imr_assist.text.sentences import cited_sentences as _sentences
 
     pid = "aaaaaaaaaaaa"
     text = (

@@ -12,10 +12,10 @@ from streamlit.testing.v1 import AppTest
 from conftest import REPO
 from fakes import QueuedChatModel
 from imr_assist import api
-from imr_assist.ledger import open_ledger
+from imr_assist.review.ledger import open_ledger
 from imr_assist.settings import Settings
 from imr_assist.ui import workspace
-from imr_assist.verification import verify
+from imr_assist.verification.verify import verify
 
 TIMEOUT = 120
 KIT = "Is a home exercise kit covered after lumbar fusion?"
@@ -300,7 +300,7 @@ def test_ledger_page_rechecks_the_chain_only_when_the_file_changes(
 ) -> None:
     import sqlite3
 
-    from imr_assist.ledger import Ledger
+    from imr_assist.review.ledger import Ledger
 
     calls: list[int] = []
     real = Ledger.verify

@@ -13,15 +13,13 @@ from imr_assist.api import (
     search,
     status,
 )
-from imr_assist.authority import order_by_authority
-from imr_assist.chunking import chunk, chunk_document
 from imr_assist.citations import CITATION_RE, extract_citation_ids, format_citation
 from imr_assist.drafting.chain import make_chain
 from imr_assist.drafting.models import Answer, DeterminationDraft
-from imr_assist.errors import ImrAssistError
-from imr_assist.export import export_review, to_docx, to_markdown
-from imr_assist.index import PassageIndex
-from imr_assist.ledger import Ledger, Review, ReviewError, accept_blockers, open_ledger
+from imr_assist.errors import ImrAssistError, ReviewError
+from imr_assist.index.store import PassageIndex
+from imr_assist.ingest.chunking import chunk, chunk_document
+from imr_assist.ingest.determination import parse_determination
 from imr_assist.models import (
     Decision,
     Determination,
@@ -32,11 +30,13 @@ from imr_assist.models import (
     SourceDocument,
     Tier,
 )
-from imr_assist.precedent import find_precedent
-from imr_assist.retrieval import HybridRetriever
+from imr_assist.retrieval.authority import order_by_authority
+from imr_assist.retrieval.hybrid import HybridRetriever
+from imr_assist.retrieval.precedent import find_precedent
+from imr_assist.review.export import export_review, to_docx, to_markdown
+from imr_assist.review.ledger import Ledger, Review, accept_blockers, open_ledger
 from imr_assist.settings import Settings
-from imr_assist.sources.determination import parse_determination
-from imr_assist.verification import verify
+from imr_assist.verification.verify import verify
 
 __all__ = [
     "CITATION_RE",

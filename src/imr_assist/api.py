@@ -12,11 +12,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from imr_assist.consistency import ConsistencyReport
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import ConfigError, DeterminationParseError, QueryError
-from imr_assist.index import PassageIndex
-from imr_assist.ingest import FileProgress, ingest_paths
+from imr_assist.index.consistency import ConsistencyReport
+from imr_assist.index.filters import check_filters
+from imr_assist.index.store import PassageIndex
+from imr_assist.ingest.pipeline import FileProgress, ingest_paths
+from imr_assist.ingest.reader import ReadOptions, read_source
 from imr_assist.models import (
     Determination,
     DocumentRecord,
@@ -25,10 +27,8 @@ from imr_assist.models import (
     Kind,
     SearchResult,
 )
-from imr_assist.retrieval import HybridRetriever
-from imr_assist.search import check_filters
+from imr_assist.retrieval.hybrid import HybridRetriever
 from imr_assist.settings import Settings
-from imr_assist.sources.reader import ReadOptions, read_source
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ DEMO_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 @functools.lru_cache(maxsize=8)
 def _cached_chain(settings_json: str) -> Any:
     from imr_assist.drafting.chain import make_chain
+    from imr_assist.drafting.llm import chat_model_for, describe_llm, redactor_for
     from imr_assist.drafting.llm_drafter import make_llm_drafter
-    from imr_assist.llm import chat_model_for, describe_llm, redactor_for
 
     settings = Settings.model_validate_json(settings_json)
     model = chat_model_for(settings.llm)
@@ -247,7 +247,7 @@ def check_index(
     grace_s: float | None = None,
 ) -> ConsistencyReport:
     """Do Chroma, the manifest and this machine's BM25 side-store agree? `repair` fixes drift."""
-    from imr_assist import consistency
+    from imr_assist.index import consistency
 
     settings = settings or load_settings(home)
     index = open_index(settings)

@@ -8,15 +8,15 @@
     │   ├── EmptySourceError        no text at all (empty file, zero-page or scanned PDF)
     │   ├── CorruptSourceError      damaged or encrypted PDF, undecodable text, too large
     │   ├── DeterminationParseError the text is not a determination letter imr-assist can parse
-    │   └── UploadError             an uploaded file's name, type or size is refused (uploads.py)
+    │   └── UploadError             an upload's name, type or size is refused (ingest/uploads.py)
     ├── IndexError_            the index cannot be opened, is stale or inconsistent
     │   └── DocumentNotFoundError   `index rm` of a document that is not indexed
     ├── QueryError             an empty, oversized or malformed query or filter
-    ├── EvaluationDataError    a queries/qrels/run/BEIR file cannot be used (evaluation/trec.py)
+    ├── EvaluationDataError    a queries/qrels/run/BEIR file cannot be used (evaluation/)
     ├── ReviewError            a review action is not allowed: Accept gate, closed review, no
-    │                          reviewer name (ledger/)
-    ├── LedgerError            the ledger database cannot be opened or written (ledger/)
-    └── ExportError            a determination cannot be exported (export.py)
+    │                          reviewer name (review/ledger/)
+    ├── LedgerError            the ledger database cannot be opened or written (review/ledger/)
+    └── ExportError            a determination cannot be exported (review/export.py)
 
 Every message says what happened and what to do next.
 """
@@ -77,3 +77,27 @@ class DocumentNotFoundError(IndexError_):
 
 class QueryError(ImrAssistError):
     """A query or filter is empty, too long, or malformed."""
+
+
+class UploadError(SourceError):
+    """An uploaded file was refused; nothing was written. The message names the file."""
+
+    def __init__(self, name: str, problem: str, hint: str = "") -> None:
+        super().__init__(name, problem, hint)
+        self.args = (f"Uploaded file '{name}': {problem}" + (f" {hint}" if hint else ""),)
+
+
+class EvaluationDataError(ImrAssistError):
+    """A queries, qrels, run or BEIR file cannot be used; the message names file and line."""
+
+
+class ReviewError(ImrAssistError):
+    """A review action is not allowed (gate, closed review, missing name); says what to do."""
+
+
+class LedgerError(ImrAssistError):
+    """The ledger database cannot be opened or written."""
+
+
+class ExportError(ImrAssistError):
+    """The export file cannot be written."""

@@ -11,8 +11,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class _Model(BaseModel):
+class StrictModel(BaseModel):
+    """The one base of every domain model: unknown fields are an error, never ignored."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+_Model = StrictModel
 
 
 class Tier(StrEnum):
@@ -92,7 +97,7 @@ class Page(_Model):
     text: str = Field(description="Cleaned page text")
 
 
-class Recommendation(_Model):
+class NumberedRecommendation(_Model):
     """A numbered guideline recommendation with its direction and strength."""
 
     number: str = Field(description="Recommendation number as printed, e.g. '12'")
@@ -136,7 +141,7 @@ class SourceDocument(_Model):
     meta: DocumentMeta = Field(description="Document metadata")
     pages: list[Page] = Field(description="Cleaned pages")
     blocks: list[Block] = Field(default_factory=list, description="Structural blocks, in order")
-    recommendations: list[Recommendation] = Field(
+    recommendations: list[NumberedRecommendation] = Field(
         default_factory=list, description="Numbered recommendations found in the document"
     )
     determination: Determination | None = Field(

@@ -24,9 +24,9 @@ from imr_assist.drafting.evidence import Evidence, gather_evidence
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import QueryError
 from imr_assist.models import Passage, ResolvedCitation
-from imr_assist.retrieval import HybridRetriever
-from imr_assist.search import clean_query
-from imr_assist.verification import verify_draft
+from imr_assist.retrieval.hybrid import HybridRetriever
+from imr_assist.retrieval.validation import clean_query
+from imr_assist.verification.verify import verify_draft
 
 Drafter = Callable[[Evidence, str, str, str], tuple[list[str], str]]
 """An alternative drafter: (evidence, kind, request, summary) -> (sentences, drafter name)."""

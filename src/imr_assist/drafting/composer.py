@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 
-from imr_assist.chunking import split_sentences
 from imr_assist.citations import cite, format_pages
 from imr_assist.drafting.evidence import SILENCE_RE, Evidence, TierEvidence
 from imr_assist.drafting.models import PrecedentSummary
-from imr_assist.lexical import tokenize
 from imr_assist.models import DraftDecision, Hit, Passage, Stance, Tier
-from imr_assist.retrieval import groups_found, item_groups, normalize_request
+from imr_assist.retrieval.hybrid import groups_found, item_groups, normalize_request
+from imr_assist.text.sentences import split_sentences
+from imr_assist.text.tokens import tokenize
 
 DRAFTER_NAME = "offline-composer"
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from imr_assist.authority import GUIDANCE_TIERS, sequence_note
-from imr_assist.chunking import split_sentences
 from imr_assist.models import Hit, Passage, SearchResult, Tier
-from imr_assist.precedent import Precedent, find_precedent
-from imr_assist.retrieval import HybridRetriever, groups_found, item_groups
+from imr_assist.retrieval.authority import GUIDANCE_TIERS, sequence_note
+from imr_assist.retrieval.hybrid import HybridRetriever, groups_found, item_groups
+from imr_assist.retrieval.precedent import Precedent, find_precedent
+from imr_assist.text.sentences import split_sentences
 
 SILENCE_RE = re.compile(
     r"\b(?:does|do|did) not (?:specifically )?(?:address|specify|mention|discuss|cover)\b|"

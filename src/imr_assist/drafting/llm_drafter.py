@@ -2,7 +2,8 @@
 
 The evidence goes to the model as quoted data with its citation ids, in the order of authority;
 the case summary is redacted first when the model is outside the process. The reply is split
-into sentences; ids that are not in the evidence are reported as fabricated (never dropped).
+into cited sentences exactly as the verifier splits a text (`text.sentences.cited_sentences`);
+ids that are not in the evidence are reported as fabricated (never dropped).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from imr_assist.chunking import split_sentences
 from imr_assist.citations import format_citation
 from imr_assist.drafting.evidence import Evidence
+from imr_assist.text.sentences import cited_sentences
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,10 @@ def make_llm_drafter(
         safe_summary = redactor(summary) if redactor and summary else summary
         messages = build_messages(evidence, kind, request, safe_summary)
         text = "".join(_stream_text(model, messages, on_token))
-        sentences = split_sentences(text)
+        sentences = cited_sentences(text)
         if not sentences:
             sentences = [f"The drafter ({name}) returned no text."]
-        return _attach_trailing_markers(sentences), name
+        return sentences, name
 
     return drafter
 
@@ -106,17 +107,6 @@ def _stream_text(
         if on_token is not None and piece:
             on_token(piece)
         yield piece
-
-
-def _attach_trailing_markers(sentences: list[str]) -> list[str]:
-    """A lone '[id]' split off after a period belongs to the sentence before it."""
-    out: list[str] = []
-    for s in sentences:
-        if out and s.startswith("[") and len(s) <= 16 * 3:
-            out[-1] = f"{out[-1]} {s}"
-        else:
-            out.append(s)
-    return out
 
 
 __all__ = ["SYSTEM_PROMPT", "build_messages", "evidence_block", "make_llm_drafter"]

@@ -1,15 +1,13 @@
-"""Evaluation: judged queries in, metrics, significance and reports out.
+"""Evaluation: judged queries and labelled cases in, metrics and reports out.
 
-trec.py            queries.jsonl, graded TREC qrels, run files, hits -> judged ids
-metrics.py         trec_eval metrics via pytrec_eval, plus MRR@10
-significance.py    paired randomization test and t-test
-peer.py            the LangChain EnsembleRetriever baseline
-beir.py            BEIR folders, ingested into their own index
-report.py          report.md, ndcg.png, per-query CSV, summary.json
-retrieval_eval.py  the `eval retrieval` orchestration
+trec.py          queries.jsonl, graded TREC qrels, run files, hits -> judged ids, JSONL readers
+significance.py  paired randomization test and t-test
+retrieval/       the retrieval eval (pytrec_eval metrics, the LangChain peer, BEIR, reports)
+drafting/        the drafting eval (stance, decision, citations, support)
 """
 
-from imr_assist.evaluation.models import (
+from imr_assist.errors import EvaluationDataError
+from imr_assist.evaluation.retrieval.models import (
     METRIC_KEYS,
     Abstention,
     EvalQuery,
@@ -19,7 +17,7 @@ from imr_assist.evaluation.models import (
     RetrieverSummary,
     Significance,
 )
-from imr_assist.evaluation.retrieval_eval import (
+from imr_assist.evaluation.retrieval.run import (
     DEFAULT_RETRIEVER,
     RETRIEVER_NAMES,
     EvalOutcome,
@@ -28,7 +26,6 @@ from imr_assist.evaluation.retrieval_eval import (
     evaluate,
     run_retrieval_eval,
 )
-from imr_assist.evaluation.trec import EvaluationDataError
 
 __all__ = [
     "DEFAULT_RETRIEVER",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from imr_assist.evaluation.models import Significance
+from imr_assist.evaluation.retrieval.models import Significance
 
 DEFAULT_ROUNDS = 10_000
 DEFAULT_SEED = 20261128

@@ -15,8 +15,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from imr_assist.errors import ImrAssistError
-from imr_assist.evaluation.models import EvalQuery
+from imr_assist.errors import EvaluationDataError
+from imr_assist.evaluation.retrieval.models import EvalQuery
 from imr_assist.models import Hit
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -29,10 +29,6 @@ Run = dict[str, list[str]]
 LEVELS = ("page", "passage", "document")
 _PAGE_RE = re.compile(r"^\d+$")
 _MAX_PAGE_SPAN = 200
-
-
-class EvaluationDataError(ImrAssistError):
-    """A queries, qrels, run or BEIR file cannot be used; the message names file and line."""
 
 
 # --------------------------------------------------------------------------- queries

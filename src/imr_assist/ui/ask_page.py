@@ -24,8 +24,8 @@ from imr_assist.ui.render import (
 )
 from imr_assist.ui.turns import Result, Turn, run_turn, turns
 from imr_assist.ui.workspace import (
-    BODY_REGIONS,
     EXAMPLES,
+    REQUEST_REGIONS,
     Workspace,
     get_workspace,
     reviewer_name,
@@ -82,7 +82,7 @@ def _request_form(ws: Workspace, filters: dict[str, str]) -> None:
     with st.expander("Determination request", expanded=not turns()):
         with st.form("request-form", clear_on_submit=False):
             item = st.text_input("Requested item", placeholder="Lumbar spine home exercise kit")
-            region = st.selectbox("Body region", BODY_REGIONS, key="form-region")
+            region = st.selectbox("Body region", REQUEST_REGIONS, key="form-region")
             summary = st.text_area(
                 "Case summary",
                 placeholder="39-year-old, injured 2006, lumbar fusion revision 07/2013, ...",

@@ -9,11 +9,11 @@ import streamlit as st
 
 from imr_assist import api
 from imr_assist.errors import ImrAssistError
-from imr_assist.ingest import FileProgress
+from imr_assist.ingest.pipeline import FileProgress
+from imr_assist.ingest.uploads import ALLOWED_UPLOAD_TYPES, max_upload_bytes, save_upload
 from imr_assist.models import IngestReport, Tier
 from imr_assist.ui.render import escape_md
 from imr_assist.ui.workspace import Workspace, get_workspace, sidebar_index
-from imr_assist.uploads import ALLOWED_UPLOAD_TYPES, max_upload_bytes, save_upload
 
 KINDS = ("auto", "guideline", "determination", "study")
 

@@ -16,10 +16,10 @@ import streamlit as st
 
 from imr_assist.api import DEMO_CORPUS
 from imr_assist.errors import ImrAssistError
-from imr_assist.evaluation.drafting_eval import run_drafting_eval
-from imr_assist.evaluation.drafting_models import DraftingSummary
-from imr_assist.evaluation.models import EvalSummary
-from imr_assist.evaluation.retrieval_eval import RETRIEVER_NAMES, run_retrieval_eval
+from imr_assist.evaluation.drafting.models import DraftingSummary
+from imr_assist.evaluation.drafting.run import run_drafting_eval
+from imr_assist.evaluation.retrieval.models import EvalSummary
+from imr_assist.evaluation.retrieval.run import RETRIEVER_NAMES, run_retrieval_eval
 from imr_assist.settings import Settings
 from imr_assist.ui.workspace import Workspace, get_workspace
 

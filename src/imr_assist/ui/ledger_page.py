@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from imr_assist.errors import ImrAssistError
-from imr_assist.ledger import LedgerCheck, Review, ReviewStatus
+from imr_assist.review.ledger import LedgerCheck, Review, ReviewStatus
 from imr_assist.ui.render import escape_md
 from imr_assist.ui.workspace import Workspace, get_workspace, reviewer_name
 
@@ -116,7 +116,7 @@ def _show(ws: Workspace, review: Review, reviewer: str) -> None:
 
 
 def _exports(ws: Workspace, review: Review, reviewer: str) -> None:
-    from imr_assist.export import to_markdown
+    from imr_assist.review.export import to_markdown
 
     if review.status is not ReviewStatus.ACCEPTED:
         st.caption("Only accepted reviews are exported.")
@@ -148,7 +148,7 @@ def _exports(ws: Workspace, review: Review, reviewer: str) -> None:
 
 
 def _docx_bytes(review: Review) -> bytes:
-    from imr_assist.export import to_docx
+    from imr_assist.review.export import to_docx
 
     with tempfile.TemporaryDirectory() as tmp:
         return to_docx(review, Path(tmp) / "determination.docx").read_bytes()

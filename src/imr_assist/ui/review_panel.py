@@ -11,12 +11,12 @@ from __future__ import annotations
 import streamlit as st
 
 from imr_assist.errors import ImrAssistError
-from imr_assist.ledger import accept_blockers
 from imr_assist.models import SentenceCheck, VerificationReport
+from imr_assist.review.ledger import accept_blockers
 from imr_assist.ui.render import VERDICT_BADGE, escape_md
 from imr_assist.ui.turns import Turn
 from imr_assist.ui.workspace import Workspace
-from imr_assist.verification import verify_draft
+from imr_assist.verification.verify import verify_draft
 
 
 def _verified_key(turn: Turn) -> str:

@@ -16,20 +16,25 @@ import streamlit as st
 from imr_assist import api
 from imr_assist.drafting.chain import make_chain
 from imr_assist.drafting.composer import DRAFTER_NAME
+from imr_assist.drafting.llm import chat_model_for, describe_llm, is_external, redactor_for
 from imr_assist.errors import ImrAssistError
-from imr_assist.index import FILTER_KEYS, PassageIndex
-from imr_assist.ledger import Ledger, open_ledger
-from imr_assist.llm import chat_model_for, describe_llm, is_external, redactor_for
+from imr_assist.index.filters import FILTER_KEYS
+from imr_assist.index.store import PassageIndex
 from imr_assist.models import Kind, Tier
-from imr_assist.retrieval import HybridRetriever
+from imr_assist.retrieval.hybrid import HybridRetriever
+from imr_assist.review.ledger import Ledger, open_ledger
 from imr_assist.settings import Settings
+from imr_assist.text import regions
 
 EXAMPLES = (
     "Is a home exercise kit covered after lumbar fusion?",
     "TENS unit purchase for chronic low back pain",
     "12 sessions of chiropractic manipulation",
 )
-BODY_REGIONS = ("", "low_back", "neck", "shoulder", "knee", "wrist_hand", "chronic_pain")
+BODY_REGIONS = ("", *regions.BODY_REGIONS)
+"""The region filter's choices: the vocabulary readers assign ('' = any region)."""
+REQUEST_REGIONS = ("", *regions.SPECIFIC_REGIONS)
+"""The request form's choices: regions a request can name."""
 
 # The seam for the chat model: tests replace it with a queued fake, exactly where the real
 # model would come from.

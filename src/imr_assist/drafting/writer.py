@@ -1,0 +1,346 @@
+"""The offline writer: renders a `Reasoning` as the rationale a physician reviewer signs.
+
+The shape is the real letter's (../shared/seeds/): what the governing guideline recommends
+(paraphrased from the recommendation record: direction, intervention, population, strength as
+printed, with page), where the sequence of authority moved down (quoted from the silent
+guideline when it says so), how the record meets or misses each criterion (quoting the record
+sentence), where guidelines of the same authority disagree and why one was applied, and the
+closing "Given the above, the request for X is/is not medically necessary." `ask` opens with
+the conclusion in plain words and leaves the closing out. Every guideline sentence carries the
+citation id of a passage it rests on; verification still checks each one.
+
+No LLM, nothing leaves the machine; the same input always gives the same text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pydantic import ConfigDict, Field
+
+from imr_assist.citations import cite, format_pages
+from imr_assist.drafting.models import PrecedentSummary
+from imr_assist.models import Direction, DraftDecision, Hit, Passage, Stance, StrictModel, Tier
+from imr_assist.reasoning.models import (
+    CriterionCheck,
+    CriterionStatus,
+    GuidelineFinding,
+    Reasoning,
+    Recommendation,
+)
+from imr_assist.retrieval.authority import TIER_LABELS
+
+WRITER_NAME = "offline-writer"
+
+STANCE_WORDS = {
+    Stance.RECOMMENDED: "Recommended",
+    Stance.NOT_RECOMMENDED: "Not recommended",
+    Stance.INSUFFICIENT_EVIDENCE: "Insufficient evidence to recommend for or against",
+    Stance.NOT_ADDRESSED: "Not addressed by the loaded guidelines",
+}
+DECISION_WORDS = {
+    DraftDecision.MEDICALLY_NECESSARY: "medically necessary",
+    DraftDecision.NOT_MEDICALLY_NECESSARY: "not medically necessary",
+    DraftDecision.INSUFFICIENT_INFORMATION: "cannot be decided on the information provided",
+}
+MAX_QUOTE = 160
+"""A record sentence or criterion longer than this is shortened at a word boundary."""
+
+
+class Written(StrictModel):
+    """What the writer returns: the sentences and what they rest on."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    sentences: list[str] = Field(description="Rationale sentences with citation markers")
+    relied_on: list[Passage] = Field(description="Guideline passages the decision rests on")
+    missing_documentation: list[str] = Field(description="Documentation that would change it")
+
+
+def _short(text: str, limit: int = MAX_QUOTE) -> str:
+    text = " ".join(text.replace('"', "'").split()).rstrip(" .;:,")
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return f"{cut} ..."
+
+
+def _lower_first(text: str) -> str:
+    return text[0].lower() + text[1:] if len(text) > 1 and not text[1].isupper() else text
+
+
+def rec_locator(rec: Recommendation) -> str:
+    """'Rec 27, p. 66' / 'E.1.a Acupuncture, pp. 31-32'."""
+    pages = format_pages(rec.page_start, rec.page_end)
+    return ", ".join(x for x in (rec.label, pages) if x)
+
+
+def _passage_for(rec: Recommendation, hits: Sequence[Hit]) -> Passage | None:
+    by_id = {h.passage.id: h.passage for h in hits}
+    for pid in rec.passage_ids:
+        if pid in by_id:
+            return by_id[pid]
+    return None
+
+
+def _cite(rec: Recommendation, hits: Sequence[Hit]) -> str:
+    p = _passage_for(rec, hits)
+    return f" {cite(p.id)}" if p else ""
+
+
+def _verb(rec: Recommendation) -> str:
+    if rec.direction is Direction.AGAINST:
+        return "recommends against"
+    if rec.direction is Direction.NEITHER:
+        return "finds the evidence insufficient to recommend for or against"
+    return "recommends"
+
+
+def _what(rec: Recommendation) -> str:
+    what = " and ".join(rec.interventions[:3]) if rec.interventions else ""
+    if rec.population and what:
+        what = f"{what} {_for_population(rec.population)}"
+    return what
+
+
+def _for_population(population: str) -> str:
+    p = population.strip().rstrip(",.")
+    return p if re.match(r"(?:for|in|among|after|with)\b", p, re.I) else f"for {p}"
+
+
+def recommendation_sentence(rec: Recommendation, hits: Sequence[Hit]) -> str:
+    """'VA/DoD LBP CPG 2022 (Rec 27, p. 66) recommends against opioids for patients with
+    chronic low back pain (printed strength: Weak against). [id]' — paraphrased from the record;
+    when the record names no intervention the statement is quoted instead."""
+    where = f"{rec.guideline} ({rec_locator(rec)})"
+    what = _what(rec)
+    strength = f" (strength as printed: {rec.strength_text})" if rec.strength_text else ""
+    if what and len(rec.statement) > 220:
+        return f"{where} {_verb(rec)} {what}{strength}.{_cite(rec, hits)}"
+    return f'{where} states: "{_short(rec.statement, 260)}"{strength}.{_cite(rec, hits)}'
+
+
+def _silence_sentences(
+    reasoning: Reasoning, silences: Sequence[tuple[Hit, str]], excluded: Sequence[Tier]
+) -> list[str]:
+    """Why the sequence moved down to the governing tier, said truthfully."""
+    gov = reasoning.governing
+    if gov is None or gov.tier is Tier.MTUS:
+        return []
+    item = reasoning.request.item or reasoning.request.text
+    above = [t for t in (Tier.MTUS, Tier.GUIDELINE, Tier.OTHER_GUIDELINE) if t.rank < gov.tier.rank]
+    loaded = {f.tier for f in reasoning.findings}
+    out: list[str] = []
+    for tier in above:
+        if tier in excluded:
+            out.append(f"The {TIER_LABELS[tier]} tier was not consulted (excluded by the filter).")
+            continue
+        if tier not in loaded:
+            continue
+        quoted = next(((h, s) for h, s in silences if h.passage.tier is tier), None)
+        name = next(f.guideline for f in reasoning.findings if f.tier is tier)
+        if quoted is not None:
+            hit, sentence = quoted
+            out.append(
+                f'{name} does not specifically address {item}: "{_short(sentence)}" '
+                f"{cite(hit.passage.id)}; secondary guidelines were consulted."
+            )
+        else:
+            out.append(
+                f"{name} does not specifically address {item}; secondary guidelines were consulted."
+            )
+    return out[:1]
+
+
+def _criteria_sentences(
+    reasoning: Reasoning, rec: Recommendation, hits: Sequence[Hit]
+) -> list[str]:
+    checks = reasoning.checklist
+    if not checks:
+        return []
+    criteria = [c for c in checks if not c.is_limit]
+    limits = [c for c in checks if c.is_limit]
+    out = []
+    conds = "; ".join(_lower_first(_short(c.criterion, 120)) for c in (criteria + limits)[:3])
+    out.append(f"It sets these conditions: {conds}.{_cite(rec, hits)}")
+    met = [c for c in checks if c.status is CriterionStatus.MET and c.evidence]
+    not_met = [c for c in checks if c.status is CriterionStatus.NOT_MET]
+    missing = [c for c in checks if c.status is CriterionStatus.NOT_DOCUMENTED]
+    if met:
+        c = met[0]
+        out.append(
+            f'The records document that "{_short(c.evidence or "")}", which meets '
+            f"the condition of {_lower_first(_short(c.criterion, 100))}."
+        )
+    for c in not_met[:2]:
+        if c.evidence:
+            out.append(
+                f'The records state that "{_short(c.evidence)}", which does not meet '
+                f"the condition of {_lower_first(_short(c.criterion, 100))}."
+            )
+        else:
+            out.append(
+                f"The request exceeds the condition of {_lower_first(_short(c.criterion, 100))}."
+            )
+    if missing:
+        names = "; ".join(_lower_first(_short(c.criterion, 100)) for c in missing[:3])
+        out.append(f"There is no documentation of {names}.")
+    return out
+
+
+def _conflict_sentences(reasoning: Reasoning, hits: Sequence[Hit]) -> list[str]:
+    out = []
+    for finding in reasoning.conflicts[:1]:
+        if finding.governing is None:
+            continue
+        out.append(recommendation_sentence(finding.governing.recommendation, hits))
+    if reasoning.conflict_note and out:
+        out.append(reasoning.conflict_note)
+    return out
+
+
+def _agreeing_lower(reasoning: Reasoning, hits: Sequence[Hit]) -> list[str]:
+    """One lower-tier guideline that agrees, when the governing one has no criteria to apply."""
+    gov = reasoning.governing
+    if gov is None or gov.governing is None:
+        return []
+    direction = gov.governing.recommendation.direction
+    for f in reasoning.findings:
+        if f is gov or f.governing is None or f.tier.rank <= gov.tier.rank:
+            continue
+        rec = f.governing.recommendation
+        if rec.direction is direction and f.governing.population_fits:
+            s = recommendation_sentence(rec, hits)
+            return [
+                f"Consistent with this, {_lower_first(s)}"
+                if not s.startswith(rec.guideline)
+                else f"Consistent with this, {s}"
+            ]
+    return []
+
+
+def closing(item: str, decision: DraftDecision) -> str:
+    if decision is DraftDecision.INSUFFICIENT_INFORMATION:
+        return f"Given the above, the request for {item} cannot be decided on the information provided."
+    verdict = "is" if decision is DraftDecision.MEDICALLY_NECESSARY else "is not"
+    return f"Given the above, the request for {item} {verdict} medically necessary."
+
+
+def conclusion_line(reasoning: Reasoning, hits: Sequence[Hit]) -> str:
+    """The answer's first sentence: the conclusion in plain words."""
+    gov = reasoning.governing
+    if gov is None or gov.governing is None:
+        return "The loaded guidelines do not specifically address this request."
+    rec = gov.governing.recommendation
+    words = STANCE_WORDS[reasoning.stance]
+    pop = f" {_for_population(rec.population)}" if rec.population else ""
+    mtus = ""
+    if gov.tier is not Tier.MTUS and any(f.tier is Tier.MTUS for f in reasoning.findings):
+        mtus = "; the MTUS does not specifically address it"
+    return f"{words}{pop} under {rec.guideline} {rec.label} ({rec.strength_text}){mtus}.{_cite(rec, hits)}"
+
+
+def write(
+    reasoning: Reasoning,
+    hits: Sequence[Hit],
+    *,
+    kind: str,
+    item: str,
+    silences: Sequence[tuple[Hit, str]] = (),
+    excluded_tiers: Sequence[Tier] = (),
+    precedent: str | None = None,
+) -> Written:
+    """Sentences of an answer (`kind='ask'`) or a determination rationale (`kind='draft'`)."""
+    if reasoning.problems and reasoning.decision is DraftDecision.INSUFFICIENT_INFORMATION:
+        if not reasoning.request.item:
+            sentences = [
+                "No requested item could be recognised in this request.",
+                "Name the treatment, test, device or drug requested (for example "
+                "'physical therapy 2x6 for the lumbar spine') to get a decision.",
+            ]
+            return Written(sentences=sentences, relied_on=[], missing_documentation=[])
+    gov = reasoning.governing
+    if gov is None or gov.governing is None:
+        sentences = [f"The loaded guidelines do not specifically address {item}."]
+        if kind == "draft":
+            sentences.append("No decision is drafted; this item needs the reviewer's own review.")
+        return Written(sentences=sentences, relied_on=[], missing_documentation=[])
+    rec = gov.governing.recommendation
+    body: list[str] = []
+    body += _silence_sentences(reasoning, silences, excluded_tiers)
+    body.append(recommendation_sentence(rec, hits))
+    if not gov.governing.population_fits:
+        body.append(
+            f"No recommendation of {rec.guideline} covers this population exactly: "
+            f"{gov.governing.reason}."
+        )
+    body += _criteria_sentences(reasoning, rec, hits)
+    body += _conflict_sentences(reasoning, hits)
+    if not reasoning.checklist and not reasoning.conflicts:
+        body += _agreeing_lower(reasoning, hits)
+    for problem in reasoning.problems:
+        body.append(problem)
+    if precedent and kind == "draft":
+        body.append(precedent)
+    relied = [p for p in [_passage_for(rec, hits)] if p is not None]
+    relied += [h.passage for h, _ in silences[:1]] if body and silences else []
+    if kind == "ask":
+        sentences = [conclusion_line(reasoning, hits), *body]
+    else:
+        sentences = [*body, closing(item, reasoning.decision)]
+    return Written(
+        sentences=sentences,
+        relied_on=_unique(relied),
+        missing_documentation=reasoning.would_change,
+    )
+
+
+def _unique(passages: list[Passage]) -> list[Passage]:
+    seen: dict[str, Passage] = {}
+    for p in passages:
+        seen.setdefault(p.id, p)
+    return list(seen.values())
+
+
+def describe_findings(findings: Sequence[GuidelineFinding]) -> list[str]:
+    """One plain line per guideline consulted (for the reviewer and the LLM drafter's input)."""
+    out = []
+    for f in findings:
+        if f.governing is None:
+            out.append(f"{f.guideline} ({TIER_LABELS[f.tier]}): does not address the item")
+            continue
+        rec = f.governing.recommendation
+        out.append(
+            f"{f.guideline} ({TIER_LABELS[f.tier]}): {rec.label}, {rec.direction.value}, "
+            f"{rec.strength_text} — {f.governing.reason}"
+        )
+    return out
+
+
+def checklist_lines(checks: Sequence[CriterionCheck]) -> list[str]:
+    """One plain line per criterion: 'met: ... (record: "...")'."""
+    words = {
+        CriterionStatus.MET: "met",
+        CriterionStatus.NOT_MET: "not met",
+        CriterionStatus.NOT_DOCUMENTED: "not documented",
+    }
+    return [
+        f"{words[c.status]}: {c.criterion}" + (f' (record: "{c.evidence}")' if c.evidence else "")
+        for c in checks
+    ]
+
+
+__all__ = [
+    "DECISION_WORDS",
+    "STANCE_WORDS",
+    "WRITER_NAME",
+    "PrecedentSummary",
+    "Written",
+    "checklist_lines",
+    "closing",
+    "conclusion_line",
+    "describe_findings",
+    "recommendation_sentence",
+    "write",
+]

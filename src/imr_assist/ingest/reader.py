@@ -1,0 +1,409 @@
+"""Read one file into source documents: dispatch by type, detect kind and authority tier."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from imr_assist.errors import (
+    CorruptSourceError,
+    DeterminationParseError,
+    EmptySourceError,
+    SourceError,
+    UnreadableSourceError,
+    UnsupportedSourceError,
+)
+from imr_assist.ingest.determination import looks_like_determination, parse_determination
+from imr_assist.ingest.injection import find_instructions
+from imr_assist.ingest.pdf import read_pdf_pages
+from imr_assist.ingest.structure import build_blocks, find_recommendations
+from imr_assist.ingest.tabular import is_dmhc_header, read_beir_corpus, read_dmhc_csv
+from imr_assist.ingest.textfile import cited_pages, decode_bytes, split_front_matter, text_pages
+from imr_assist.models import (
+    Block,
+    Determination,
+    DocumentMeta,
+    Kind,
+    Page,
+    SourceDocument,
+    Tier,
+)
+from imr_assist.text.regions import region_of_title
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".pdf", ".csv", ".jsonl"}
+KIND_CHOICES = ("auto", "guideline", "determination", "study")
+
+
+@dataclass
+class ReadResult:
+    """Documents read from one file, and warnings about parts that were skipped."""
+
+    documents: list[SourceDocument]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReadOptions:
+    """Caller overrides (CLI flags) applied on top of front matter and detection."""
+
+    kind: str = "auto"
+    tier: Tier | None = None
+    guideline: str | None = None
+    max_file_mb: float = 50.0
+    max_pdf_pages: int = 2000
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def doc_id_for(path: Path) -> str:
+    """Stable document id from the file name: 'va-department_of_defense'."""
+    stem = re.sub(r"[^a-z0-9_]+", "-", path.stem.lower()).strip("-")
+    return stem or "document"
+
+
+def read_bytes(path: Path, max_mb: float) -> bytes:
+    """The raw bytes of a regular file, refusing what cannot or should not be read."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise UnreadableSourceError(
+            path, f"cannot be opened ({exc.strerror or exc}).", "Check the path and permissions."
+        ) from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableSourceError(path, "is not a regular file.", "Give a file or a folder.")
+    if info.st_size > max_mb * 1024 * 1024:
+        raise CorruptSourceError(
+            path,
+            f"is {info.st_size / 1024 / 1024:.1f} MB, over the {max_mb:g} MB limit.",
+            "Split it, or raise IMR_INGEST__MAX_FILE_MB.",
+        )
+    if info.st_size == 0:
+        raise EmptySourceError(path, "the file is empty.", "Check the file and export it again.")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UnreadableSourceError(
+            path, f"cannot be read ({exc.strerror or exc}).", "Check permissions."
+        ) from exc
+
+
+def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
+    """Read a PDF, text/Markdown, letter, DMHC CSV or BEIR corpus.jsonl file."""
+    options = options or ReadOptions()
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        raise UnreadableSourceError(
+            path, "is not a regular file (it is a folder).", "Give a file path."
+        )
+    if not path.exists():
+        raise UnreadableSourceError(
+            path, "cannot be opened (it does not exist).", "Check the path."
+        )
+    if suffix == ".jsonl" and path.name != "corpus.jsonl":
+        raise UnsupportedSourceError(
+            path,
+            "is a .jsonl file other than a BEIR corpus.jsonl.",
+            "Only BEIR corpus.jsonl files are ingested; queries and qrels are eval inputs.",
+        )
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnsupportedSourceError(
+            path,
+            f"'{suffix or 'no extension'}' files are not read.",
+            "Ingest .pdf, .txt, .md, DMHC .csv or BEIR corpus.jsonl files.",
+        )
+    data = read_bytes(path, options.max_file_mb)
+    digest = file_hash(data)
+    try:
+        if suffix == ".pdf":
+            if not data.lstrip()[:5].startswith(b"%PDF"):
+                raise CorruptSourceError(
+                    path,
+                    "is not a PDF (no %PDF header).",
+                    "Check the file; it may be misnamed or damaged.",
+                )
+            pages, title = read_pdf_pages(path, max_pages=options.max_pdf_pages)
+            return ReadResult([_document(path, digest, pages, {}, title, options, markdown=False)])
+        text = decode_bytes(data, path)
+        if suffix == ".csv":
+            if not is_dmhc_header(text.lstrip("\ufeff").split("\n", 1)[0]):
+                raise UnsupportedSourceError(
+                    path,
+                    "is a CSV without the DMHC IMR columns.",
+                    "Only the DMHC 'IMR Determinations' CSV (ReferenceID, ..., Findings) is read.",
+                )
+            docs, warnings = read_dmhc_csv(text, path, digest)
+            return _without_instructions(path, docs, warnings)
+        if suffix == ".jsonl":
+            docs, warnings = read_beir_corpus(text, path)
+            return _without_instructions(path, docs, warnings)
+        meta, body = split_front_matter(text, path)
+        pages = text_pages(body, path)
+        return ReadResult(
+            [
+                _document(
+                    path,
+                    digest,
+                    pages,
+                    meta,
+                    None,
+                    options,
+                    markdown=suffix in {".md", ".markdown"},
+                )
+            ]
+        )
+    except SourceError:
+        raise
+    except ValidationError as exc:
+        raise CorruptSourceError(
+            path,
+            f"has invalid metadata ({exc.errors()[0]['msg']}).",
+            "Fix the front matter or flags.",
+        ) from exc
+    except RecursionError as exc:
+        raise CorruptSourceError(path, "is too deeply nested to read.", "Re-export it.") from exc
+
+
+def _document(
+    path: Path,
+    digest: str,
+    pages: list[Page],
+    front: dict[str, Any],
+    embedded_title: str | None,
+    options: ReadOptions,
+    *,
+    markdown: bool,
+) -> SourceDocument:
+    _refuse_instructions(path, pages, front)
+    full_text = "\n".join(p.text for p in pages)
+    try:
+        kind = _kind(front, full_text, options)
+        front_tier = Tier(front["tier"]) if "tier" in front else None
+    except ValueError as exc:
+        raise CorruptSourceError(
+            path,
+            f"has an invalid kind or tier in its front matter ({exc}).",
+            f"Use kind: {', '.join(k.value for k in Kind)}; "
+            f"tier: {', '.join(t.value for t in Tier)}.",
+        ) from exc
+    determination: Determination | None = None
+    if kind is Kind.DETERMINATION:
+        determination = parse_determination(full_text, source=str(path))
+    tier = options.tier or front_tier
+    tier = tier or detect_tier(kind, front, embedded_title, full_text)
+    title = str(front.get("title") or _title(path, embedded_title, determination))
+    decision = front.get("decision")
+    if determination and len(determination.items) == 1 and decision is None:
+        decision = determination.items[0].decision
+    meta = DocumentMeta(
+        title=title,
+        kind=kind,
+        tier=tier,
+        guideline=options.guideline or front.get("guideline") or _guideline_name(full_text, kind),
+        edition=str(front["edition"]) if "edition" in front else None,
+        chapter=front.get("chapter"),
+        body_region=front.get("body_region") or _body_region(title, kind),
+        decision=decision,
+        illustrative=bool(front.get("illustrative", False)),
+    )
+    if determination is not None:
+        blocks = _determination_blocks(determination, pages)
+        recs = []
+    else:
+        recs = find_recommendations(pages, markdown=markdown)
+        blocks = build_blocks(pages, recs, markdown=markdown)
+        if markdown and len(pages) == 1:
+            blocks = _with_cited_pages(blocks)
+    if not blocks:
+        raise EmptySourceError(path, "no text was found after cleaning.", "Check the file content.")
+    return SourceDocument(
+        doc_id=doc_id_for(path),
+        source_path=path.name,
+        content_hash=digest,
+        meta=meta,
+        pages=pages,
+        blocks=blocks,
+        recommendations=recs,
+        determination=determination,
+    )
+
+
+_TAMPERED_HINT = "Check where the file came from; remove that text and ingest again."
+
+
+def _refuse_instructions(path: Path, pages: list[Page], front: dict[str, Any]) -> None:
+    """A source holding text addressed to an AI model is refused (sources/injection.py)."""
+    for where, text in [("front matter", " ".join(map(str, front.values())))] + [
+        (f"page {p.label}", p.text) for p in pages
+    ]:
+        found = find_instructions(text)
+        if found:
+            raise CorruptSourceError(
+                path,
+                f"contains text addressed to an AI model, not source content ({where}: "
+                f"'{found[0]}'); it may have been tampered with.",
+                _TAMPERED_HINT,
+            )
+
+
+def _without_instructions(
+    path: Path, docs: list[SourceDocument], warnings: list[str]
+) -> ReadResult:
+    """Rows (CSV, BEIR) holding text addressed to an AI model are skipped with a warning."""
+    kept = []
+    for doc in docs:
+        found = find_instructions("\n".join([doc.meta.title, *(p.text for p in doc.pages)]))
+        if found:
+            warnings.append(
+                f"{path.name}: {doc.doc_id} skipped, it contains text addressed to an AI model "
+                f"('{found[0]}')."
+            )
+        else:
+            kept.append(doc)
+    if docs and not kept:
+        raise CorruptSourceError(
+            path,
+            f"every record contains text addressed to an AI model ({warnings[-1]}); "
+            "it may have been tampered with.",
+            _TAMPERED_HINT,
+        )
+    return ReadResult(kept, warnings)
+
+
+def _kind(front: dict[str, Any], text: str, options: ReadOptions) -> Kind:
+    if options.kind != "auto":
+        return Kind(options.kind)
+    if "kind" in front:
+        return Kind(front["kind"])
+    return Kind.DETERMINATION if looks_like_determination(text) else Kind.GUIDELINE
+
+
+def detect_tier(kind: Kind, front: dict[str, Any], title: str | None, text: str) -> Tier:
+    """Authority tier from kind, names and wording when no flag or front matter gives it."""
+    if kind is Kind.DETERMINATION:
+        return Tier.PRIOR_DETERMINATION
+    if kind is Kind.STUDY:
+        return Tier.STUDY
+    probe = " ".join(filter(None, [str(front.get("guideline", "")), title or "", text[:5000]]))
+    if re.search(r"\bMTUS\b|Medical Treatment Utilization Schedule", probe):
+        return Tier.MTUS
+    if re.search(r"\bACOEM\b|\bODG\b|Official Disability Guidelines", probe):
+        return Tier.GUIDELINE
+    if (
+        re.search(r"\babstract\b.*\b(methods|results)\b", probe, re.I | re.S)
+        and "guideline" not in probe.lower()
+    ):
+        return Tier.STUDY
+    return Tier.OTHER_GUIDELINE
+
+
+def _body_region(title: str, kind: Kind) -> str | None:
+    """A guideline whose title names one body region ('... Low Back Pain') covers that region."""
+    if kind is not Kind.GUIDELINE:
+        return None
+    return region_of_title(title)
+
+
+def _guideline_name(text: str, kind: Kind) -> str | None:
+    if kind is not Kind.GUIDELINE:
+        return None
+    head = text[:3000]
+    if re.search(r"VA/DoD Clinical Practice Guideline", head) and re.search(r"Low Back Pain", head):
+        year = re.search(r"\b(20\d\d)\b", head)
+        return f"VA/DoD LBP CPG {year.group(1)}" if year else "VA/DoD LBP CPG"
+    return None
+
+
+def _title(path: Path, embedded: str | None, determination: Determination | None) -> str:
+    if determination is not None:
+        items = "; ".join(i.item for i in determination.items)
+        return f"{path.stem}: {items}" if items else path.stem
+    if embedded and len(embedded) > 3:
+        return embedded.replace("_", " ")
+    return path.stem.replace("_", " ").replace("-", " ")
+
+
+def _determination_blocks(det: Determination, pages: list[Page]) -> list[Block]:
+    """One block for the case summary, one per disputed item (decision, guidelines, rationale)."""
+    label = pages[0].label if pages else "1"
+    end = pages[-1].label if pages else "1"
+    blocks = []
+    if det.case_summary.text:
+        blocks.append(
+            Block(
+                text=det.case_summary.text,
+                page_index=0,
+                page_label=label,
+                page_end_label=end,
+                section="Case summary",
+            )
+        )
+    for item in det.items:
+        verdict = (
+            "Upheld (not medically necessary)"
+            if item.decision.value == "upheld"
+            else ("Overturned (medically necessary)")
+        )
+        guides = "; ".join(g.text for g in item.reviewer_guidelines)
+        text = f"{item.item}: {verdict}."
+        if guides:
+            text += f" Reviewer guideline: {guides}."
+        if item.rationale:
+            text += f" Decision rationale: {item.rationale}"
+        blocks.append(
+            Block(
+                text=text,
+                page_index=0,
+                page_label=label,
+                page_end_label=end,
+                section=item.item,
+                decision=item.decision,
+            )
+        )
+    return blocks
+
+
+_LEADING_CITATION_CHARS = 120
+
+
+def _with_cited_pages(blocks: list[Block]) -> list[Block]:
+    """In a one-page digest, a section that names the pages it summarises is located there;
+    a section that names none (ODG cites chapter and topic, not pages) is left unpaged ('')."""
+    by_section: dict[str | None, tuple[str, str]] = {}
+    for block in blocks:
+        if block.section not in by_section:
+            found = cited_pages(block.text)
+            if found:
+                by_section[block.section] = found
+    out = []
+    for block in blocks:
+        # A paragraph that opens with its own citation ("MTUS ..., pp. 25-26, paraphrased:")
+        # is located there; a page named later in it is a cross-reference to another text
+        # ("... then judged under the Chronic Pain Guidelines, pp. 98-99") and is not.
+        own = cited_pages(block.text[:_LEADING_CITATION_CHARS])
+        pages = own or by_section.get(block.section) or ("", "")
+        out.append(block.model_copy(update={"page_label": pages[0], "page_end_label": pages[1]}))
+    return out
+
+
+__all__ = [
+    "KIND_CHOICES",
+    "SUPPORTED_SUFFIXES",
+    "DeterminationParseError",
+    "ReadOptions",
+    "ReadResult",
+    "detect_tier",
+    "doc_id_for",
+    "read_source",
+]

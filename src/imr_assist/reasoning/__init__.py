@@ -1,0 +1,9 @@
+"""Reasoning: which recommendation governs a request, whether the record meets it, the decision.
+
+models.py           the types: Recommendation, Request, GuidelineFinding, CriterionCheck, Reasoning
+recommendations.py  recommendation records read from a guideline at ingest
+request.py          the typed request: item, drugs, region, phase, quantities, documented facts
+matching.py         per guideline, the recommendation that governs the request
+checklist.py        each criterion of the governing recommendation against the record
+decision.py         the rule table: authority, direction, strength, checklist -> decision
+"""

@@ -1,0 +1,235 @@
+"""Which recommendations govern a request: one row per loaded guideline, in authority order.
+
+A recommendation is a candidate when its intervention means what the requested item means:
+the embedding similarity of the item and each named intervention (so "Flexeril" finds a
+cyclobenzaprine recommendation through the drug dictionary and "foam roller" a "home exercise
+equipment" one through the encoder), or the item's canonical concept named in the statement.
+Among a guideline's candidates the one whose population fits the request governs: an
+acute-pain recommendation does not govern a chronic request when the guideline has a chronic
+(or any-phase) one for the same intervention. Each guideline gets its own row, so a short
+guideline loaded beside a long one is never drowned by it.
+
+Pure: candidates and an `Embeddings` come in, `GuidelineFinding`s go out. `index` and
+`retrieval` are reached only through the `RecommendationSource` protocol.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from imr_assist.models import Direction, Strength, Tier
+from imr_assist.reasoning.models import GuidelineFinding, Match, Phase, Recommendation, Request
+from imr_assist.retrieval.authority import GUIDANCE_TIERS
+
+MATCH_THRESHOLD = 0.55
+"""Least similarity of requested item and intervention for a recommendation to be about the
+item. Chosen on the development splits only (eval/README.md, 'Reasoning')."""
+CONCEPT_SIMILARITY = 0.80
+"""Similarity credited when the item's canonical concept is named in the statement itself."""
+CANDIDATES = 40
+"""Recommendations fetched per request before rescoring."""
+
+
+class RecommendationSource(Protocol):
+    """Where recommendation records come from (the index's companion store, or a list)."""
+
+    def search(
+        self, text: str, k: int, where: dict[str, object] | None = None
+    ) -> list[tuple[Recommendation, float]]: ...
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9/]+", " ", text.lower()).split())
+
+
+def _phrase_in(phrase: str, text: str) -> bool:
+    p = _norm(phrase)
+    return (
+        bool(p)
+        and re.search(rf"(?<![a-z0-9]){re.escape(p)}s?(?![a-z0-9])", _norm(text)) is not None
+    )
+
+
+def item_phrases(request: Request) -> list[str]:
+    """What the request asks for, as phrases to compare with interventions: the canonical item,
+    its concepts and generic drug names (never the whole request line with its quantities)."""
+    phrases = [request.item or "", *request.concepts, *request.drugs]
+    return list(dict.fromkeys(p.strip() for p in phrases if p and p.strip()))
+
+
+class _Vectors:
+    """Embeds short phrases once per process (interventions repeat across requests)."""
+
+    def __init__(self, embedder: Embeddings) -> None:
+        self._embed = functools.lru_cache(maxsize=4096)(self._one)
+        self._embedder = embedder
+
+    def _one(self, text: str) -> tuple[float, ...]:
+        vec = np.asarray(self._embedder.embed_query(text), dtype=np.float32)
+        norm = float(np.linalg.norm(vec)) or 1.0
+        return tuple((vec / norm).tolist())
+
+    def many(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray([self._embed(t) for t in texts], dtype=np.float32)
+
+
+_VECTORS: dict[int, _Vectors] = {}
+
+
+def _vectors(embedder: Embeddings) -> _Vectors:
+    key = id(embedder)
+    if key not in _VECTORS:
+        _VECTORS.clear() if len(_VECTORS) > 8 else None
+        _VECTORS[key] = _Vectors(embedder)
+    return _VECTORS[key]
+
+
+def similarity(request: Request, rec: Recommendation, embedder: Embeddings) -> float:
+    """How well a recommendation's intervention names the requested item, 0-1."""
+    phrases = item_phrases(request)
+    if not phrases:
+        return 0.0
+    if any(_phrase_in(p, f"{' '.join(rec.interventions)} {rec.statement}") for p in phrases):
+        lexical = CONCEPT_SIMILARITY
+    else:
+        lexical = 0.0
+    targets = rec.interventions or [rec.statement]
+    vec = _vectors(embedder)
+    sims = vec.many(phrases) @ vec.many(targets).T
+    return float(max(lexical, float(sims.max()) if sims.size else 0.0))
+
+
+_PHASE_NEIGHBOURS = {
+    Phase.SUBACUTE: {Phase.SUBACUTE, Phase.ACUTE, Phase.CHRONIC},
+    Phase.ACUTE: {Phase.ACUTE, Phase.SUBACUTE},
+    Phase.CHRONIC: {Phase.CHRONIC, Phase.SUBACUTE},
+    Phase.POSTOPERATIVE: {Phase.POSTOPERATIVE},
+}
+
+
+def population_fits(request: Request, rec: Recommendation) -> tuple[bool, str]:
+    """(fits, reason): phase and body region of the request against the recommendation's."""
+    phases = set(rec.phases) or {Phase.ANY}
+    if request.phase and Phase.ANY not in phases and request.phase is not Phase.ANY:
+        if not phases & _PHASE_NEIGHBOURS.get(request.phase, {request.phase}):
+            covered = ", ".join(sorted(p.value for p in phases))
+            return False, f"it covers {covered} conditions, the request is {request.phase.value}"
+    asked, said = request.body_region, rec.body_region
+    if asked and said and "general" not in (asked, said) and asked != said:
+        return False, f"it is about the {said.replace('_', ' ')}, the request the " + asked.replace(
+            "_", " "
+        )
+    return True, "the population fits"
+
+
+_STRENGTH_ORDER = {Strength.STRONG: 2, Strength.WEAK: 1, Strength.NONE: 0}
+
+
+def _rank_key(m: Match) -> tuple[bool, float, int]:
+    return (m.population_fits, round(m.similarity, 2), _STRENGTH_ORDER[m.recommendation.strength])
+
+
+def find_findings(
+    request: Request,
+    candidates: Iterable[tuple[Recommendation, float]],
+    embedder: Embeddings,
+    *,
+    guidelines: Sequence[tuple[str, str, Tier]] = (),
+    threshold: float = MATCH_THRESHOLD,
+) -> list[GuidelineFinding]:
+    """One finding per guideline, in authority order.
+
+    `candidates` are recommendation records (with the store's score, used only for recall);
+    `guidelines` lists every loaded guideline as (name, doc_id, tier) so that one without a
+    candidate is reported silent rather than left out."""
+    by_guideline: dict[str, list[Match]] = {}
+    meta: dict[str, tuple[str, Tier]] = {name: (doc, tier) for name, doc, tier in guidelines}
+    seen: set[str] = set()
+    for rec, _score in candidates:
+        if rec.id in seen:
+            continue
+        seen.add(rec.id)
+        sim = similarity(request, rec, embedder)
+        if sim < threshold:
+            continue
+        fits, why = population_fits(request, rec)
+        by_guideline.setdefault(rec.guideline, []).append(
+            Match(recommendation=rec, similarity=round(sim, 4), population_fits=fits, reason=why)
+        )
+        meta.setdefault(rec.guideline, (rec.doc_id, rec.tier))
+    findings = []
+    for name, (doc_id, tier) in meta.items():
+        matches = sorted(by_guideline.get(name, []), key=_rank_key, reverse=True)
+        governing = matches[0] if matches else None
+        if governing is not None:
+            governing = governing.model_copy(update={"reason": _why_governs(governing, matches)})
+            doc_id = governing.recommendation.doc_id
+        findings.append(
+            GuidelineFinding(
+                guideline=name,
+                doc_id=doc_id,
+                tier=tier,
+                governing=governing,
+                others=matches[1:5],
+                silent=governing is None,
+            )
+        )
+    order = {t: i for i, t in enumerate(GUIDANCE_TIERS)}
+    findings.sort(
+        key=lambda f: (
+            order.get(f.tier, len(order)),
+            f.silent,
+            -(f.governing.similarity if f.governing else 0.0),
+            f.guideline,
+        )
+    )
+    return findings
+
+
+def _why_governs(best: Match, matches: list[Match]) -> str:
+    rec = best.recommendation
+    if not best.population_fits:
+        return (
+            f"closest recommendation, although {best.reason}; no recommendation of this "
+            "guideline covers the request's population"
+        )
+    passed = [m for m in matches[1:] if not m.population_fits]
+    if passed:
+        other = passed[0].recommendation
+        return (
+            f"{rec.label} covers the request's population; {other.label} was passed over because "
+            f"{passed[0].reason}"
+        )
+    return f"{rec.label} names the requested item and its population fits"
+
+
+def stance_direction(finding: GuidelineFinding | None) -> Direction | None:
+    """The direction of a finding's governing recommendation (None when silent)."""
+    if finding is None or finding.governing is None:
+        return None
+    return finding.governing.recommendation.direction
+
+
+def gather_findings(
+    request: Request,
+    source: RecommendationSource,
+    embedder: Embeddings,
+    *,
+    guidelines: Sequence[tuple[str, str, Tier]] = (),
+    where: dict[str, object] | None = None,
+    query: Callable[[Request], str] | None = None,
+) -> list[GuidelineFinding]:
+    """Fetch candidates from `source` for each item phrase, then `find_findings`."""
+    texts = item_phrases(request) or [request.text]
+    if query is not None:
+        texts = [query(request)]
+    candidates: list[tuple[Recommendation, float]] = []
+    for text in texts[:4]:
+        candidates += source.search(text, CANDIDATES, where)
+    return find_findings(request, candidates, embedder, guidelines=guidelines)

@@ -1,0 +1,4 @@
+"""Verification: every sentence of a draft checked against the passages it cites.
+
+verify.py  `verify(text, evidence)` -> `VerificationReport`
+"""

@@ -54,11 +54,12 @@ format: install
 # `make bench SCALE_SIZES=10000,100000` for the quick one.
 SCALE_SIZES ?= 10000,100000,1000000
 
+# Each benchmark is a module of the bench package, run from the repository root.
 bench: install
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/retrieval.py
-	$(BIN)/python bench/drafting.py
-	$(BIN)/python bench/scale.py --sizes $(SCALE_SIZES)
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.retrieval
+	$(BIN)/python -m bench.drafting
+	$(BIN)/python -m bench.scale --sizes $(SCALE_SIZES)
 
 clean:
 	rm -rf $(VENV) .imr-assist .pytest_cache .mypy_cache .ruff_cache

@@ -9,15 +9,15 @@ model and builds the BM25 side. Nothing is asserted: the issue's goal (drafter o
 150 ms over retrieval) is reported as met or not met, with the ratio of the two measured in the
 same run.
 
-Run: `.venv/bin/python bench/drafting.py [--rounds 5] [--home DIR] [--note TEXT]`
-(--home: reuse an index that already holds the demo corpus; default: a temporary one built
-here). Writes bench/results/drafting.json and drafting.md.
+Run from the repository root: `.venv/bin/python -m bench.drafting [--rounds 5] [--home DIR]
+[--note TEXT] [--out DIR]` (--home: reuse an index that already holds the demo corpus; default: a
+temporary one built here; `--rounds 1` is the quick check). Writes bench/results/drafting.json and
+drafting.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -27,10 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from bench.common import RESULTS, ROOT, percentiles, write_results
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 CASES = ROOT / "eval" / "drafting" / "demo.jsonl"
 GOAL_MS = 150.0
 STEPS = ("retrieve", "draft", "verify")
@@ -39,18 +37,12 @@ STEPS = ("retrieve", "draft", "verify")
 # state (what the workspace pays to re-verify after an edit touching one sentence or none).
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
 def stats(values: list[float]) -> dict[str, float]:
+    """p50, p95, mean and max of times in ms."""
+    p50, p95 = percentiles(values)
     return {
-        "p50": round(percentile(values, 50), 2),
-        "p95": round(percentile(values, 95), 2),
+        "p50": round(p50, 2),
+        "p95": round(p95, 2),
         "mean": round(statistics.fmean(values), 2),
         "max": round(max(values), 2),
     }
@@ -173,11 +165,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--note", default="")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     args = parser.parse_args()
     result = run(args.rounds, args.home, args.note)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "drafting.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (RESULTS / "drafting.md").write_text(markdown(result), encoding="utf-8")
+    write_results(args.out, "drafting", result, markdown(result))
     print(markdown(result))
 
 

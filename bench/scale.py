@@ -1,12 +1,12 @@
 """How cost grows with corpus size: ingest, query latency, memory and disk at 10k, 100k and 1M
 passages of realistic synthetic guidelines and determinations.
 
-The corpus: `ScaleBank` generates sentences per lexicon item (116 items: devices, therapies,
+The corpus: `scale_bank()` generates sentences per lexicon item (116 items: devices, therapies,
 injections, drugs, imaging, surgery...) and kind: guideline prose (evidence summaries, visit
 limits, grades, adverse events, body regions), determination prose (claimant age, occupation
 and mechanism of injury, diagnoses, medications, examination findings, the RFA, the UR decision
 and the IMR reviewer's rationale citing MTUS/ACOEM/ODG) and reference-list entries. bench/
-retrieval.py's `Corpus` assembles them into documents of 50 passages with a tier (MTUS,
+synthetic.py's `Corpus` assembles them into documents of 50 passages with a tier (MTUS,
 ACOEM/ODG, other guideline, study, prior determination, weighted 15/35/20/10/20), a body
 region, a decision for determinations, a guideline name (MTUS ACOEM, ODG, VA/DoD, NICE, ACP,
 NASS, AAOS + region + year), sections, numbered recommendations with grades and reference
@@ -22,9 +22,9 @@ real model would take ~13 h on this machine (ingest embeds ~20 passages/s on 2 c
 bench/results/ingest.md), which is measured here on a sample and reported separately.
 
 Per size, two child processes (so each peak RSS is its own):
-- ingest: all documents but the last ADD_DOCS are stored the way `PassageIndex.add` stores them,
-  in 5,000-passage upserts (same ids, vectors, text, metadata; bench/retrieval.py `_bulk_load`);
-  the last ADD_DOCS go through `PassageIndex.add` itself (the real write path, per document);
+- ingest: all documents but the last ADD_DOCS are stored with `PassageIndex.add_many` in
+  5,000-passage calls (bench/synthetic.py `load_corpus`); the last ADD_DOCS go through
+  `PassageIndex.add`, one document at a time;
   then `HybridRetriever.sync()` builds and saves the BM25 side (the real BM25 write path: it is
   rebuilt from Chroma whenever the manifest generation changes). Each is timed.
 - query: a fresh process opens the index the way the CLI does, `imr_assist.api.search(q,
@@ -32,9 +32,10 @@ Per size, two child processes (so each peak RSS is its own):
   first (cold: model, Chroma, BM25 load) and then 200 queries from eval/.
 Disk is the bytes under IMR_HOME/chroma and IMR_HOME/bm25.
 
-Run: `.venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--queries 200]
-[--note TEXT]`. Results for each size are merged into bench/results/scale.json (sizes not run
-are kept, each with its own date and conditions), then scale.md and scale.png are rewritten.
+Run from the repository root: `.venv/bin/python -m bench.scale [--sizes 10000,100000,1000000]
+[--queries 200] [--note TEXT] [--out DIR]` (the quickest check: `--sizes 1000 --queries 20 --out
+/tmp/x`). Results for each size are merged into OUT/scale.json (sizes not run are kept, each with
+its own date and conditions), then scale.md and scale.png are rewritten.
 """
 
 from __future__ import annotations
@@ -54,16 +55,38 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import retrieval as rb
+from bench.common import (
+    RESULTS,
+    ROOT,
+    SEED,
+    OtherLoad,
+    code_version,
+    latency_stats,
+    machine,
+    peak_rss_mb,
+    rss_mb,
+    sample_queries,
+    timed,
+    timed_pass,
+    write_results,
+)
+from bench.synthetic import (
+    CONDITIONS,
+    DETERMINATION_TEMPLATES,
+    GUIDELINE_TEMPLATES,
+    REFERENCE_TEMPLATE,
+    Corpus,
+    PrecomputedEmbeddings,
+    SentenceBank,
+    encode_bank,
+    fill,
+    load_corpus,
+)
 
-ROOT = rb.ROOT
-RESULTS = rb.RESULTS
 DEFAULT_SIZES = "10000,100000,1000000"
 ADD_DOCS = 10
 EMBED_SAMPLE = 256  # passages embedded with the real model to measure embedding throughput
 WARMUP = 10
-SEED = rb.SEED
 
 # ----------------------------------------------------------------------------- the generator
 
@@ -132,7 +155,7 @@ _DETERMINATION_TEMPLATES = [
     "The request for {t} for the {r} is {dec} per the MTUS guidelines.",
     "The injured worker is a {a}-year-old with {c} who has completed {v} sessions of {prior} "
     "without documented functional improvement.",
-    *rb._DETERMINATION_TEMPLATES[2:],
+    *DETERMINATION_TEMPLATES[2:],
     "The claimant is a {a}-year-old {occ} who injured the {r} on {mo}/{dd}/{yy} while {mech}.",
     "Diagnoses include {c} and {c2}; current medications are {med} and {med2}.",
     "Physical examination on {mo}/{dd}/{yy} showed {find}.",
@@ -165,11 +188,11 @@ _STATUS = ["modified duty", "temporarily totally disabled", "full duty", "perman
 
 
 def _fill(rng: random.Random, template: str, topic: str) -> str:
-    """bench/retrieval.py's filler plus the determination vocabulary."""
+    """bench/synthetic.py's filler plus the determination vocabulary."""
     extra = {
         "occ": rng.choice(_OCCUPATIONS),
         "mech": rng.choice(_MECHANISMS),
-        "c2": rng.choice(rb._CONDITIONS),
+        "c2": rng.choice(CONDITIONS),
         "med": rng.choice(_MEDICATIONS),
         "med2": rng.choice(_MEDICATIONS),
         "find": rng.choice(_FINDINGS),
@@ -185,30 +208,18 @@ def _fill(rng: random.Random, template: str, topic: str) -> str:
     }
     for key, value in extra.items():  # values hold no braces: safe before format()
         template = template.replace("{" + key + "}", value)
-    return rb._fill(rng, template, topic)
+    return fill(rng, template, topic)
 
 
-class ScaleBank:
-    """Generated sentences by lexicon item and kind ('guideline', 'determination',
-    'reference'): the attributes bench/retrieval.py's `Corpus` reads."""
-
-    def __init__(self, seed: int = SEED, variants: int = 2) -> None:
-        rng = random.Random(seed)
-        self.topics = rb._topics()
-        self.sentences: list[str] = []
-        self.by: dict[tuple[str, str], list[int]] = {}
-        templates = {
-            "guideline": rb._GUIDELINE_TEMPLATES,
-            "determination": _DETERMINATION_TEMPLATES,
-            "reference": [rb._REFERENCE_TEMPLATE],
-        }
-        for topic in self.topics:
-            for kind, group in templates.items():
-                rows = self.by.setdefault((topic, kind), [])
-                for template in group:
-                    for _ in range(variants):
-                        rows.append(len(self.sentences))
-                        self.sentences.append(_fill(rng, template, topic))
+def scale_bank() -> SentenceBank:
+    """Generated sentences by lexicon item and kind, with this module's determination
+    templates and vocabulary (the same sentences, in the same order, at every run)."""
+    templates = {
+        "guideline": GUIDELINE_TEMPLATES,
+        "determination": _DETERMINATION_TEMPLATES,
+        "reference": [REFERENCE_TEMPLATE],
+    }
+    return SentenceBank(SEED, templates=templates, fill=_fill)
 
 
 # ----------------------------------------------------------------------------- children
@@ -226,67 +237,50 @@ def ingest_child(size: int, work: Path, home: Path) -> dict[str, Any]:
     from imr_assist.retrieval.hybrid import HybridRetriever
     from imr_assist.settings import Settings
 
-    bank = ScaleBank()
+    bank = scale_bank()
     vectors = np.load(work / "bank.npy")
     real = SentenceEmbeddings()
     settings = Settings(home=home)
-    embedder = rb._precomputed_embedder(real)
+    embedder = PrecomputedEmbeddings(real)
     index = PassageIndex(settings, embedder=embedder)
-    corpus = rb.Corpus(bank, vectors, size)  # type: ignore[arg-type]
-    timer = rb._GenTimer()
-    docs = timer(corpus.documents())
-    n_bulk = max(0, corpus.n_docs - ADD_DOCS)
+    corpus = Corpus(bank, vectors, size)
     out: dict[str, Any] = {"passages": size, "documents": corpus.n_docs}
-    with rb._OtherLoad() as load:
-        t0 = time.perf_counter()
-        stored = rb._bulk_load(index, (next(docs) for _ in range(n_bulk)))
-        bulk_s = time.perf_counter() - t0 - timer.generate_s
-        gen_bulk = timer.generate_s
-        add_times: list[float] = []
-        added = 0
-        for doc, passages, vecs in docs:
-            embedder.expect([embedding_text(p) for p in passages], vecs)
-            _, dt = rb._timed(
-                lambda d=doc, ps=passages: index.add(
-                    d, ps, file_path=d.source_path, file_hash=d.content_hash
-                )
-            )
-            add_times.append(dt)
-            added += len(passages)
+    with OtherLoad() as load:
+        loaded = load_corpus(index, embedder, corpus, ADD_DOCS)
     out.update(
-        generate_s=round(gen_bulk, 1),
-        bulk_s=round(bulk_s, 1),
-        bulk_passages_per_s=round(stored / bulk_s, 1),
-        add_documents=len(add_times),
-        add_passages_per_s=round(added / sum(add_times), 1),
-        add_ms_per_document_median=round(statistics.median(add_times) * 1000, 1),
+        generate_s=round(loaded.generate_bulk_s, 1),
+        bulk_s=round(loaded.bulk_s, 1),
+        bulk_passages_per_s=round(loaded.stored_bulk / max(loaded.bulk_s, 1e-9), 1),
+        add_documents=len(loaded.add_times),
+        add_passages_per_s=round(loaded.added / max(sum(loaded.add_times), 1e-9), 1),
+        add_ms_per_document_median=round(statistics.median(loaded.add_times) * 1000, 1),
         other_load_cores_ingest=load.cores,
-        rss_after_chroma_mb=rb._rss_mb(),
+        rss_after_chroma_mb=rss_mb(),
     )
-    del corpus, docs
+    del corpus
     gc.collect()
 
     retriever = HybridRetriever(index)
-    with rb._OtherLoad() as load:
-        count, sync_s = rb._timed(retriever.sync)
+    with OtherLoad() as load:
+        count, sync_s = timed(retriever.sync)
     assert count == size, (count, size)
     out.update(
         bm25_build_s=round(sync_s, 1),
         bm25_passages_per_s=round(size / sync_s, 1),
         other_load_cores_bm25=load.cores,
-        rss_after_bm25_mb=rb._rss_mb(),
+        rss_after_bm25_mb=rss_mb(),
     )
     # Real passage embedding (what a real ingest spends most of its time on), on a sample.
-    sample_corpus = rb.Corpus(bank, vectors, EMBED_SAMPLE)  # type: ignore[arg-type]
+    sample_corpus = Corpus(bank, vectors, EMBED_SAMPLE)
     texts = [embedding_text(p) for _, ps, _ in sample_corpus.documents() for p in ps]
     real.embed_documents(texts[:16])
-    with rb._OtherLoad() as load:
-        _, embed_s = rb._timed(lambda: real.embed_documents(texts))
+    with OtherLoad() as load:
+        _, embed_s = timed(lambda: real.embed_documents(texts))
     out.update(
         embed_sample=len(texts),
         embed_passages_per_s=round(len(texts) / embed_s, 1),
         other_load_cores_embed=load.cores,
-        peak_rss_ingest_mb=rb._peak_rss_mb(),
+        peak_rss_ingest_mb=peak_rss_mb(),
     )
     out["disk_chroma_bytes"] = _disk_bytes(home / "chroma")
     out["disk_bm25_bytes"] = _disk_bytes(home / "bm25")
@@ -299,13 +293,13 @@ def query_child(size: int, home: Path, n_queries: int) -> dict[str, Any]:
     from imr_assist.settings import Settings
 
     settings = Settings(home=home)
-    queries = rb._queries(n_queries + WARMUP + 1)
-    rss_start = rb._rss_mb()
-    first, cold_s = rb._timed(lambda: api.search(queries[0], settings=settings))
+    queries = sample_queries(n_queries + WARMUP + 1)
+    rss_start = rss_mb()
+    first, cold_s = timed(lambda: api.search(queries[0], settings=settings))
     out: dict[str, Any] = {
         "rss_before_open_mb": rss_start,
         "cold_first_query_s": round(cold_s, 2),
-        "rss_after_open_mb": rb._rss_mb(),
+        "rss_after_open_mb": rss_mb(),
         "query_backend": api.open_index(settings).embedder.query_backend,
         "cold_first_query": queries[0],
         "cold_first_query_hits": len(first.hits),
@@ -315,12 +309,12 @@ def query_child(size: int, home: Path, n_queries: int) -> dict[str, Any]:
     for q in queries[1 : 1 + WARMUP]:
         api.search(q, settings=settings)
     timed_q = queries[1 + WARMUP :]
-    times, results, info = rb._timed_pass(lambda q: api.search(q, settings=settings), timed_q)
-    out["latency"] = rb._stats(times)
+    times, results, info = timed_pass(lambda q: api.search(q, settings=settings), timed_q)
+    out["latency"] = latency_stats(times)
     out["timing"] = info
     out["gate_relevant_share"] = round(sum(bool(r.relevant) for r in results) / len(results), 3)
     out["timed_queries_without_hits"] = sum(1 for r in results if not r.hits)
-    out["peak_rss_query_mb"] = rb._peak_rss_mb()
+    out["peak_rss_query_mb"] = peak_rss_mb()
     return out
 
 
@@ -329,41 +323,18 @@ def query_child(size: int, home: Path, n_queries: int) -> dict[str, Any]:
 
 def _encode_bank(work: Path) -> dict[str, Any]:
     """Encode the bank with the real MiniLM once; check mean-of-sentences fidelity."""
-    from imr_assist.index.embedding import SentenceEmbeddings
-    from imr_assist.ingest.chunking import embedding_text
-
-    bank = ScaleBank()
-    model = SentenceEmbeddings().model
-    t0 = time.perf_counter()
-    vectors = model.encode(
-        bank.sentences, batch_size=64, normalize_embeddings=True, show_progress_bar=False
-    ).astype(np.float32)
-    encode_s = time.perf_counter() - t0
-    np.save(work / "bank.npy", vectors)
-    corpus = rb.Corpus(bank, vectors, 5 * rb.PASSAGES_PER_DOC)  # type: ignore[arg-type]
-    sample = [
-        (embedding_text(p), v)
-        for _, ps, vs in corpus.documents()
-        for p, v in zip(ps[::5], vs[::5], strict=True)
-    ]
-    true = model.encode([t for t, _ in sample], normalize_embeddings=True, show_progress_bar=False)
-    cosines = [float(np.dot(v, tv)) for (_, v), tv in zip(sample, true, strict=True)]
+    bank = scale_bank()
     return {
-        "bank_sentences": len(bank.sentences),
-        "bank_topics": len(bank.topics),
+        **encode_bank(bank, work),
         "bank_determination_templates": len(_DETERMINATION_TEMPLATES),
-        "bank_guideline_templates": len(rb._GUIDELINE_TEMPLATES),
-        "bank_encode_s": round(encode_s, 1),
-        "fidelity_sample": len(cosines),
-        "fidelity_cosine_mean": round(statistics.fmean(cosines), 3),
-        "fidelity_cosine_min": round(min(cosines), 3),
+        "bank_guideline_templates": len(GUIDELINE_TEMPLATES),
         "example_determination": bank.sentences[bank.by[(bank.topics[0], "determination")][-3]],
         "example_guideline": bank.sentences[bank.by[(bank.topics[0], "guideline")][1]],
     }
 
 
 def _child(args: list[str]) -> None:
-    subprocess.run([sys.executable, __file__, *args], check=True)
+    subprocess.run([sys.executable, "-m", "bench.scale", *args], check=True, cwd=ROOT)
 
 
 def measure(size: int, work: Path, n_queries: int) -> dict[str, Any]:
@@ -381,7 +352,7 @@ def measure(size: int, work: Path, n_queries: int) -> dict[str, Any]:
         **ingest,
         **query,
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "code": rb._code_version(),
+        "code": code_version(),
         "wall_s": round(time.perf_counter() - started, 1),
     }
 
@@ -597,7 +568,7 @@ def main() -> int:
 def _write(result: dict[str, Any], bank: dict[str, Any], out: Path) -> None:
     result.update(
         benchmark="bench/scale.py",
-        machine=rb._machine(),
+        machine=machine(),
         bank=bank,
         vector_source=(
             f"{bank['bank_sentences']:,} generated sentences ({bank['bank_topics']} lexicon items; "
@@ -613,9 +584,11 @@ def _write(result: dict[str, Any], bank: dict[str, Any], out: Path) -> None:
             "in a fresh process per size, over queries from eval/vadod and eval/demo, after "
             f"{WARMUP} warm-up queries; the query is embedded by the real MiniLM (ONNX backend "
             "when available).",
-            "Bulk store = bench/retrieval.py `_bulk_load`: what `PassageIndex.add` writes "
-            "(ids, vectors, stored text, metadata; manifest records; a generation bump) in "
-            "5,000-passage upserts. PassageIndex.add is timed on the last "
+            "Bulk store = `PassageIndex.add_many` in 5,000-passage calls (bench/synthetic.py "
+            "`load_corpus`: one upsert, then the call's manifest records with a generation "
+            "bump, then a stale-version check). Sizes measured before it existed used a bench "
+            "copy of the same writes (`_bulk_load`, no stale-version check); each size's "
+            "'measured' row gives its commit. PassageIndex.add is timed on the last "
             f"{ADD_DOCS} documents with precomputed vectors (embedding excluded).",
             "End-to-end estimate = 1 / (1/embedding rate + 1/add rate + 1/BM25 build rate): a "
             "real ingest embeds every passage with MiniLM (measured on a "
@@ -628,9 +601,7 @@ def _write(result: dict[str, Any], bank: dict[str, Any], out: Path) -> None:
             "use < 0.3 cores; a contended pass is timed again and the less contended kept.",
         ],
     )
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "scale.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / "scale.md").write_text(_markdown(result))
+    write_results(out, "scale", result, _markdown(result))
     _chart(result, out / "scale.png")
 
 

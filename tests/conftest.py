@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from imr_assist.index.embedding import HASHING_MODEL
+from helpers import HASHING_ENV, hashing_settings
+from imr_assist.api import DEMO_CORPUS
 from imr_assist.index.store import PassageIndex
-from imr_assist.settings import EmbeddingSettings, RetrievalSettings, Settings
+from imr_assist.settings import Settings
 
 # Property tests explore with fixed seeds so that CI is reproducible; run with
 # HYPOTHESIS_PROFILE=explore locally to search new examples.
@@ -27,7 +28,7 @@ hypothesis_settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFIL
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-CORPUS = REPO / "corpus"
+CORPUS = DEMO_CORPUS  # package data: src/imr_assist/demo_corpus
 VADOD_PDF = SHARED / "data" / "vadod-lbp-cpg" / "va-department_of_defense.pdf"
 SEED_LETTER = SHARED / "seeds" / "imr-determination-home-exercise-kit.txt"
 
@@ -152,22 +153,25 @@ def backend_settings(home: Path, backend: str, request: pytest.FixtureRequest) -
             "chroma_url": request.getfixturevalue("chroma_server"),
             "collection_prefix": f"t{uuid.uuid4().hex[:10]}",
         }
-    return Settings(
-        home=home,
-        embedding=EmbeddingSettings(model=HASHING_MODEL),
-        retrieval=RetrievalSettings(gate_min_dense=0.0),
-        **extra,  # type: ignore[arg-type]
-    )
+    return hashing_settings(home, **extra)
 
 
 @pytest.fixture
 def settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Settings:
-    """Settings with a fresh home and the model-free hashing embedder (fast); Chroma embedded,
-    or the session's server for tests run on both backends.
-
-    The gate's dense threshold is calibrated for MiniLM cosines; hashed bag-of-words cosines
-    live on another scale, so fake-backed tests gate on item-term coverage alone."""
+    """Settings with a fresh home and the model-free hashing embedder (fast, see
+    `helpers.hashing_settings`); Chroma embedded, or the session's server for tests run on both
+    backends."""
     return backend_settings(tmp_path / "home", backend, request)
+
+
+@pytest.fixture
+def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh IMR_HOME for app and CLI processes, with the environment of `settings`."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("IMR_HOME", str(home))
+    for key, value in HASHING_ENV.items():
+        monkeypatch.setenv(key, value)
+    return home
 
 
 @pytest.fixture

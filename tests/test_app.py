@@ -9,10 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("IMR_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("IMR_EMBEDDING__MODEL", "hashing")
-    monkeypatch.setenv("IMR_RETRIEVAL__GATE_MIN_DENSE", "0")
+def app(app_home: Path) -> AppTest:
     return AppTest.from_string(
         "from imr_assist.ui import search_page\nsearch_page.render()\n", default_timeout=120
     )

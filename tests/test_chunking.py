@@ -251,11 +251,11 @@ LONG_TITLE = "Table 3. Injection types and the quality of the evidence for each 
 def guideline_doc(blocks: list[Block]) -> SourceDocument:
     recs = [
         NumberedRecommendation(number="12", text="For patients with chronic low back pain, we "
-                       "suggest against opioids.", direction=Direction.AGAINST, strength=Strength.WEAK,
-                       page_label="40", page_index=0),
+                               "suggest against opioids.", direction=Direction.AGAINST,
+                               strength=Strength.WEAK, page_label="40", page_index=0),
         NumberedRecommendation(number="13", text="For patients with low back pain, we suggest "
-                       "against acetaminophen.", direction=Direction.AGAINST, strength=Strength.WEAK,
-                       page_label="41", page_index=1),
+                               "against acetaminophen.", direction=Direction.AGAINST,
+                               strength=Strength.WEAK, page_label="41", page_index=1),
     ]  # fmt: skip
     return SourceDocument(
         doc_id="acme-lbp",

@@ -10,13 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CORPUS, REPO, SEED_LETTER, need_shared
+from helpers import HASHING_ENV
 from imr_assist.cli.commands import main
 from imr_assist.settings import Settings, settings_table
-
-ENV = {
-    "IMR_EMBEDDING__MODEL": "hashing",
-    "IMR_RETRIEVAL__GATE_MIN_DENSE": "0",
-}  # see conftest.settings
 
 
 @pytest.fixture
@@ -26,7 +22,7 @@ def run(tmp_path: Path):
 
     def invoke(*args: str, home_dir: Path | None = home):
         extra = ["--home", str(home_dir)] if home_dir is not None else []
-        return runner.invoke(main, [*args, *extra], env=ENV, catch_exceptions=False)
+        return runner.invoke(main, [*args, *extra], env=HASHING_ENV, catch_exceptions=False)
 
     return invoke
 

@@ -13,14 +13,6 @@ from conftest import CORPUS, SEED_LETTER, need_shared
 from fakes import QueuedChatModel
 from imr_assist.citations import CITATION_RE
 from imr_assist.drafting.chain import make_chain
-from imr_assist.drafting.composer import (
-    MAX_CHARS,
-    MAX_SENTENCES,
-    _fits,
-    documentation_phrase,
-    missing_sentence,
-    polarity,
-)
 from imr_assist.drafting.llm_drafter import make_llm_drafter
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import QueryError
@@ -269,80 +261,7 @@ def test_drafting_embeds_the_request_once(demo: HybridRetriever) -> None:
         embedder.embed_query = original  # type: ignore[method-assign]
 
 
-# ----------------------------------------------------------------------- composer quality
-
-
-@pytest.mark.parametrize(
-    ("criterion", "phrase"),
-    [
-        (
-            "MTUS Acupuncture Medical Treatment Guidelines, 8 CCR 9792.24.1 (extension), "
-            "paraphrased: acupuncture may be extended beyond the initial trial only if "
-            "functional improvement is documented as defined in 8 CCR 9792.20(f).",
-            "functional improvement as defined in 8 CCR 9792.20(f)",
-        ),
-        ("**Components are listed.** The request names what is in the kit.", "components"),
-        (
-            "Whether the request is a trial, continued therapeutic care, or a flare-up.",
-            "whether the request is a trial, continued therapeutic care, or a flare-up",
-        ),
-        (
-            "A treatment plan with specific short- and long-term goals is submitted.",
-            "a treatment plan with specific short- and long-term goals",
-        ),
-        ("HEP failure documented by the treating clinician.", "HEP failure documented by the "
-         "treating clinician"),
-        (
-            "A **one-month home-based trial** may be considered as a noninvasive option for "
-            "chronic pain, but only under two conditions:",
-            "one-month home-based trial",
-        ),
-    ],
-)  # fmt: skip
-def test_documentation_phrase_in_reviewer_language(criterion: str, phrase: str) -> None:
-    assert documentation_phrase(criterion) == phrase
-
-
-def test_missing_documentation_sentence() -> None:
-    assert missing_sentence([]) is None
-    assert missing_sentence(["components"]) == (
-        "Documentation of components would be needed to support the request."
-    )
-    assert missing_sentence(["a one-month home trial", "stated goals"]) == (
-        "Documentation of the following would be needed to support the request: "
-        "a one-month home trial; stated goals."
-    )
-
-
-@pytest.mark.parametrize(
-    ("sentence", "item", "fits"),
-    [
-        ("Manipulation is not recommended for the knee or ankle.", "Chiropractic lumbar", False),
-        ("Manipulation is recommended for chronic low back pain.", "Chiropractic lumbar", True),
-        ("We suggest acupuncture for chronic low back pain.", "Acupuncture acute LBP", False),
-        ("We suggest acupuncture for chronic low back pain.", "Acupuncture chronic LBP", True),
-        ("We suggest acupuncture for chronic low back pain.", "Acupuncture", True),
-        ("TENS may be considered.", "TENS unit for the knee", True),  # no region stated
-    ],
-)  # fmt: skip
-def test_sentences_about_another_region_or_population_do_not_decide(
-    sentence: str, item: str, fits: bool
-) -> None:
-    assert _fits(sentence, item) is fits
-
-
-@pytest.mark.parametrize(
-    ("sentence", "stance"),
-    [
-        ("Lumbar x-rays should not be ordered for low back pain without red flags.",
-         Stance.NOT_RECOMMENDED),
-        ("A repeat MRI is not routinely recommended.", Stance.NOT_RECOMMENDED),
-        ("Aquatic therapy is an optional form of exercise therapy.", Stance.RECOMMENDED),
-        ("One level with MRI corroboration meets the criteria.", Stance.RECOMMENDED),
-    ],
-)  # fmt: skip
-def test_polarity_reads_reviewer_phrasings(sentence: str, stance: Stance) -> None:
-    assert polarity(sentence) is stance
+# ----------------------------------------------------------------------- rationale quality
 
 
 @pytest.mark.parametrize(
@@ -358,18 +277,16 @@ def test_polarity_reads_reviewer_phrasings(sentence: str, stance: Stance) -> Non
 def test_rationale_is_what_a_reviewer_signs(demo: HybridRetriever, item: str, summary: str) -> None:
     d = _draft(demo, item, summary)
     texts = [s.text for s in d.sentences]
-    assert len(texts) <= MAX_SENTENCES
+    assert 2 <= len(texts) <= 8
     assert len(texts) == len(set(texts))  # no repetition
-    quotes = [t for t in texts if "indicates:" in t or t.startswith("It also states")]
-    assert quotes and len(d.rationale) <= MAX_CHARS + 600  # optional quotes stop at the cap
-    assert d.rationale.endswith("medically necessary.")
+    assert "It also states" not in d.rationale and "_" not in CITATION_RE.sub("", d.rationale)
+    assert d.rationale.endswith("medically necessary.") or d.abstained
+    assert d.reasoning is not None and d.reasoning.decision is d.decision
     if d.missing_documentation:
-        needed = [t for t in texts if t.startswith("Documentation of")]
-        assert len(needed) == 1 and "would be needed to support the request" in needed[0]
-        assert all(m in needed[0] for m in d.missing_documentation)
         assert d.decision is DraftDecision.NOT_MEDICALLY_NECESSARY
-        # the criterion each phrase comes from is quoted and cited in the rationale
-        assert any(t.startswith("It also states") for t in texts)
+        assert any("do not document" in t for t in texts)
+    # the record is quoted only where a criterion needs it, never copied whole
+    assert summary not in d.rationale or len(summary) < 40
 
 
 def test_reviewer_filters_narrow_every_search_of_the_chain(demo: HybridRetriever) -> None:
@@ -389,77 +306,3 @@ def test_reviewer_filters_narrow_every_search_of_the_chain(demo: HybridRetriever
     assert Tier.MTUS not in tiers
     with pytest.raises(QueryError):
         chain.invoke({"request": "TENS", "kind": "ask", "filters": {"colour": "blue"}})
-
-
-@pytest.mark.parametrize(
-    ("request_", "summary", "applies"),
-    [
-        ("Chiropractic manipulation 1 time a week", "Requested as maintenance care.", True),
-        ("Chiropractic maintenance care monthly", "", True),
-        ("Chiropractic manipulation 6 visits", "No maintenance care planned; a trial.", False),
-        ("Chiropractic manipulation 6 visits", "Chronic mechanical low back pain.", False),
-        ("Transforaminal ESI", "Right S1 leg pain; low back pain; MRI concordant.", False),
-        ("Transforaminal ESI", "Axial low back pain only, normal neurologic exam.", True),
-    ],
-)
-def test_a_denial_criterion_the_case_meets_decides(
-    request_: str, summary: str, applies: bool
-) -> None:
-    from imr_assist.drafting.composer import applicable_denials
-    from imr_assist.drafting.evidence import TierEvidence
-    from imr_assist.models import Hit, Kind, Passage
-
-    text = (
-        "Manipulation is recommended for chronic pain. "
-        "- **Therapeutic care:** a trial of 6 visits over 2 weeks. "
-        "- **Elective or maintenance care:** not medically necessary. "
-        "- **Axial low back pain only**, with a normal neurologic examination, does not meet "
-        "the criteria."
-    )
-    passage = Passage(
-        id="aaaaaaaaaaaa",
-        doc_id="chiro",
-        content_hash="h",
-        source_path="chiro.md",
-        source_title="Manual therapy",
-        kind=Kind.GUIDELINE,
-        tier=Tier.MTUS,
-        guideline="MTUS",
-        page_start="58",
-        page_end="60",
-        ordinal=0,
-        text=text,
-    )
-    hit = Hit(passage=passage, score=1.0, rank=1)
-    tier = TierEvidence(tier=Tier.MTUS, hits=[hit], addressing=[(hit, text)])
-    got = applicable_denials(tier, request_, summary)
-    assert bool(got) is applies
-    if applies:
-        assert ("maintenance" in request_ + summary) == ("maintenance care" in got[0][1].lower())
-
-
-@pytest.mark.parametrize(
-    ("sentence", "request_", "stance"),
-    [
-        (
-            "Bands, a ball and written instructions fit 'an option'; powered machines and "
-            "treadmills are generally not covered.",
-            "home exercise kit: resistance bands, stability ball",
-            Stance.RECOMMENDED,
-        ),
-        (
-            "Bands, a ball and written instructions fit 'an option'; powered machines and "
-            "treadmills are generally not covered.",
-            "treadmill and powered machines for home",
-            Stance.NOT_RECOMMENDED,
-        ),
-        ("Axial pain only does not meet the criteria.", "lumbar ESI", Stance.NOT_RECOMMENDED),
-        ("TENS is not recommended as a primary treatment.", "TENS", Stance.NOT_RECOMMENDED),
-    ],
-)
-def test_the_clause_about_the_request_gives_the_direction(
-    sentence: str, request_: str, stance: Stance
-) -> None:
-    from imr_assist.drafting.composer import clause_polarity
-
-    assert clause_polarity(sentence, request_) is stance

@@ -10,14 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CORPUS, REPO
+from helpers import HASHING_ENV, hashing_settings
 from imr_assist.cli.commands import main
 from imr_assist.errors import EvaluationDataError
 from imr_assist.evaluation.drafting import metrics as M
 from imr_assist.evaluation.drafting.models import CaseResult
 from imr_assist.evaluation.drafting.run import STANCES, read_cases
-from imr_assist.settings import EmbeddingSettings, RetrievalSettings, Settings
-
-ENV = {"IMR_EMBEDDING__MODEL": "hashing", "IMR_RETRIEVAL__GATE_MIN_DENSE": "0"}
 
 
 def _result(qid: str, **kw: object) -> CaseResult:
@@ -213,7 +211,7 @@ def test_cli_eval_drafting_json_and_reports(tmp_path: Path) -> None:
     home, out = tmp_path / "home", tmp_path / "out"
     args = ["eval", "drafting", "--cases", str(_cases(tmp_path)), "--home", str(home)]
     args += ["--corpus", str(CORPUS / "guidelines"), "--corpus", str(CORPUS / "determinations")]
-    result = runner.invoke(main, [*args, "--out", str(out), "--json"], env=ENV)
+    result = runner.invoke(main, [*args, "--out", str(out), "--json"], env=HASHING_ENV)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     top = ["citation_validity", "support_rate", "stance_agreement", "decision_agreement"]
@@ -234,18 +232,14 @@ def test_cli_eval_drafting_json_and_reports(tmp_path: Path) -> None:
     assert data["abstention_recall"] == 1.0
     assert data["baseline"]["abstention_rule"] == "never abstain"
     assert data["baseline"]["decision_agreement"] == 0.5
-    hashing = Settings(
-        home=home,
-        embedding=EmbeddingSettings(model="hashing"),
-        retrieval=RetrievalSettings(gate_min_dense=0.0),
-    )
+    hashing = hashing_settings(home)
     assert data["settings_hash"] == hashing.index_hash
     assert data["command"].startswith("imr-assist eval drafting --cases")
     assert json.loads((out / "summary.json").read_text()) == data
     report = (out / "report.md").read_text()
     assert hashing.index_hash in report and "imr-assist eval drafting" in report
     assert "| stance agreement (ask) |" in report and "Confusion" in report
-    human = runner.invoke(main, [*args, "--out", str(tmp_path / "out2")], env=ENV)
+    human = runner.invoke(main, [*args, "--out", str(tmp_path / "out2")], env=HASHING_ENV)
     assert human.exit_code == 0, human.output
     assert "citation validity" in human.output and "never abstain" in human.output
 
@@ -255,10 +249,10 @@ def test_cli_eval_drafting_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"qid":"a","kind":"ask","query":"x"}\n', encoding="utf-8")
     home = ["--home", str(tmp_path / "home")]
-    result = runner.invoke(main, ["eval", "drafting", "--cases", str(bad), *home], env=ENV)
+    result = runner.invoke(main, ["eval", "drafting", "--cases", str(bad), *home], env=HASHING_ENV)
     assert result.exit_code == 1 and "bad.jsonl line 1" in result.output
     empty = runner.invoke(
-        main, ["eval", "drafting", "--cases", str(_cases(tmp_path)), *home], env=ENV
+        main, ["eval", "drafting", "--cases", str(_cases(tmp_path)), *home], env=HASHING_ENV
     )
     assert empty.exit_code == 1 and "is empty" in empty.output and "--corpus" in empty.output
 

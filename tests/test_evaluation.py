@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import CORPUS, REPO, VADOD_PDF, need_shared
+from helpers import make_passage
 from imr_assist.errors import EvaluationDataError
 from imr_assist.evaluation.retrieval import metrics as M
 from imr_assist.evaluation.retrieval.beir import beir_settings, load_beir, read_beir_qrels
@@ -30,7 +31,7 @@ from imr_assist.evaluation.trec import (
     write_run,
 )
 from imr_assist.index.store import PassageIndex
-from imr_assist.models import Hit, Kind, Passage, SearchResult, Tier
+from imr_assist.models import Hit, Passage, SearchResult, Tier
 from imr_assist.settings import Settings
 
 BEIR_TINY = REPO / "tests" / "fixtures" / "beir_tiny"
@@ -52,18 +53,8 @@ class DenseAdapter:
 
 
 def _passage(pid: str, doc: str, start: str, end: str, tier: Tier = Tier.MTUS) -> Passage:
-    return Passage(
-        id=pid,
-        doc_id=doc,
-        content_hash="h",
-        source_path=f"{doc}.md",
-        source_title=doc,
-        kind=Kind.GUIDELINE,
-        tier=tier,
-        page_start=start,
-        page_end=end,
-        ordinal=0,
-        text=f"text of {pid}",
+    return make_passage(
+        f"text of {pid}", id=pid, doc_id=doc, tier=tier, page_start=start, page_end=end
     )
 
 
@@ -485,6 +476,71 @@ def test_cli_eval_errors(cli, tmp_path: Path, args: tuple[str, ...], message: st
     result = cli(*args, "--home", str(tmp_path / "h"))
     assert result.exit_code != 0
     assert message in result.output
+
+
+def test_cli_eval_split_keeps_the_hashed_share_and_records_it(cli, tmp_path: Path) -> None:
+    """--split dev and --split test run disjoint query sets that together make the whole set,
+    fixed by the qid hash; the split is in the summary, the report and the printed line; eval
+    drafting filters its cases the same way."""
+    from imr_assist.cli.commands import main
+    from imr_assist.evaluation.split import split_of
+
+    queries = read_queries(DEMO_EVAL / "queries.jsonl")
+    home = str(tmp_path / "home")
+    args = [
+        "--home", home,
+        "--ingest", str(CORPUS / "guidelines"),
+        "--ingest", str(CORPUS / "determinations"),
+        "--queries", str(DEMO_EVAL / "queries.jsonl"),
+        "--qrels", str(DEMO_EVAL / "qrels.txt"),
+        "--level", "document",
+        "--retrievers", "hybrid,bm25",
+        "--rounds", "200",
+    ]  # fmt: skip
+    seen: dict[str, set[str]] = {}
+    for split in ("dev", "test"):
+        out = tmp_path / split
+        result = cli(*args, "--split", split, "--out", str(out), "--json")
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        expected = {q.qid for q in queries if split_of(q.qid) == split}
+        with (out / "per_query.csv").open() as fh:
+            seen[split] = {r["qid"] for r in csv.DictReader(fh)}
+        assert seen[split] == expected
+        assert data["split"] == split and data["n_queries"] == len(expected)
+        assert not data["warnings"]  # the other split's qrels are not "unknown queries"
+        assert f"Split: **{split}**" in (out / "report.md").read_text()
+        assert f"--split {split}" in data["command"]
+    assert seen["dev"] | seen["test"] == {q.qid for q in queries}
+    assert not seen["dev"] & seen["test"]
+    assert 0.4 < len(seen["dev"]) / len(queries) < 0.8
+    human = cli(*args, "--split", "test", "--out", str(tmp_path / "h"))
+    assert human.exit_code == 0 and "\ntest split: " in f"\n{human.stdout}"
+    default = cli(*args, "--out", str(tmp_path / "all"), "--json")
+    assert json.loads(default.stdout)["split"] == "all"
+    assert cli(*args, "--split", "train").exit_code != 0
+
+    cases = tmp_path / "cases.jsonl"
+    lines = [
+        {"qid": qid, "kind": "ask", "query": "Is a home exercise kit an option?",
+         "expected_stance": "recommended"}
+        for qid in ("a1", "a2", "a3", "a5")
+    ]  # fmt: skip
+    cases.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    dev = {x["qid"] for x in lines if split_of(x["qid"]) == "dev"}
+    assert 0 < len(dev) < len(lines)
+    drafting = CliRunner().invoke(
+        main,
+        ["eval", "drafting", "--cases", str(cases), "--home", home, "--split", "dev",
+         "--out", str(tmp_path / "drafting"), "--json"],
+        env=ENV,
+    )  # fmt: skip
+    assert drafting.exit_code == 0, drafting.output
+    summary = json.loads(drafting.output)
+    assert summary["split"] == "dev" and summary["n"] == len(dev)
+    with (tmp_path / "drafting" / "cases.csv").open() as fh:
+        assert {r["qid"] for r in csv.DictReader(fh)} == dev
+    assert "split: **dev**" in (tmp_path / "drafting" / "report.md").read_text()
 
 
 @pytest.mark.shared

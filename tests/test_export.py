@@ -11,11 +11,11 @@ from pathlib import Path
 import docx
 import pytest
 
+from helpers import FAKE, GENERATED, MTUS, ODG, Clock, make_answer, make_draft, passages
 from imr_assist.errors import ReviewError
 from imr_assist.review.export import export_review, references, to_docx, to_markdown
 from imr_assist.review.ledger import EventKind, Ledger, Review
 from imr_assist.verification.verify import verify
-from test_ledger import FAKE, GENERATED, MTUS, ODG, Clock, make_answer, make_draft, passages
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -178,3 +178,23 @@ def test_real_composer_draft_through_ledger_and_export(settings, tmp_path: Path)
     assert "Upheld: the request is not medically necessary." in text
     assert all(f"[{c.id}]" in text for c in draft.citations)
     assert "MTUS" in text and "Page(s)" in text
+
+
+def test_exports_leave_identifiers_behind(tmp_path: Path) -> None:
+    """Issue 15: the offline writer copied the case summary into the rationale, so the SSN was
+    in the Markdown twice. Every text an export prints is redacted (unless turned off)."""
+    ledger = _ledger(tmp_path)
+    case = "Pt: Maria G. Lopez, DOB 01/02/1970, SSN 123-45-6789; 39-year-old, fusion 07/2013."
+    draft = make_draft().model_copy(update={"case_summary": case})
+    review = ledger.start(draft, "Dr. Lee", passages())
+    final = f"{GENERATED}\n\nThe record of Maria G. Lopez (SSN 123-45-6789) lists no kit."
+    review = ledger.accept(review.review_id, final, "Dr. Lee", verify(final, passages()))
+    phi = ("Maria", "Lopez", "01/02/1970", "123-45-6789")
+    md = tmp_path / "det.md"
+    export_review(ledger, review.review_id, "md", md)
+    path = export_review(ledger, review.review_id, "docx", tmp_path / "det.docx")
+    body = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+    for text in (md.read_text(), body):
+        assert not [p for p in phi if p in text]
+        assert "39-year-old" in text and "07/2013" in text and "[SSN]" in text
+    assert "123-45-6789" in to_markdown(review, redact=False)  # IMR_LEDGER__REDACT_EXPORTS=false

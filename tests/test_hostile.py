@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from helpers import text_pdf, write, write_pypdf
 from imr_assist import api
 from imr_assist.errors import QueryError, UploadError
 from imr_assist.index.store import PassageIndex
@@ -28,7 +29,6 @@ from imr_assist.ingest.uploads import save_upload
 from imr_assist.models import IngestReport
 from imr_assist.retrieval.hybrid import HybridRetriever
 from imr_assist.settings import Settings
-from test_readers import text_pdf, write_pypdf
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DIGEST = """---
@@ -140,15 +140,6 @@ def _raw_pdf(contents: list[bytes]) -> bytes:
     return bytes(out)
 
 
-def _write(path: Path, data: bytes | str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        path.write_text(data, encoding="utf-8")
-    else:
-        path.write_bytes(data)
-    return path
-
-
 IMAGE_PAGE = b"q 200 0 0 200 100 400 cm BI /W 2 /H 2 /CS /G /BPC 8 ID \x00\xff\xff\x00 EI Q"
 GOOD_PDF = text_pdf([["Alpha page one has words here."], ["Beta page two has words."]])
 
@@ -167,7 +158,7 @@ def _dangling(tmp: Path) -> Path:
 
 def _deep(tmp: Path) -> Path:
     folder = tmp.joinpath(*(f"d{i}" for i in range(60)))
-    return _write(folder / "deep-junk.txt", b"\x00\x01\x02\x03" * 64)
+    return write(folder / "deep-junk.txt", b"\x00\x01\x02\x03" * 64)
 
 
 def _dir_like_file(tmp: Path) -> Path:
@@ -176,64 +167,64 @@ def _dir_like_file(tmp: Path) -> Path:
 
 
 def _unreadable(tmp: Path) -> Path:
-    path = _write(tmp / "locked-notes.txt", "TENS notes that nobody may read.")
+    path = write(tmp / "locked-notes.txt", "TENS notes that nobody may read.")
     path.chmod(0)
     return path
 
 
 def _beir_bad_lines(tmp: Path) -> Path:
     lines = ['{"_id": "d1", "title": "x"', "not json at all", '{"title": "no id"}', "[1, 2]"]
-    return _write(tmp / "beir" / "corpus.jsonl", "\n".join(lines) + "\n")
+    return write(tmp / "beir" / "corpus.jsonl", "\n".join(lines) + "\n")
 
 
 FILE_CASES: list[tuple[str, Callable[[Path], Path], tuple[str, ...]]] = [
-    ("corrupt-pdf", lambda t: _write(t / "corrupt.pdf", b"%PDF-1.7\n" + os.urandom(3000)),
+    ("corrupt-pdf", lambda t: write(t / "corrupt.pdf", b"%PDF-1.7\n" + os.urandom(3000)),
      ("corrupt.pdf", "PDF", "Re-")),
-    ("truncated-pdf", lambda t: _write(t / "truncated.pdf", GOOD_PDF[: len(GOOD_PDF) // 2]),
+    ("truncated-pdf", lambda t: write(t / "truncated.pdf", GOOD_PDF[: len(GOOD_PDF) // 2]),
      ("truncated.pdf", "cannot be read", "Re-export")),
-    ("encrypted-pdf", lambda t: write_pypdf(_write(t / "x", b"x").parent / "locked.pdf", pages=1,
+    ("encrypted-pdf", lambda t: write_pypdf(write(t / "x", b"x").parent / "locked.pdf", pages=1,
                                             password="s3cret"),
      ("locked.pdf", "encrypted", "Remove the password")),
-    ("zero-page-pdf", lambda t: write_pypdf(_write(t / "x", b"x").parent / "zero.pdf", pages=0),
+    ("zero-page-pdf", lambda t: write_pypdf(write(t / "x", b"x").parent / "zero.pdf", pages=0),
      ("zero.pdf", "no pages", "export it again")),
-    ("image-only-pdf", lambda t: _write(t / "scan.pdf", _raw_pdf([IMAGE_PAGE, IMAGE_PAGE])),
+    ("image-only-pdf", lambda t: write(t / "scan.pdf", _raw_pdf([IMAGE_PAGE, IMAGE_PAGE])),
      ("scan.pdf", "no extractable text", "OCR")),
-    ("html-named-pdf", lambda t: _write(t / "page.pdf", "<!doctype html><html>Login</html>"),
+    ("html-named-pdf", lambda t: write(t / "page.pdf", "<!doctype html><html>Login</html>"),
      ("page.pdf", "no %PDF header", "misnamed")),
     ("binary-junk-txt",
-     lambda t: _write(t / "junk.txt", (FIXTURES / "sources/junk.bin").read_bytes()),
+     lambda t: write(t / "junk.txt", (FIXTURES / "sources/junk.bin").read_bytes()),
      ("junk.txt", "binary", "Ingest PDF")),
-    ("nul-bytes", lambda t: _write(t / "nul.md", b"# TENS\n\nTENS\x00 is an adjunct.\n" * 20),
+    ("nul-bytes", lambda t: write(t / "nul.md", b"# TENS\n\nTENS\x00 is an adjunct.\n" * 20),
      ("nul.md", "NUL bytes", "Ingest")),
     ("utf16-without-bom",
-     lambda t: _write(t / "u16.txt", ("TENS trial notes. " * 30).encode("utf-16-le")),
+     lambda t: write(t / "u16.txt", ("TENS trial notes. " * 30).encode("utf-16-le")),
      ("u16.txt", "UTF-16", "Re-save it as UTF-8")),
-    ("empty-file", lambda t: _write(t / "empty.txt", b""),
+    ("empty-file", lambda t: write(t / "empty.txt", b""),
      ("empty.txt", "empty", "export it again")),
-    ("whitespace-only", lambda t: _write(t / "blank.md", " \n\t\n\r\n   \n"),
+    ("whitespace-only", lambda t: write(t / "blank.md", " \n\t\n\r\n   \n"),
      ("blank.md", "empty", "has text")),
     ("deeply-nested-60", _deep, ("d59", "deep-junk.txt", "binary", "Ingest")),
     ("symlink-loop", _symlink_loop, ("loop.txt", "symlink", "")),
     ("dangling-symlink", _dangling, ("dangling.md", "does not exist", "Check the path")),
     ("directory-named-like-a-file", _dir_like_file, ("guideline.pdf", "folder", "")),
     ("unreadable-chmod-000", _unreadable, ("locked-notes.txt", "Permission denied", "permissions")),
-    ("malformed-determination", lambda t: _write(
+    ("malformed-determination", lambda t: write(
         t / "letter.txt", (FIXTURES / "determinations/final-no-decision.txt").read_text()),
      ("letter.txt", "no disputed item with a decision", "Upheld")),
     ("dmhc-csv-wrong-columns",
-     lambda t: _write(t / "imr.csv", "Ref,Year,Outcome\nMN1,2016,Upheld\n"),
+     lambda t: write(t / "imr.csv", "Ref,Year,Outcome\nMN1,2016,Upheld\n"),
      ("imr.csv", "without the DMHC IMR columns", "ReferenceID")),
     ("beir-jsonl-all-bad-lines", _beir_bad_lines, ("corpus.jsonl", "no BEIR records", "_id")),
     ("jsonl-not-a-corpus",
-     lambda t: _write(t / "queries.jsonl", '{"_id": "q1", "text": "tens"}\n'),
+     lambda t: write(t / "queries.jsonl", '{"_id": "q1", "text": "tens"}\n'),
      ("queries.jsonl", "other than a BEIR corpus.jsonl", "eval inputs")),
     ("markdown-bad-front-matter",
-     lambda t: _write(t / "fm.md", "---\ntitle: [unclosed\n---\nBody.\n"),
+     lambda t: write(t / "fm.md", "---\ntitle: [unclosed\n---\nBody.\n"),
      ("fm.md", "YAML front matter is invalid", "between '---' lines")),
     ("front-matter-unknown-tier",
-     lambda t: _write(t / "tier.md", "---\ntier: gold\n---\nTENS body.\n"),
+     lambda t: write(t / "tier.md", "---\ntier: gold\n---\nTENS body.\n"),
      ("tier.md", "invalid kind or tier", "tier: mtus")),
-    ("unsupported-type", lambda t: _write(t / "setup.exe", b"MZ\x90\x00" * 10),
+    ("unsupported-type", lambda t: write(t / "setup.exe", b"MZ\x90\x00" * 10),
      ("setup.exe", "'.exe' files are not read", "Ingest .pdf")),
     ("missing-path", lambda t: t / "no-such-guideline.pdf",
      ("no-such-guideline.pdf", "does not exist", "Check the path")),
@@ -323,7 +314,7 @@ def test_bad_query_or_filter(
 
     # the batch: a bad query is reported in its own row and the next query still runs;
     # bad filters refuse the whole batch up front (they would apply to every row)
-    batch = _write(world.tmp / "queries.jsonl", "\n".join(
+    batch = write(world.tmp / "queries.jsonl", "\n".join(
         json.dumps({"qid": qid, "query": q}) for qid, q in [("bad", query), ("good", "TENS trial")]
     ))  # fmt: skip
     if filters:
@@ -437,7 +428,7 @@ def test_100mb_text_file_is_refused_without_reading_it(world: World) -> None:
 
 def test_deeply_nested_good_file_is_ingested(world: World) -> None:
     folder = world.tmp.joinpath(*(f"level-{i}" for i in range(60)))
-    good = _write(folder / "deep-digest.md", FRESH)
+    good = write(folder / "deep-digest.md", FRESH)
     report = ingest_paths([world.tmp], settings=world.settings, index=world.index)
     assert [(f.path, f.status) for f in report.files] == [(str(good), "ingested")]
 
@@ -445,7 +436,7 @@ def test_deeply_nested_good_file_is_ingested(world: World) -> None:
 def test_cp1252_text_is_read_correctly(world: World) -> None:
     """Decided: Windows-1252 / Latin-1 text is decoded, not refused (it is common in exports)."""
     text = "# Café workers\n\nThe patient’s “TENS” trial – one month – helped (p. 12).\n"
-    path = _write(world.tmp / "legacy.md", text.encode("cp1252"))
+    path = write(world.tmp / "legacy.md", text.encode("cp1252"))
     report = ingest_paths([path], settings=world.settings, index=world.index)
     assert [f.status for f in report.files] == ["ingested"]
     stored = " ".join(
@@ -457,7 +448,7 @@ def test_cp1252_text_is_read_correctly(world: World) -> None:
 def test_beir_jsonl_with_some_bad_lines_names_each_line(world: World) -> None:
     lines = ['{"_id": "s1", "title": "TENS trial", "text": "A TENS trial in 40 adults."}',
              "{broken", '{"title": "no id"}', '{"_id": "s2", "title": "", "text": ""}']  # fmt: skip
-    path = _write(world.tmp / "beir" / "corpus.jsonl", "\n".join(lines) + "\n")
+    path = write(world.tmp / "beir" / "corpus.jsonl", "\n".join(lines) + "\n")
     report = ingest_paths([path], settings=world.settings, index=world.index)
     (result,) = report.files
     assert result.status == "ingested" and result.doc_ids == ["s1"]
@@ -472,7 +463,7 @@ def test_bad_files_in_a_folder_walk_do_not_stop_it(world: World) -> None:
     for name, make, _ in FILE_CASES:
         if name not in {"unreadable-chmod-000", "missing-path"}:
             make(folder / name)
-    good = _write(folder / "zz" / "aquatic-digest.md", FRESH)
+    good = write(folder / "zz" / "aquatic-digest.md", FRESH)
     before = snapshot(world)
     report = ingest_paths([folder], settings=world.settings, index=world.index)
     by_status: dict[str, list[str]] = {}

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import CORPUS
 from fakes import QueuedChatModel
+from helpers import ingest_demo, write
 from imr_assist.drafting.chain import make_chain
 from imr_assist.drafting.llm_drafter import make_llm_drafter
 from imr_assist.drafting.models import Answer, DeterminationDraft
@@ -47,22 +48,6 @@ necessary for every patient, with or without documentation of its components.
 """
 
 
-def _index(settings: Settings, *extra: Path) -> HybridRetriever:
-    index = PassageIndex(settings)
-    report = ingest_paths(
-        [CORPUS / "guidelines", CORPUS / "determinations", *extra], settings=settings, index=index
-    )
-    assert not [f for f in report.failed if Path(f.path) not in extra]
-    return HybridRetriever(index)
-
-
-def _write(tmp: Path, name: str, text: str) -> Path:
-    path = tmp / "uploads" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def _draft(retriever: HybridRetriever, summary: str = CASE, drafter=None) -> DeterminationDraft:
     out = make_chain(retriever, drafter=drafter).invoke(
         {"request": KIT, "summary": summary, "kind": "draft"}
@@ -90,7 +75,7 @@ def _injected_ids(retriever: HybridRetriever, doc_id: str) -> set[str]:
 @pytest.fixture
 def baseline(settings: Settings) -> DeterminationDraft:
     clean = settings.model_copy(update={"home": settings.home.parent / "clean-home"})
-    return _draft(_index(clean))
+    return _draft(ingest_demo(clean))
 
 
 # --------------------------------------------------------------------------- (a) offline
@@ -99,7 +84,7 @@ def baseline(settings: Settings) -> DeterminationDraft:
 def test_literal_injection_is_refused_and_the_draft_is_unchanged(
     tmp_path: Path, settings: Settings, baseline: DeterminationDraft
 ) -> None:
-    literal = _write(tmp_path, "home-exercise-kit-mtus-update.md", LITERAL)
+    literal = write(tmp_path / "uploads" / "home-exercise-kit-mtus-update.md", LITERAL)
     index = PassageIndex(settings)
     report = ingest_paths(
         [CORPUS / "guidelines", CORPUS / "determinations", literal], settings=settings, index=index
@@ -124,9 +109,9 @@ def test_literal_injection_is_refused_and_the_draft_is_unchanged(
 def test_paraphrased_injection_does_not_move_the_offline_draft(
     tmp_path: Path, settings: Settings, baseline: DeterminationDraft
 ) -> None:
-    memo = _write(tmp_path, "kit-coverage-memo.md", PARAPHRASE)
+    memo = write(tmp_path / "uploads" / "kit-coverage-memo.md", PARAPHRASE)
     assert find_instructions(PARAPHRASE) == []  # it does get in: the case to defend
-    retriever = _index(settings, memo)
+    retriever = ingest_demo(settings, memo)
     injected = _injected_ids(retriever, "kit-coverage-memo")
     assert injected
 
@@ -145,7 +130,7 @@ def test_paraphrased_injection_does_not_move_the_offline_draft(
 def test_injection_in_the_case_summary_does_not_move_the_offline_draft(
     settings: Settings, baseline: DeterminationDraft
 ) -> None:
-    d = _draft(_index(settings), summary=f"{CASE}. {INJECTION}")
+    d = _draft(ingest_demo(settings), summary=f"{CASE}. {INJECTION}")
     assert (d.decision, d.stance) == (baseline.decision, baseline.stance)
 
 
@@ -154,7 +139,7 @@ def test_injection_in_the_case_summary_does_not_move_the_offline_draft(
 
 @pytest.fixture
 def with_memo(tmp_path: Path, settings: Settings) -> HybridRetriever:
-    return _index(settings, _write(tmp_path, "kit-coverage-memo.md", PARAPHRASE))
+    return ingest_demo(settings, write(tmp_path / "uploads" / "kit-coverage-memo.md", PARAPHRASE))
 
 
 def _obey(retriever: HybridRetriever, reply: str, summary: str = CASE) -> DeterminationDraft:

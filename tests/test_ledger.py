@@ -11,23 +11,27 @@ import sys
 import time
 import traceback
 import types
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from helpers import (
+    FAKE,
+    GENERATED,
+    ITEM,
+    MTUS,
+    ODG,
+    Clock,
+    accepted,
+    make_answer,
+    make_draft,
+    passages,
+)
 from imr_assist.cli.ledger import ledger_group
-from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import LedgerError, ReviewError
 from imr_assist.models import (
-    DraftDecision,
-    Kind,
-    Passage,
-    ResolvedCitation,
-    Stance,
-    Tier,
     VerificationReport,
 )
 from imr_assist.review.ledger import (
@@ -42,125 +46,10 @@ from imr_assist.review.ledger import (
 from imr_assist.settings import Settings
 from imr_assist.verification.verify import verify
 
-ODG = "0d90d90d90d9"
-MTUS = "a1a1a1a1a1a1"
-FAKE = "ffffffffffff"
-
-
-def passages() -> list[Passage]:
-    common = {"content_hash": "c", "kind": Kind.GUIDELINE, "ordinal": 0}
-    return [
-        Passage(
-            id=MTUS,
-            doc_id="acoem-ch12",
-            source_path="acoem-ch12.md",
-            source_title="ACOEM Chapter 12 Low Back Complaints",
-            tier=Tier.MTUS,
-            guideline="MTUS ACOEM",
-            chapter="Chapter 12 Low Back Complaints",
-            page_start="287",
-            page_end="289",
-            text="Low-stress aerobic activities can be safely started after 2 weeks of symptoms. "
-            "Early stage lumbar stabilization exercises can be useful.",
-            **common,
-        ),
-        Passage(
-            id=ODG,
-            doc_id="odg-low-back",
-            source_path="odg-low-back.md",
-            source_title="ODG Low Back Chapter",
-            tier=Tier.GUIDELINE,
-            guideline="Official Disability Guidelines (ODG)",
-            section="Exercise",
-            page_start="12",
-            page_end="12",
-            text="A home exercise program is recommended. Advanced home exercise equipment "
-            "where outcomes are not monitored by a health professional is not recommended.",
-            **common,
-        ),
-    ]
-
-
-GENERATED = (
-    f"MTUS ACOEM indicates that early stage lumbar stabilization exercises can be useful. [{MTUS}] "
-    f"ODG indicates that advanced home exercise equipment where outcomes are not monitored is not "
-    f"recommended. [{ODG}] There was a lack of documentation of the components of the kit. "
-    "Given the above, the request for a Lumbar spine home exercise kit is not medically necessary."
-)
-ITEM = "Lumbar spine home exercise kit"
-
-
-def resolved(p: Passage) -> ResolvedCitation:
-    from imr_assist.drafting.chain import _resolved
-
-    return _resolved(p)
-
-
-def make_draft(text: str = GENERATED, item: str = ITEM) -> DeterminationDraft:
-    evidence = passages()
-    report = verify(text, evidence)
-    return DeterminationDraft(
-        item=item,
-        case_summary="39-year-old, lumbar fusion revision 07/2013, unable to attend PT.",
-        decision=DraftDecision.NOT_MEDICALLY_NECESSARY,
-        stance=Stance.NOT_RECOMMENDED,
-        governing_tier=Tier.GUIDELINE,
-        guideline_relied_on=[
-            "MTUS ACOEM, Chapter 12 Low Back Complaints Page(s): 287-289",
-            "Non-MTUS Citation Official Disability Guidelines (ODG) Page(s): 12",
-        ],
-        sequence_note="MTUS does not specifically address home exercise kits.",
-        rationale=text,
-        missing_documentation=["components of the kit"],
-        sentences=report.sentences,
-        citations=[resolved(p) for p in evidence],
-        fabricated_ids=report.fabricated_ids,
-        abstained=False,
-        precedent=None,
-        settings_hash="abc123def456",
-        drafter="offline composer",
-    )
-
-
-def make_answer() -> Answer:
-    text = f"A home exercise program is recommended. [{ODG}]"
-    report = verify(text, passages())
-    return Answer(
-        query="Is a home exercise program recommended?",
-        answer=text,
-        stance=Stance.RECOMMENDED,
-        governing_tier=Tier.GUIDELINE,
-        sequence_note="",
-        sentences=report.sentences,
-        citations=[resolved(passages()[1])],
-        fabricated_ids=[],
-        abstained=False,
-        precedent=None,
-        settings_hash="abc123def456",
-        drafter="offline composer",
-    )
-
-
-class Clock:
-    """A fake clock: one minute per call, from a fixed start."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(minutes=1)
-        return self.now
-
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Ledger:
     return Ledger(tmp_path / "ledger.sqlite3", clock=Clock())
-
-
-def accepted(ledger: Ledger, text: str = GENERATED, who: str = "Dr. Lee") -> str:
-    review = ledger.start(make_draft(text), who, passages())
-    ledger.accept(review.review_id, text, who, verify(text, passages()))
-    return review.review_id
 
 
 # --------------------------------------------------------------------------- the workflow
@@ -405,7 +294,8 @@ def test_recomputed_hash_is_caught_at_the_next_link(ledger: Ledger) -> None:
         f"UPDATE events SET payload = '{payload}', hash = '{digest}' WHERE seq = 3",
     )
     check = ledger.verify()
-    assert check.first_bad_seq == 4 and "does not link" in check.message
+    # its MAC under the ledger key no longer matches (before the key: caught at the next link)
+    assert check.first_bad_seq == 3 and "not signed with the ledger key" in check.message
 
 
 def test_dropped_triggers_are_reported_and_not_recreated(ledger: Ledger) -> None:

@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pypdf import PdfWriter
 
+from helpers import text_pdf, write_pypdf
 from imr_assist.errors import (
     CorruptSourceError,
     EmptySourceError,
@@ -32,57 +32,6 @@ SEED = SHARED / "seeds" / "imr-determination-home-exercise-kit.txt"
 
 
 # --------------------------------------------------------------------------- PDF writers
-
-
-def _pdf_string(text: str) -> str:
-    return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
-
-
-def text_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
-    """A valid PDF with one Helvetica text line per item of each page, and correct xref offsets."""
-    n = len(pages)
-    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n))
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    for i, lines in enumerate(pages):
-        ops = ["BT /F1 11 Tf 14 TL 72 720 Td", *(f"{_pdf_string(ln)} Tj T*" for ln in lines), "ET"]
-        stream = "\n".join(ops).encode("latin-1")
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
-        )
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-    if title is not None:
-        objects.append(f"<< /Title {_pdf_string(title)} >>".encode("latin-1"))
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    info = b" /Info %d 0 R" % len(objects) if title is not None else b""
-    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        info,
-        xref,
-    )
-    return bytes(out)
-
-
-def write_pypdf(path: Path, *, pages: int, password: str | None = None) -> Path:
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=612, height=792)
-    if password is not None:
-        writer.encrypt(user_password=password, owner_password="owner-secret")
-    with path.open("wb") as fh:
-        writer.write(fh)
-    return path
 
 
 # Three pages of a guideline as a PDF prints them: running header, body, 'Page N of M' footer.

@@ -262,3 +262,164 @@ def test_boilerplate_detection_table() -> None:
             text="Exercise helps (Smith et al. 2020).",
         )
     )
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def _long_and_short(tmp: Path, settings: Settings, index: PassageIndex) -> HybridRetriever:
+    """A long guideline restating acupuncture in 30 near-duplicate passages, a short one with a
+    single row on it, and a third that never names it (all the same tier and region)."""
+    sections = "\n\n".join(
+        f"## Acupuncture for chronic low back pain, evidence summary {n}\n\n"
+        f"Acupuncture for chronic low back pain was examined in trial {n}: acupuncture sessions "
+        f"for chronic low back pain improved pain at {n + 2} weeks in {40 + n} patients."
+        for n in range(30)
+    )
+    long_doc = _doc(tmp, "long", "Low back pain", sections, "other_guideline", "Long CPG")
+    short_doc = _doc(
+        tmp,
+        "short",
+        "Chronic primary low back pain",
+        "Table 1. B.2 Needling therapies, including acupuncture, may be offered as part of care "
+        "(conditional recommendation in favour of use, low certainty evidence). "
+        "B.5 Traction should not be used as part of routine care.",
+        "other_guideline",
+        "Short guideline",
+    )
+    other = _doc(
+        tmp,
+        "other",
+        "Bed rest",
+        "Bed rest for chronic low back pain is not recommended; patients with chronic low back "
+        "pain should stay active.",
+        "other_guideline",
+        "Other guideline",
+    )
+    ingest_paths([long_doc, short_doc, other], settings=settings, index=index)
+    return HybridRetriever(index)
+
+
+def test_short_document_is_not_drowned_by_a_long_one(
+    tmp_path: Path, settings: Settings, index: PassageIndex
+) -> None:
+    r = _long_and_short(tmp_path, settings, index)
+    query = "acupuncture x8 for chronic low back pain"
+    plain = settings.model_copy(deep=True)
+    plain.retrieval.document_quota = 0
+    before = HybridRetriever(index, plain).search(query, k=10).hits
+    assert [h.passage.doc_id for h in before] == ["long"] * 10  # drowned in fused order
+    after = r.search(query, k=10).hits
+    docs = [h.passage.doc_id for h in after]
+    assert docs[:2] == ["long", "short"]  # each addressing document's best, in score order
+    assert "other" not in docs[:3]  # a document that never names the item is not promoted
+    assert {h.passage.id for h in after[:1]} == {h.passage.id for h in before[:1]}
+    assert [h.rank for h in after] == list(range(1, 11))
+    # filters and the per-tier searches of drafting see the same order
+    tiered = r.search(query, k=5, filters={"tier": "other_guideline"}).hits
+    assert "short" in [h.passage.doc_id for h in tiered[:2]]
+
+
+def test_one_document_keeps_the_fused_order(settings: Settings, index: PassageIndex) -> None:
+    paths = [CORPUS / "guidelines" / "vadod-lbp-cpg-2022-selected-recommendations.md"]
+    ingest_paths(paths, settings=settings, index=index)
+    plain = settings.model_copy(deep=True)
+    plain.retrieval.document_quota = 0
+    for query in ("acupuncture", "opioids for chronic low back pain", "TENS unit"):
+        ids = [h.passage.id for h in HybridRetriever(index).search(query, k=10).hits]
+        assert ids == [h.passage.id for h in HybridRetriever(index, plain).search(query).hits]
+
+
+def _scored(*specs: tuple[str, str]) -> list[tuple[Passage, float]]:
+    """(doc, text) pairs as a score-ordered list (scores 1, 0.9, 0.8, ...)."""
+    return [
+        (_passage_of(doc, text, n), round(1.0 - n / 10, 2)) for n, (doc, text) in enumerate(specs)
+    ]
+
+
+def _passage_of(doc: str, text: str, n: int) -> Passage:
+    from helpers import make_passage
+
+    return make_passage(f"{text} ({doc} {n})", doc_id=doc, ordinal=n)
+
+
+def _names(p: Passage) -> bool:
+    return "item" in p.text
+
+
+@pytest.mark.parametrize(
+    ("specs", "quota", "expected"),
+    [
+        # one document: the fused order stands whatever the quota
+        ([("A", "item"), ("A", "x"), ("A", "item")], 2, [0, 1, 2]),
+        # quota 0: fused order
+        ([("A", "item"), ("A", "item"), ("B", "item")], 0, [0, 1, 2]),
+        # B's best joins A's at the top; the rest in score order
+        ([("A", "item"), ("A", "item"), ("A", "x"), ("B", "item")], 1, [0, 3, 1, 2]),
+        # quota 2: two rounds, each round in score order
+        (
+            [("A", "item"), ("A", "item"), ("A", "item"), ("B", "item"), ("B", "x")],
+            2,
+            [0, 3, 1, 4, 2],
+        ),
+        # C never names the item: not promoted, keeps its place among the rest
+        ([("A", "item"), ("C", "x"), ("A", "item"), ("B", "item")], 1, [0, 3, 1, 2]),
+        # B names it only below its quota: not an addressing document at quota 1
+        ([("A", "item"), ("B", "x"), ("A", "x"), ("B", "item")], 1, [0, 1, 2, 3]),
+        # a shorter document than the quota gives what it has
+        ([("A", "item"), ("A", "item"), ("A", "item"), ("B", "item")], 3, [0, 3, 1, 2]),
+    ],
+)
+def test_interleave_documents_table(
+    specs: list[tuple[str, str]], quota: int, expected: list[int]
+) -> None:
+    from imr_assist.retrieval.hybrid import interleave_documents
+
+    ranked = _scored(*specs)
+    out = interleave_documents(ranked, _names, quota)
+    assert [ranked.index(x) for x in out] == expected
+
+
+def test_document_heads_bounded() -> None:
+    """Candidates added below the head: each document's best up to the quota, for at most
+    EXTRA_DOCUMENTS documents (a constant, whatever the corpus size)."""
+    from imr_assist.retrieval.hybrid import EXTRA_DOCUMENTS, document_heads
+
+    order = ["a1", "a2", "a3", "b1", "a4", "b2", "b3"] + [f"d{n}-1" for n in range(20)]
+    doc_of = lambda pid: pid.split("-")[0] if "-" in pid else pid[0]  # noqa: E731
+    extra = document_heads(order, order[:3], doc_of, 2)
+    assert extra[:2] == ["b1", "b2"]  # a is already in the head twice; b gets its best two
+    assert len({doc_of(p) for p in extra}) == EXTRA_DOCUMENTS
+    assert document_heads(order, order, doc_of, 2) == []
+
+
+def test_per_document_view(tmp_path: Path, settings: Settings, index: PassageIndex) -> None:
+    from imr_assist import api
+
+    _long_and_short(tmp_path, settings, index)
+    mtus = _doc(
+        tmp_path, "mtus", "Acupuncture", "Acupuncture is an option when pain medication is "
+        "reduced or not tolerated; 3 to 6 treatments to produce functional improvement.",
+    )  # fmt: skip
+    ingest_paths([mtus], settings=settings, index=index)
+    query = "acupuncture for chronic low back pain"
+    result = api.search(query, settings=settings, k=5, per_document=True)
+    assert result.by_document is not None
+    groups = {g.doc_id: g for g in result.by_document}
+    assert {"long", "short", "mtus"} <= set(groups)
+    addressing = [g for g in result.by_document if g.addresses]
+    assert addressing[0].doc_id == "mtus"  # the order of authority first
+    assert [g.tier.rank for g in addressing] == sorted(g.tier.rank for g in addressing)
+    assert groups["short"].addresses and groups["short"].guideline == "Short guideline"
+    assert all(1 <= len(g.hits) <= 3 for g in result.by_document)
+    assert all(h.passage.doc_id == g.doc_id for g in result.by_document for h in g.hits)
+    ranks = [h.rank for h in groups["long"].hits]
+    assert ranks == sorted(ranks)  # a document's best first, ranks of the whole list
+    assert not groups["other"].addresses  # among the candidates, but never names the item
+    assert result.by_document[-1].doc_id == "other"
+    assert len(result.hits) == 5  # the ranked list is unchanged by the view
+    plain = api.search(query, settings=settings, k=5)
+    assert plain.by_document is None
+    assert [h.passage.id for h in plain.hits] == [h.passage.id for h in result.hits]
+    with pytest.raises(QueryError):
+        HybridRetriever(index).search(query, per_document=-1)

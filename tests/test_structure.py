@@ -8,12 +8,7 @@ from pathlib import Path
 import pytest
 
 from imr_assist.ingest.reader import read_source
-from imr_assist.ingest.structure import (
-    build_blocks,
-    find_recommendations,
-    grade_from_text,
-    grade_from_wording,
-)
+from imr_assist.ingest.structure import build_blocks, find_recommendations
 from imr_assist.models import (
     Direction,
     Kind,
@@ -23,6 +18,7 @@ from imr_assist.models import (
     Strength,
     Tier,
 )
+from imr_assist.text.polarity import grade_from_text, grade_from_wording
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 VADOD_PDF = SHARED / "data" / "vadod-lbp-cpg" / "va-department_of_defense.pdf"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import text_pdf
 from imr_assist.errors import SourceError, UploadError
 from imr_assist.ingest.pipeline import ingest_paths
 from imr_assist.ingest.uploads import (
@@ -16,7 +17,6 @@ from imr_assist.ingest.uploads import (
     save_upload,
 )
 from imr_assist.settings import IngestSettings, Settings
-from test_readers import text_pdf
 
 MB = 1024 * 1024
 TEXT = b"# TENS\n\nA one-month home-based TENS trial may be considered (p. 114).\n"

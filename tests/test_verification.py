@@ -8,17 +8,12 @@ from __future__ import annotations
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from imr_assist.citations import cite, make_citation_id
+from helpers import make_passage
+from imr_assist.citations import cite
 from imr_assist.index.embedding import HashingEmbeddings
-from imr_assist.models import Kind, Passage, SentenceCheck, Tier, Verdict
-from imr_assist.verification.verify import (
-    Polarity,
-    VerifyThresholds,
-    _clean,
-    _numbers,
-    polarity,
-    verify,
-)
+from imr_assist.models import Passage, SentenceCheck, Tier, Verdict
+from imr_assist.text.polarity import Polarity, polarity
+from imr_assist.verification.verify import VerifyThresholds, _clean, _numbers, verify
 
 S, W, U = Verdict.SUPPORTED, Verdict.WEAK, Verdict.UNSUPPORTED
 UNCITED, NOT_CHECKED = Verdict.UNCITED, Verdict.NOT_CHECKED
@@ -26,21 +21,15 @@ POS, NEG, NEU = Polarity.POSITIVE, Polarity.NEGATIVE, Polarity.NEUTRAL
 
 
 def _passage(doc: str, pages: tuple[str, str], text: str, mtus: bool = True) -> Passage:
-    title = "Chronic Pain Medical Treatment Guidelines" if mtus else "Low Back Pain CPG"
-    return Passage(
-        id=make_citation_id(doc, pages[0], text),
+    return make_passage(
+        text,
         doc_id=doc,
-        content_hash="h-" + doc,
-        source_path=f"{doc}.md",
-        source_title=title,
-        kind=Kind.GUIDELINE,
+        source_title="Chronic Pain Medical Treatment Guidelines" if mtus else "Low Back Pain CPG",
         tier=Tier.MTUS if mtus else Tier.OTHER_GUIDELINE,
         guideline="MTUS" if mtus else "VA/DoD LBP CPG",
         edition="2009" if mtus else "2022",
         page_start=pages[0],
         page_end=pages[1],
-        ordinal=0,
-        text=text,
     )
 
 
@@ -675,14 +664,14 @@ def test_sentence_vectors_are_cached_per_embedder_and_equal_fresh_ones() -> None
 
 
 def test_a_quotation_of_several_sentences_stays_one_cited_sentence() -> None:
-    from imr_assist.text.sentences import cited_sentences as _sentences
+    from imr_assist.text.sentences import cited_sentences
 
     pid = "aaaaaaaaaaaa"
     text = (
         f'It states: "Components are listed. The request names the kit." [{pid}] '
         f"Next sentence here. Curly \u201cOne. Two.\u201d [{pid}]"
     )
-    assert _sentences(text) == [
+    assert cited_sentences(text) == [
         f'It states: "Components are listed. The request names the kit." [{pid}]',
         "Next sentence here.",
         f"Curly \u201cOne. Two.\u201d [{pid}]",

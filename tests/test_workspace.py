@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
+from conftest import CORPUS, REPO
 from fakes import QueuedChatModel
 from imr_assist import api
 from imr_assist.review.ledger import open_ledger
@@ -22,12 +22,8 @@ KIT = "Is a home exercise kit covered after lumbar fusion?"
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("IMR_HOME", str(home))
-    monkeypatch.setenv("IMR_EMBEDDING__MODEL", "hashing")
-    monkeypatch.setenv("IMR_RETRIEVAL__GATE_MIN_DENSE", "0")
-    return home
+def home(app_home: Path) -> Path:
+    return app_home
 
 
 @pytest.fixture
@@ -214,7 +210,7 @@ def test_corpus_uploads_are_checked_then_ingested(home: Path) -> None:
     ws = workspace.Workspace(
         settings=settings, retriever=api.open_retriever(settings), ledger=open_ledger(settings)
     )
-    note = (REPO / "corpus" / "guidelines").glob("*.md").__next__().read_bytes()
+    note = (CORPUS / "guidelines").glob("*.md").__next__().read_bytes()
     report, problems = ingest_uploads(
         ws,
         [("../../etc/passwd.md", note), ("junk.pdf", b"not a pdf"), ("empty.txt", b"")],

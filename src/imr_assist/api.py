@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 from collections.abc import Iterator, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,14 @@ from imr_assist.models import (
     Kind,
     SearchResult,
 )
+from imr_assist.reasoning.models import Recommendation
 from imr_assist.retrieval.hybrid import HybridRetriever
 from imr_assist.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEMO_CORPUS = Path(__file__).resolve().parents[2] / "corpus"
+DEMO_CORPUS = Path(str(resources.files("imr_assist") / "demo_corpus"))
+"""The illustrative demo corpus, shipped as package data (guidelines/ and determinations/)."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -184,10 +187,18 @@ def search(
     k: int | None = None,
     filters: dict[str, str] | None = None,
     mode: str = "hybrid",
+    per_document: bool = False,
 ) -> SearchResult:
+    """The ranked hits for a query; with `per_document`, also `result.by_document`: each
+    candidate document's best passages (up to 3), those that address the request first, in
+    the order of authority, so every loaded guideline is heard however short it is."""
+    from imr_assist.retrieval.hybrid import PER_DOCUMENT
+
     settings = settings or load_settings(home)
     check_filters(filters)
-    return open_retriever(settings).search(query, k=k, filters=filters, mode=mode)
+    return open_retriever(settings).search(
+        query, k=k, filters=filters, mode=mode, per_document=PER_DOCUMENT if per_document else 0
+    )
 
 
 def search_batch(
@@ -228,6 +239,21 @@ def status(*, home: Path | str | None = None, settings: Settings | None = None) 
     return open_index(settings).status()
 
 
+def recommendations(
+    *,
+    guideline: str | None = None,
+    doc_id: str | None = None,
+    home: Path | str | None = None,
+    settings: Settings | None = None,
+) -> list[Recommendation]:
+    """Recommendation records of the indexed guidelines (published versions), in document
+    order; optionally of one guideline (short name) or one document."""
+    from imr_assist.index.recommendations import RecommendationStore
+
+    settings = settings or load_settings(home)
+    return RecommendationStore(open_index(settings)).list(guideline=guideline, doc_id=doc_id)
+
+
 def remove(
     doc_ids: Sequence[str], *, home: Path | str | None = None, settings: Settings | None = None
 ) -> list[DocumentRecord]:
@@ -266,7 +292,7 @@ def build_demo(
     if_missing: bool = False,
     progress: FileProgress | None = None,
 ) -> IngestReport | None:
-    """Index the illustrative demo corpus shipped in corpus/ (None when already indexed)."""
+    """Index the illustrative demo corpus shipped with the package (None when already indexed)."""
     if not DEMO_CORPUS.is_dir():
         raise ConfigError(f"The demo corpus folder {DEMO_CORPUS} is missing; reinstall imr-assist.")
     settings = settings or load_settings(home)

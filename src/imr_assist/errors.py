@@ -11,11 +11,14 @@
     │   └── UploadError             an upload's name, type or size is refused (ingest/uploads.py)
     ├── IndexError_            the index cannot be opened, is stale or inconsistent
     │   └── DocumentNotFoundError   `index rm` of a document that is not indexed
-    ├── QueryError             an empty, oversized or malformed query or filter
+    ├── QueryError             an empty, oversized or malformed query, filter or case summary
+    ├── LLMError               the drafting model's server cannot be reached or fails a call
+    │                          (drafting/llm.py)
     ├── EvaluationDataError    a queries/qrels/run/BEIR file cannot be used (evaluation/)
     ├── ReviewError            a review action is not allowed: Accept gate, closed review, no
     │                          reviewer name (review/ledger/)
-    ├── LedgerError            the ledger database cannot be opened or written (review/ledger/)
+    ├── LedgerError            the ledger cannot be opened, read or written: missing file or
+    │                          key, damaged event (named by id and hash only) (review/ledger/)
     └── ExportError            a determination cannot be exported (review/export.py)
 
 Every message says what happened and what to do next.
@@ -76,7 +79,11 @@ class DocumentNotFoundError(IndexError_):
 
 
 class QueryError(ImrAssistError):
-    """A query or filter is empty, too long, or malformed."""
+    """A query, filter or case summary is empty, too long, or malformed."""
+
+
+class LLMError(ImrAssistError):
+    """The drafting model failed: its server is unreachable, refused the call or timed out."""
 
 
 class UploadError(SourceError):
@@ -96,7 +103,7 @@ class ReviewError(ImrAssistError):
 
 
 class LedgerError(ImrAssistError):
-    """The ledger database cannot be opened or written."""
+    """The ledger cannot be opened, read or written (a missing file or key, a damaged event)."""
 
 
 class ExportError(ImrAssistError):

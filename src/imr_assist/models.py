@@ -17,9 +17,6 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-_Model = StrictModel
-
-
 class Tier(StrEnum):
     """Authority tier in the medical evidence search sequence (8 CCR 9792.21.1)."""
 
@@ -69,7 +66,7 @@ class Strength(StrEnum):
 # --------------------------------------------------------------------------- sources
 
 
-class DocumentMeta(_Model):
+class DocumentMeta(StrictModel):
     """Metadata of a source document, from front matter, CLI flags or detection."""
 
     title: str = Field(description="Human title of the document")
@@ -89,7 +86,7 @@ class DocumentMeta(_Model):
     )
 
 
-class Page(_Model):
+class Page(StrictModel):
     """Cleaned text of one page (a text file is one page)."""
 
     index: int = Field(description="0-based page index in the file")
@@ -97,7 +94,7 @@ class Page(_Model):
     text: str = Field(description="Cleaned page text")
 
 
-class NumberedRecommendation(_Model):
+class NumberedRecommendation(StrictModel):
     """A numbered guideline recommendation with its direction and strength."""
 
     number: str = Field(description="Recommendation number as printed, e.g. '12'")
@@ -115,7 +112,7 @@ class NumberedRecommendation(_Model):
         return f"{self.strength.value.capitalize()} {self.direction.value}"
 
 
-class Block(_Model):
+class Block(StrictModel):
     """A structural unit of a document: one paragraph, table or recommendation statement."""
 
     text: str = Field(description="Block text, whole sentences")
@@ -132,7 +129,7 @@ class Block(_Model):
     )
 
 
-class SourceDocument(_Model):
+class SourceDocument(StrictModel):
     """A file read into memory: metadata, pages, structure."""
 
     doc_id: str = Field(description="Stable id derived from the source path")
@@ -149,7 +146,7 @@ class SourceDocument(_Model):
     )
 
 
-class Passage(_Model):
+class Passage(StrictModel):
     """A chunk of a document with a precise locator; the unit that is embedded and cited."""
 
     id: str = Field(description="Short content-derived citation id")
@@ -185,7 +182,7 @@ class Passage(_Model):
         return {k: v for k, v in data.items() if v is not None}
 
 
-class Hit(_Model):
+class Hit(StrictModel):
     """A passage returned by search, with its score and rank."""
 
     passage: Passage = Field(description="The retrieved passage")
@@ -202,7 +199,7 @@ class Hit(_Model):
 # --------------------------------------------------------------------------- determinations
 
 
-class GuidelineCitation(_Model):
+class GuidelineCitation(StrictModel):
     """A guideline named in a determination, e.g. 'MTUS ACOEM Chapter 12 ... Page(s): 287-289'."""
 
     mtus: bool = Field(description="True for an MTUS citation, False for a non-MTUS citation")
@@ -215,7 +212,7 @@ class GuidelineCitation(_Model):
     text: str = Field(description="The citation as written in the letter")
 
 
-class CaseSummary(_Model):
+class CaseSummary(StrictModel):
     """Facts from the clinical case summary."""
 
     age: int | None = Field(default=None, description="Age in years")
@@ -227,7 +224,7 @@ class CaseSummary(_Model):
     text: str = Field(default="", description="The case summary text")
 
 
-class DeterminationItem(_Model):
+class DeterminationItem(StrictModel):
     """One disputed item with its decision, guidelines and rationale."""
 
     item: str = Field(description="The item as requested")
@@ -241,13 +238,27 @@ class DeterminationItem(_Model):
     rationale: str = Field(default="", description="Decision rationale text")
 
 
-class Determination(_Model):
+class ParseWarning(StrictModel):
+    """Something in a letter the parser could not read (or read two ways), and where it is."""
+
+    line: int = Field(
+        description="1-based line of the text the parser was given (a PDF's extracted text)"
+    )
+    text: str = Field(description="The letter's text there, shortened to about 80 characters")
+    problem: str = Field(description="What could not be read and what the parser did about it")
+
+
+class Determination(StrictModel):
     """A parsed IMR determination letter."""
 
     case_summary: CaseSummary = Field(description="Clinical case summary")
     reviewer_specialty: str | None = Field(default=None, description="Reviewer's board specialty")
     items: list[DeterminationItem] = Field(description="Disputed items, in letter order")
     format: str = Field(description="Letter format detected: 'imr_final', 'maximus_older'")
+    warnings: list[ParseWarning] = Field(
+        default_factory=list,
+        description="What the parser could not read, in letter order; empty for a clean parse",
+    )
 
 
 SourceDocument.model_rebuild()
@@ -256,7 +267,7 @@ SourceDocument.model_rebuild()
 # --------------------------------------------------------------------------- index
 
 
-class DocumentRecord(_Model):
+class DocumentRecord(StrictModel):
     """A document as the index manifest knows it."""
 
     doc_id: str = Field(description="Document id")
@@ -272,7 +283,7 @@ class DocumentRecord(_Model):
     ingested_at: str = Field(description="UTC time of ingest, ISO 8601")
 
 
-class IndexStatus(_Model):
+class IndexStatus(StrictModel):
     """What `index status` reports."""
 
     home: str = Field(description="Data directory")
@@ -292,7 +303,7 @@ class IndexStatus(_Model):
     )
 
 
-class FileResult(_Model):
+class FileResult(StrictModel):
     """Outcome of ingesting one file."""
 
     path: str = Field(description="The file as given")
@@ -302,11 +313,14 @@ class FileResult(_Model):
     )
     doc_ids: list[str] = Field(default_factory=list, description="Documents stored")
     passages: int = Field(default=0, description="Passages stored")
+    recommendations: int = Field(
+        default=0, description="Recommendation records recognised in its guidelines"
+    )
     message: str = Field(default="", description="What happened, and what to do on failure")
     warnings: list[str] = Field(default_factory=list, description="Parts of the file skipped")
 
 
-class IngestReport(_Model):
+class IngestReport(StrictModel):
     """Outcome of one ingest run."""
 
     files: list[FileResult] = Field(description="One result per file")
@@ -322,7 +336,25 @@ class IngestReport(_Model):
         return sum(f.passages for f in self.files)
 
 
-class SearchResult(_Model):
+class DocumentHits(StrictModel):
+    """One document's best passages for a query (the per-document view of a search)."""
+
+    doc_id: str = Field(description="Document id")
+    source_title: str = Field(description="Document title")
+    guideline: str | None = Field(default=None, description="Guideline short name")
+    tier: Tier = Field(description="Authority tier")
+    kind: Kind = Field(description="Document kind")
+    addresses: bool = Field(
+        description="One of these passages names the requested item (and fits the request's "
+        "body region); False: the document's closest passages, which do not name it"
+    )
+    hits: list[Hit] = Field(
+        description="The document's best passages, best first (ranks are "
+        "positions in the whole ranked list)"
+    )
+
+
+class SearchResult(StrictModel):
     """Hits for one query, stamped with the index they came from."""
 
     query: str = Field(description="The query as searched")
@@ -337,6 +369,12 @@ class SearchResult(_Model):
     gate_reason: str = Field(default="", description="Why the gate decided as it did")
     highest_tier: Tier | None = Field(
         default=None, description="Highest authority tier among relevant hits"
+    )
+    by_document: list[DocumentHits] | None = Field(
+        default=None,
+        description="Per-document view (search with per_document=N): each candidate "
+        "document's best passages, documents that address the request first, in the order "
+        "of authority; None when not asked for",
     )
 
 
@@ -353,7 +391,7 @@ class Verdict(StrEnum):
     NOT_CHECKED = "not_checked"  # not a factual claim (e.g. the closing conclusion)
 
 
-class SentenceCheck(_Model):
+class SentenceCheck(StrictModel):
     """Verification of one sentence of a draft."""
 
     text: str = Field(description="The sentence as drafted (citation markers included)")
@@ -372,7 +410,7 @@ class SentenceCheck(_Model):
     notes: list[str] = Field(default_factory=list, description="Why the verdict was given")
 
 
-class VerificationReport(_Model):
+class VerificationReport(StrictModel):
     """Verification of a whole draft: shown to the reviewer, never hidden."""
 
     sentences: list[SentenceCheck] = Field(description="One check per sentence")
@@ -418,7 +456,7 @@ class DraftDecision(StrEnum):
     INSUFFICIENT_INFORMATION = "insufficient_information"
 
 
-class ResolvedCitation(_Model):
+class ResolvedCitation(StrictModel):
     """A citation id resolved to where it points."""
 
     id: str = Field(description="Citation id")

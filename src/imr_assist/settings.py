@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PARSER_VERSION = "6"  # 6: a mid-paragraph page cross-reference no longer relocates it
 """Bump when readers or chunking change what passages look like: it changes the index hash."""
+EXTRACTOR_VERSION = "1"  # 1: recommendation records (reasoning/recommendations.py)
+"""Bump when recommendation extraction changes what records look like: it changes the index
+hash, so records are re-derived (a stale record set is never reused silently)."""
 
 
 class _Group(BaseModel):
@@ -75,6 +78,12 @@ class SearchSettings(_Group):
     max_query_chars: int = Field(
         default=2000, ge=10, description="Longer queries are refused with a message"
     )
+    max_summary_chars: int = Field(
+        default=20000,
+        ge=100,
+        description="Longer case summaries are refused with a message (the facts a rationale "
+        "weighs, not the whole record: a 5 MB summary was copied into the draft)",
+    )
 
 
 class RetrievalSettings(_Group):
@@ -113,6 +122,14 @@ class RetrievalSettings(_Group):
         description="Score multiplier when the request names a body region and a passage is "
         "tagged with another one",
     )
+    document_quota: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Best passages of each document that addresses the request (names the "
+        "item, fits its body region) interleaved round-robin at the top of the ranked list, "
+        "so a short guideline loaded beside a long one is not drowned; 0 = fused order only",
+    )
     gate_min_dense: float = Field(
         default=0.35,
         ge=-1,
@@ -147,6 +164,38 @@ class LLMSettings(_Group):
     )
 
 
+class EvalSettings(_Group):
+    """Where the workspace's Evals page finds the labelled sets and the documents they judge.
+
+    Relative paths are from the working directory (`make run` starts in the repository)."""
+
+    dir: Path = Field(
+        default=Path("eval"),
+        description="Folder of the labelled eval sets (demo/, vadod/, drafting/)",
+    )
+    vadod_pdf: Path = Field(
+        default=Path("../shared/data/vadod-lbp-cpg/va-department_of_defense.pdf"),
+        description="The VA/DoD low back pain CPG PDF the vadod set is judged against "
+        "(licensed: not shipped)",
+    )
+
+
+class LedgerSettings(_Group):
+    """The review ledger's key and what leaves it in exports."""
+
+    key_file: Path | None = Field(
+        default=None,
+        description="File holding the key that signs the ledger's hash chain (created 0600 on "
+        "first use); unset = IMR_HOME/keys/ledger.key. Keep it, and a backup, where whoever "
+        "can rewrite the ledger file cannot",
+    )
+    redact_exports: bool = Field(
+        default=True,
+        description="Remove identifiers (names, SSN, DOB, claim and member ids, phones, "
+        "addresses) from the case summary, item and texts of exported determinations",
+    )
+
+
 class Settings(BaseSettings):
     """All settings of imr-assist. Environment variables use the IMR_ prefix."""
 
@@ -176,6 +225,10 @@ class Settings(BaseSettings):
         default_factory=RetrievalSettings, description="Hybrid retrieval"
     )
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Optional LLM drafter")
+    ledger: LedgerSettings = Field(
+        default_factory=LedgerSettings, description="Review ledger key and exports"
+    )
+    eval: EvalSettings = Field(default_factory=EvalSettings, description="Eval-set locations")
 
     def index_fingerprint(self) -> dict[str, object]:
         """Everything that shapes the stored passages and vectors."""
@@ -184,6 +237,7 @@ class Settings(BaseSettings):
             "chunk_size": self.chunking.size,
             "chunk_overlap": self.chunking.overlap,
             "parser_version": PARSER_VERSION,
+            "extractor_version": EXTRACTOR_VERSION,
         }
 
     @property

@@ -17,6 +17,7 @@ from imr_assist import api
 from imr_assist.cli.common import errors, home_option, progress_bars
 from imr_assist.index.consistency import DEFAULT_GRACE_S
 from imr_assist.index.filters import FILTER_KEYS
+from imr_assist.ingest.reader import KIND_CHOICES
 from imr_assist.models import Hit, IngestReport, SearchResult, Tier
 from imr_assist.text.regions import BODY_REGIONS
 
@@ -31,7 +32,7 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--kind",
-    type=click.Choice(["auto", "guideline", "determination", "study"]),
+    type=click.Choice(KIND_CHOICES),
     default="auto",
     show_default=True,
     help="What the files are; auto detects letters.",
@@ -276,7 +277,8 @@ def index_status(as_json: bool, home: Path | None) -> None:
     "--repair",
     is_flag=True,
     help="Fix the drift: delete orphan passages, drop incomplete or duplicate records (the "
-    "next ingest re-adds them), rebuild this machine's BM25 side-store from Chroma.",
+    "next ingest re-adds them), remove degenerate documents, re-create a damaged dense side "
+    "from the stored passages, rebuild this machine's BM25 side-store from Chroma.",
 )
 @click.option(
     "--grace",
@@ -302,6 +304,13 @@ def index_check(repair: bool, grace: float, as_json: bool, home: Path | None) ->
             f"{report.published_passages} published"
         )
         click.echo(f"BM25:        {report.bm25_state} ({report.bm25_dir})")
+        dense = report.dense
+        state = "healthy" if dense.healthy else "damaged"
+        click.echo(
+            f"Dense:       {state} ({dense.probed - len(dense.unreachable)} of {dense.probed} "
+            f"probed passages found by their own vectors; {dense.compared - len(dense.stale)} "
+            f"of {dense.compared} vectors match the model)"
+        )
         for line in report.repaired:
             click.echo(f"repaired: {line}")
         for line in report.left:
@@ -328,7 +337,7 @@ def index_rm(doc_ids: tuple[str, ...], home: Path | None) -> None:
 @click.option("--if-missing", is_flag=True, help="Do nothing when the demo corpus is indexed.")
 @errors
 def demo(home: Path | None, if_missing: bool) -> None:
-    """Index the bundled illustrative demo corpus (corpus/)."""
+    """Index the bundled illustrative demo corpus (imr_assist/demo_corpus)."""
     report = api.build_demo(
         home=home, if_missing=if_missing, progress=progress_bars("passage", min_total=200)
     )
@@ -424,6 +433,10 @@ main.add_command(eval_group)
 from imr_assist.cli.ledger import ledger_group  # noqa: E402
 
 main.add_command(ledger_group)
+
+from imr_assist.cli.recs import recs_group  # noqa: E402
+
+main.add_command(recs_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

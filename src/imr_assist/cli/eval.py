@@ -19,12 +19,23 @@ from imr_assist.evaluation.drafting.models import DraftingSummary
 from imr_assist.evaluation.drafting.run import run_drafting_eval
 from imr_assist.evaluation.retrieval.models import METRIC_KEYS, EvalSummary
 from imr_assist.evaluation.retrieval.run import RETRIEVER_NAMES, run_retrieval_eval
+from imr_assist.evaluation.split import SPLITS
 from imr_assist.evaluation.trec import parse_aliases
 
 
 @click.group("eval")
 def eval_group() -> None:
     """Evaluate retrieval or drafting on labelled cases and write reports (see eval/README.md)."""
+
+
+split_option = click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    default="all",
+    show_default=True,
+    help="Items to run: dev (~60%, tune on these), test (~40%, report only, never tune on "
+    "them) or all. An item's split is fixed by a hash of its qid.",
+)
 
 
 @eval_group.command("retrieval")
@@ -103,6 +114,7 @@ def eval_group() -> None:
 @click.option(
     "--seed", type=int, default=20261128, show_default=True, help="Seed of the randomization test."
 )
+@split_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @home_option
 @click.pass_context
@@ -120,6 +132,7 @@ def retrieval(
     out_dir: Path | None,
     rounds: int,
     seed: int,
+    split: str,
     as_json: bool,
     home: Path | None,
 ) -> None:
@@ -146,6 +159,7 @@ def retrieval(
         command=_command_line(ctx),
         rounds=rounds,
         seed=seed,
+        split=split,
         progress=None if as_json else progress_bars("query"),
         ingest_progress=None if as_json else progress_bars("passage", 200),
     )
@@ -179,6 +193,7 @@ def retrieval(
     default=None,
     help="Output folder. Default: HOME/eval/drafting-<UTC timestamp>.",
 )
+@split_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @home_option
 @click.pass_context
@@ -188,6 +203,7 @@ def drafting(
     cases_path: Path,
     corpus: tuple[Path, ...],
     out_dir: Path | None,
+    split: str,
     as_json: bool,
     home: Path | None,
 ) -> None:
@@ -202,6 +218,7 @@ def drafting(
         corpus=list(corpus),
         out_dir=out_dir,
         command=_command_line(ctx),
+        split=split,
         progress=None if as_json else progress_bars("case"),
         ingest_progress=None if as_json else progress_bars("passage", 200),
     )
@@ -216,9 +233,9 @@ def drafting(
 
 def _print_summary(s: EvalSummary) -> None:
     click.echo(
-        f"{s.n_queries} queries ({s.n_answerable} answerable, {s.n_unanswerable} unanswerable), "
-        f"{s.level} level, index {s.index_hash} ({s.index_documents} documents, "
-        f"{s.index_passages} passages)"
+        f"{s.split} split: {s.n_queries} queries ({s.n_answerable} answerable, "
+        f"{s.n_unanswerable} unanswerable), {s.level} level, index {s.index_hash} "
+        f"({s.index_documents} documents, {s.index_passages} passages)"
     )
     header = "".join(f"{m:>11}" for m in METRIC_KEYS)
     click.echo(f"{'retriever':<10}{header}{'ms/q':>9}")
@@ -251,8 +268,8 @@ def _print_drafting(s: DraftingSummary) -> None:
         return "n/a" if x is None else f"{x:.3f}"
 
     click.echo(
-        f"{s.n} cases ({s.n_ask} ask, {s.n_draft} draft), settings {s.settings_hash}, "
-        f"drafter {s.drafter}"
+        f"{s.split} split: {s.n} cases ({s.n_ask} ask, {s.n_draft} draft), "
+        f"settings {s.settings_hash}, drafter {s.drafter}"
     )
     click.echo(f"citation validity     {f(s.citation_validity)}")
     click.echo(f"verified support      {f(s.support_rate)} (weak {f(s.weak_rate)})")

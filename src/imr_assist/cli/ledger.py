@@ -108,20 +108,40 @@ def ledger_export(
     unaccepted: bool,
     home: Path | None,
 ) -> None:
-    """Export a determination in the IMR layout and record the export."""
+    """Export a determination in the IMR layout and record the export.
+
+    Identifiers are removed from its texts unless IMR_LEDGER__REDACT_EXPORTS=false; the file
+    carries the ledger's chain head (check it later with `ledger verify --head`)."""
+    settings = load_settings(home)
     path = export_review(
-        _ledger(home), review_id, fmt, out, reviewer=reviewer, allow_unaccepted=unaccepted
+        open_ledger(settings),
+        review_id,
+        fmt,
+        out,
+        reviewer=reviewer,
+        allow_unaccepted=unaccepted,
+        redact=settings.ledger.redact_exports,
     )
     click.echo(f"Wrote {path}.")
 
 
 @ledger_group.command("verify")
+@click.option(
+    "--head",
+    "head",
+    default=None,
+    metavar="HASH",
+    help="A chain head recorded elsewhere (an export, an earlier verify): it must still be an "
+    "event of the chain.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the check as JSON.")
 @home_option
 @errors
-def ledger_verify(as_json: bool, home: Path | None) -> None:
-    """Check the hash chain of every event. Exit 1, naming the first bad event, if tampered."""
-    check = _ledger(home).verify()
+def ledger_verify(head: str | None, as_json: bool, home: Path | None) -> None:
+    """Check the hash chain of every event, each event's MAC under the ledger key and the head
+    record kept outside the ledger file. Exit 1, naming the first bad event, if tampered; a
+    missing ledger file is an error, never a new empty ledger."""
+    check = _ledger(home).verify(head=head)
     if as_json:
         click.echo(check.model_dump_json(indent=2))
     else:

@@ -1,8 +1,10 @@
-"""One LCEL Runnable: retrieve and order by authority -> draft -> verify.
+"""One LCEL Runnable: retrieve and reason -> write -> verify.
 
-Input: {"request": str, "summary": str (optional), "kind": "draft" | "ask"}.
-Output: a `DeterminationDraft` (kind draft) or an `Answer` (kind ask). `invoke`, `batch` and
-`stream` work as on any Runnable.
+Input: {"request": str, "summary": str (optional), "kind": "draft" | "ask", "filters": {...}}.
+Output: a `DeterminationDraft` (kind draft) or an `Answer` (kind ask); both carry the same
+`Reasoning`, so an answer's stance and a draft's decision come from one rule table.
+`invoke`, `batch` and `stream` work as on any Runnable. Between steps the state is typed:
+`Retrieved` after the first step, `Drafted` after the second.
 """
 
 from __future__ import annotations
@@ -11,36 +13,59 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import BaseModel, ConfigDict, Field
 
 from imr_assist.citations import extract_citation_ids, format_citation
-from imr_assist.drafting.composer import (
-    DRAFTER_NAME,
-    compose,
+from imr_assist.drafting.evidence import Evidence, gather_evidence
+from imr_assist.drafting.models import Answer, DeterminationDraft
+from imr_assist.drafting.writer import (
+    WRITER_NAME,
     precedent_sentence,
     precedent_summary,
     relied_on_line,
+    write,
 )
-from imr_assist.drafting.evidence import Evidence, gather_evidence
-from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import QueryError
-from imr_assist.models import Passage, ResolvedCitation
+from imr_assist.models import Hit, Passage, ResolvedCitation, Tier
+from imr_assist.reasoning.models import Reasoning
+from imr_assist.reasoning.pipeline import excluded_tiers, reason_about
 from imr_assist.retrieval.hybrid import HybridRetriever
-from imr_assist.retrieval.validation import clean_query
+from imr_assist.retrieval.validation import clean_query, clean_summary
 from imr_assist.verification.verify import verify_draft
 
+DRAFTER_NAME = WRITER_NAME
+
 Drafter = Callable[[Evidence, str, str, str], tuple[list[str], str]]
-"""An alternative drafter: (evidence, kind, request, summary) -> (sentences, drafter name)."""
+"""An alternative drafter: (evidence, kind, request, summary) -> (sentences, drafter name).
+`evidence.reasoning` holds the structured decision and checklist it must write from."""
+
+
+class Retrieved(BaseModel):
+    """State after retrieval and reasoning."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    request: str = Field(description="The cleaned request line or question")
+    summary: str = Field(description="Case facts, whitespace collapsed")
+    kind: str = Field(description="'draft' or 'ask'")
+    filters: dict[str, str] | None = Field(description="The reviewer's filters")
+    evidence: Evidence = Field(description="Passages by tier, precedent, recommendation passages")
+    reasoning: Reasoning = Field(description="The structured decision")
+
+
+class Drafted(Retrieved):
+    """State after writing."""
+
+    sentences: list[str] = Field(description="Drafted sentences with citation markers")
+    relied_on: list[Passage] = Field(description="Guideline passages the decision rests on")
+    missing: list[str] = Field(description="Documentation that would change the outcome")
+    drafter: str = Field(description="Which drafter wrote it")
 
 
 def resolve(ids: list[str], evidence: Evidence) -> list[ResolvedCitation]:
     """Known ids resolved to their passages, in order of first citation."""
     by_id = {h.passage.id: h.passage for h in evidence.hits}
-    out = []
-    for pid in ids:
-        p = by_id.get(pid)
-        if p is not None:
-            out.append(_resolved(p))
-    return out
+    return [_resolved(by_id[pid]) for pid in ids if pid in by_id]
 
 
 def _resolved(p: Passage) -> ResolvedCitation:
@@ -58,101 +83,117 @@ def _resolved(p: Passage) -> ResolvedCitation:
     )
 
 
+def _recommendation_hits(retriever: HybridRetriever, reasoning: Reasoning) -> list[Hit]:
+    """The passages of every recommendation the reasoning names, so a rationale can cite them."""
+    ids: list[str] = []
+    for finding in reasoning.findings:
+        for match in [finding.governing, *finding.others[:1]]:
+            if match is not None:
+                ids += match.recommendation.passage_ids[:2]
+    ids = list(dict.fromkeys(ids))
+    passages = retriever.index.get_passages(ids) if ids else []
+    return [Hit(passage=p, score=0.0, rank=900 + i) for i, p in enumerate(passages)]
+
+
 def make_chain(
     retriever: HybridRetriever, *, drafter: Drafter | None = None
 ) -> Runnable[dict[str, Any], Answer | DeterminationDraft]:
-    """The drafting chain over a retriever; `drafter` replaces the offline composer's text."""
+    """The drafting chain over a retriever; `drafter` replaces the offline writer's text."""
     settings = retriever.settings
 
-    def retrieve(inp: dict[str, Any]) -> dict[str, Any]:
+    def retrieve(inp: dict[str, Any]) -> Retrieved:
         request = clean_query(str(inp.get("request", "")), settings.search.max_query_chars)
-        summary = " ".join(str(inp.get("summary") or "").split())
+        summary = clean_summary(str(inp.get("summary") or ""), settings.search.max_summary_chars)
         kind = inp.get("kind", "draft")
         if kind not in {"draft", "ask"}:
             raise QueryError(f"Unknown kind {kind!r}: use 'draft' or 'ask'.")
         filters = inp.get("filters") or None
         evidence = gather_evidence(retriever, request, filters=filters)
-        return {"request": request, "summary": summary, "kind": kind, "evidence": evidence}
+        from imr_assist.reasoning.request import parse_request
 
-    def draft(state: dict[str, Any]) -> dict[str, Any]:
-        evidence: Evidence = state["evidence"]
-        sentences, stance, decision, missing, relied, abstained = compose(
-            evidence, state["request"], state["summary"]
+        reasoning = reason_about(
+            parse_request(request, summary),
+            retriever.index,
+            embedder=retriever.index.embedder,
+            filters=filters,
         )
-        name = DRAFTER_NAME
-        if state["kind"] == "ask":
-            sentences = _answer_sentences(sentences, evidence, abstained)
-        if drafter is not None and not abstained:
-            sentences, name = drafter(evidence, state["kind"], state["request"], state["summary"])
-        return {
-            **state,
-            "sentences": sentences,
-            "stance": stance,
-            "decision": decision,
-            "missing": missing,
-            "relied": relied,
-            "abstained": abstained,
-            "drafter": name,
-        }
+        evidence.reasoning = reasoning
+        evidence.extra = _recommendation_hits(retriever, reasoning)
+        return Retrieved(
+            request=request,
+            summary=summary,
+            kind=kind,
+            filters=filters,
+            evidence=evidence,
+            reasoning=reasoning,
+        )
 
-    def check(state: dict[str, Any]) -> Answer | DeterminationDraft:
-        evidence: Evidence = state["evidence"]
-        governing = evidence.governing.tier if evidence.governing else None
+    def draft(state: Retrieved) -> Drafted:
+        evidence = state.evidence
+        silences = [pair for tier in evidence.tiers for pair in tier.silence[:1]]
+        written = write(
+            state.reasoning,
+            evidence.hits,
+            kind=state.kind,
+            item=state.request,
+            silences=silences,
+            excluded_tiers=excluded_tiers(state.filters),
+            precedent=precedent_sentence(evidence),
+        )
+        sentences, name = written.sentences, DRAFTER_NAME
+        if drafter is not None and state.reasoning.governing is not None:
+            sentences, name = drafter(evidence, state.kind, state.request, state.summary)
+        return Drafted(
+            **state.__dict__,
+            sentences=sentences,
+            relied_on=written.relied_on,
+            missing=written.missing_documentation,
+            drafter=name,
+        )
+
+    def check(state: Drafted) -> Answer | DeterminationDraft:
+        evidence = state.evidence
+        reasoning = state.reasoning
+        governing: Tier | None = evidence.governing_tier
         report = verify_draft(
-            state["sentences"],
+            state.sentences,
             [h.passage for h in evidence.hits],
             embedder=retriever.index.embedder,
-            decision=state["decision"] if state["kind"] == "draft" else None,
+            decision=reasoning.decision if state.kind == "draft" else None,
             governing=governing,
         )
-        text = " ".join(state["sentences"])
+        text = " ".join(state.sentences)
         ids = extract_citation_ids(text)
+        abstained = reasoning.governing is None
         common: dict[str, Any] = {
             "sentences": report.sentences,
             "citations": resolve(ids, evidence),
             "fabricated_ids": report.fabricated_ids,
             "evidence_ids": [h.passage.id for h in evidence.hits],
-            "abstained": state["abstained"],
+            "abstained": abstained,
             "precedent": precedent_summary(evidence),
             "settings_hash": evidence.index_hash,
-            "drafter": state["drafter"],
+            "drafter": state.drafter,
             "sequence_note": evidence.sequence_note,
             "governing_tier": governing,
+            "reasoning": reasoning,
         }
-        if state["kind"] == "ask":
-            return Answer(query=state["request"], answer=text, stance=state["stance"], **common)
-        relied = [relied_on_line(p) for p in state["relied"]]
+        if state.kind == "ask":
+            return Answer(query=state.request, answer=text, stance=reasoning.stance, **common)
+        relied = [relied_on_line(p) for p in state.relied_on]
         return DeterminationDraft(
-            item=state["request"],
-            case_summary=state["summary"],
-            decision=state["decision"],
-            stance=state["stance"],
+            item=state.request,
+            case_summary=state.summary,
+            decision=reasoning.decision,
+            stance=reasoning.stance,
             guideline_relied_on=list(dict.fromkeys(relied)),
             rationale=text,
-            missing_documentation=state["missing"],
+            missing_documentation=state.missing,
             **common,
         )
 
     return (
-        RunnableLambda(retrieve, name="retrieve_and_order")
-        | RunnableLambda(draft, name="draft")
+        RunnableLambda(retrieve, name="retrieve_and_reason")
+        | RunnableLambda(draft, name="write")
         | RunnableLambda(check, name="verify")
     )
-
-
-def _answer_sentences(sentences: list[str], evidence: Evidence, abstained: bool) -> list[str]:
-    """An answer keeps the guideline statements and the precedent, not the IMR closing."""
-    if abstained:
-        return [
-            "The loaded guidelines do not specifically address this question "
-            f"({evidence.result.gate_reason}).",
-        ]
-    kept = [
-        s
-        for s in sentences
-        if not s.startswith(("Given the above", "The records provided", "Documentation of"))
-    ]
-    prior = precedent_sentence(evidence)
-    if prior is not None and prior[0] not in kept:
-        kept.append(prior[0])
-    return kept

@@ -15,29 +15,12 @@ from imr_assist.drafting.evidence import SILENCE_RE, Evidence, TierEvidence
 from imr_assist.drafting.models import PrecedentSummary
 from imr_assist.models import DraftDecision, Hit, Passage, Stance, Tier
 from imr_assist.retrieval.hybrid import groups_found, item_groups, normalize_request
+from imr_assist.text.polarity import stance as polarity
 from imr_assist.text.sentences import split_sentences
 from imr_assist.text.tokens import tokenize
 
 DRAFTER_NAME = "offline-composer"
 
-_NEUTRAL_RE = re.compile(
-    r"insufficient evidence|neither for nor against|inconclusive|evidence is (?:limited|mixed)",
-    re.IGNORECASE,
-)
-_NEGATIVE_RE = re.compile(
-    r"\bnot (?:be )?(?:routinely )?recommended\b|\brecommends? against\b|\bsuggests? against\b|"
-    r"\bshould not be (?:ordered|used|performed|prescribed|obtained)\b|"
-    r"\bnot medically necessary\b|\bnot (?:be )?supported\b|\bmay not be covered\b|"
-    r"\bnot (?:be )?covered\b|\bnot indicated\b|\bnot certified\b|"
-    r"\bdoes not meet (?:the )?criteria\b",
-    re.IGNORECASE,
-)
-_POSITIVE_RE = re.compile(
-    r"\brecommended\b|\bwe (?:suggest|recommend)\b|\bmay be considered\b|\ban option\b|"
-    r"\boptional\b|\bindicated\b|\bsupported\b|\bmedically necessary\b|"
-    r"\bmeets the criteria\b",
-    re.IGNORECASE,
-)
 _CRITERIA_RE = re.compile(
     r"\bdocument\w*|\b(?:listed|identified|stated|specified)\b|\btrial\b|"
     r"\bfunctional improvement\b|\bfailure of\b|\bfailed\b|\bcriteri\w+|\bmust\b|"
@@ -65,17 +48,6 @@ _GENERIC_CRITERIA = set(
         ]
     )[0]
 )
-
-
-def polarity(sentence: str) -> Stance | None:
-    """Direction of a guideline sentence: neutral wins over negative, negative over positive."""
-    if _NEUTRAL_RE.search(sentence):
-        return Stance.INSUFFICIENT_EVIDENCE
-    if _NEGATIVE_RE.search(sentence):
-        return Stance.NOT_RECOMMENDED
-    if _POSITIVE_RE.search(sentence):
-        return Stance.RECOMMENDED
-    return None
 
 
 def clean_sentence(sentence: str) -> str:

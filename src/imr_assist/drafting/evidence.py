@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from imr_assist.models import Hit, Passage, SearchResult, Tier
+from imr_assist.reasoning.models import Reasoning
 from imr_assist.retrieval.authority import GUIDANCE_TIERS, sequence_note
 from imr_assist.retrieval.hybrid import HybridRetriever, groups_found, item_groups
 from imr_assist.retrieval.precedent import Precedent, find_precedent
@@ -49,10 +50,22 @@ class Evidence:
     governing: TierEvidence | None
     precedent: Precedent
     index_hash: str
+    extra: list[Hit] = field(default_factory=list)
+    """Passages of the recommendations the reasoning rests on, fetched by id (citable too)."""
+    reasoning: Reasoning | None = None
+    """The structured decision (set by the chain; the LLM drafter writes from it)."""
+
+    @property
+    def governing_tier(self) -> Tier | None:
+        """The tier the decision rests on: the reasoning's when there is one."""
+        if self.reasoning is not None:
+            gov = self.reasoning.governing
+            return gov.tier if gov is not None else None
+        return self.governing.tier if self.governing else None
 
     @property
     def sequence_note(self) -> str:
-        return sequence_note(self.governing.tier if self.governing else None)
+        return sequence_note(self.governing_tier)
 
     @property
     def hits(self) -> list[Hit]:
@@ -61,7 +74,7 @@ class Evidence:
         for tier in self.tiers:
             for hit in tier.hits:
                 seen.setdefault(hit.passage.id, hit)
-        for hit in self.result.hits:
+        for hit in [*self.result.hits, *self.extra]:
             seen.setdefault(hit.passage.id, hit)
         return list(seen.values())
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from imr_assist.drafting.redaction import redact
-from imr_assist.errors import ConfigError
+from imr_assist.errors import ConfigError, ImrAssistError, LLMError
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -178,6 +178,20 @@ def redactor_for(settings: LLMSettings) -> Callable[[str], str] | None:
         return result.text
 
     return redactor
+
+
+def llm_failure(name: str, exc: BaseException) -> ImrAssistError:
+    """The error to raise when a call to the drafting model `name` (a `describe_llm` line)
+    fails: our own errors pass through; anything else (connection refused, timeout, HTTP error,
+    llama.cpp failure) becomes an `LLMError` saying what to check."""
+    if isinstance(exc, ImrAssistError):
+        return exc
+    detail = " ".join(str(exc).split())[:200] or "no detail"
+    return LLMError(
+        f"The drafting model {name} failed ({type(exc).__name__}: {detail}). Check that its "
+        "server is running and reachable (IMR_LLM__BASE_URL), the model name (IMR_LLM__MODEL) "
+        "and key (IMR_LLM__API_KEY); or unset IMR_LLM__MODEL to draft offline."
+    )
 
 
 # --------------------------------------------------------------------------- providers

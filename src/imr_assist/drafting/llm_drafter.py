@@ -1,7 +1,8 @@
 """The LLM drafter: any LangChain chat model writes the text; verification judges it.
 
 The evidence goes to the model as quoted data with its citation ids, in the order of authority;
-the case summary is redacted first when the model is outside the process. The reply is split
+every message but the system prompt (request or question, case summary, decision facts,
+evidence) is redacted first when the model is outside the process. The reply is split
 into cited sentences exactly as the verifier splits a text (`text.sentences.cited_sentences`);
 ids that are not in the evidence are reported as fabricated (never dropped).
 """
@@ -16,6 +17,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from imr_assist.citations import format_citation
 from imr_assist.drafting.evidence import Evidence
+from imr_assist.drafting.llm import llm_failure
 from imr_assist.text.sentences import cited_sentences
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ MAX_PASSAGE_CHARS = 900
 
 def evidence_block(evidence: Evidence, limit: int = 8) -> str:
     """Passages as quoted data, governing tier first, each with its id and citation."""
-    ordered = []
+    ordered = list(evidence.extra)  # the passages of the recommendations the decision rests on
     if evidence.governing is not None:
         ordered += [h for h, _ in evidence.governing.addressing]
     for tier in evidence.tiers:
@@ -57,6 +59,27 @@ def evidence_block(evidence: Evidence, limit: int = 8) -> str:
     return "\n".join(lines)
 
 
+def decision_block(evidence: Evidence) -> str:
+    """The structured decision the rationale must state (never to be changed by the model)."""
+    reasoning = evidence.reasoning
+    if reasoning is None:
+        return ""
+    from imr_assist.drafting.writer import DECISION_WORDS, checklist_lines, describe_findings
+
+    lines = [
+        f"Decision (fixed): the request is {DECISION_WORDS[reasoning.decision]}; "
+        f"{reasoning.rule}.",
+        "Guidelines consulted:",
+        *(f"- {line}" for line in describe_findings(reasoning.findings)),
+    ]
+    if reasoning.checklist:
+        lines += ["Criteria checked against the record:"]
+        lines += [f"- {line}" for line in checklist_lines(reasoning.checklist)]
+    if reasoning.conflict_note:
+        lines.append(f"Conflict: {reasoning.conflict_note}")
+    return "\n".join(lines) + "\n\n"
+
+
 def build_messages(evidence: Evidence, kind: str, request: str, summary: str) -> list[BaseMessage]:
     """The prompt: instructions, quoted evidence, the (redacted) case, the task."""
     if kind == "ask":
@@ -70,7 +93,8 @@ def build_messages(evidence: Evidence, kind: str, request: str, summary: str) ->
             "necessary.'"
         )
     order = f"Order of authority for this item: {evidence.sequence_note}"
-    human = f"{order}\n\nEvidence:\n{evidence_block(evidence)}\n\n{task}"
+    decided = decision_block(evidence)
+    human = f"{order}\n\n{decided}Evidence:\n{evidence_block(evidence)}\n\n{task}"
     return [SystemMessage(content=SYSTEM_PROMPT), HumanMessage(content=human)]
 
 
@@ -83,20 +107,33 @@ def make_llm_drafter(
 ) -> Callable[[Evidence, str, str, str], tuple[list[str], str]]:
     """A drafter for `make_chain(drafter=...)` around a LangChain chat model.
 
-    `redactor` is applied to the case summary before the call (set it for external models);
+    `redactor` is applied to every message but the system prompt before the call (set it for
+    external models): the request or question, the case summary, the facts of the decision
+    block and the quoted evidence all leave the process;
     `on_token` receives streamed text as it arrives.
     """
 
     def drafter(evidence: Evidence, kind: str, request: str, summary: str) -> tuple[list[str], str]:
-        safe_summary = redactor(summary) if redactor and summary else summary
-        messages = build_messages(evidence, kind, request, safe_summary)
-        text = "".join(_stream_text(model, messages, on_token))
+        messages = build_messages(evidence, kind, request, summary)
+        if redactor is not None:  # all that leaves: request, case, decision facts, evidence
+            messages = [_redacted(m, redactor) for m in messages]
+        try:
+            text = "".join(_stream_text(model, messages, on_token))
+        except Exception as exc:  # the server is down, refuses or times out: say which
+            raise llm_failure(name, exc) from exc
         sentences = cited_sentences(text)
         if not sentences:
             sentences = [f"The drafter ({name}) returned no text."]
         return sentences, name
 
     return drafter
+
+
+def _redacted(message: BaseMessage, redactor: Callable[[str], str]) -> BaseMessage:
+    """The message with its text redacted; the system prompt (our own words) as it is."""
+    if isinstance(message, SystemMessage) or not isinstance(message.content, str):
+        return message
+    return message.model_copy(update={"content": redactor(message.content)})
 
 
 def _stream_text(
@@ -109,4 +146,10 @@ def _stream_text(
         yield piece
 
 
-__all__ = ["SYSTEM_PROMPT", "build_messages", "evidence_block", "make_llm_drafter"]
+__all__ = [
+    "SYSTEM_PROMPT",
+    "build_messages",
+    "decision_block",
+    "evidence_block",
+    "make_llm_drafter",
+]

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from imr_assist.models import (
     DraftDecision,
     ResolvedCitation,
     SentenceCheck,
     Stance,
+    StrictModel,
     Tier,
 )
+from imr_assist.reasoning.models import Reasoning
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PrecedentSummary(_Model):
+class PrecedentSummary(StrictModel):
     """Similar prior determinations, for the reviewer and the rationale."""
 
     summary: str = Field(description="e.g. '2 of 3 similar requests upheld'")
@@ -28,7 +26,7 @@ class PrecedentSummary(_Model):
     )
 
 
-class Answer(_Model):
+class Answer(StrictModel):
     """A cited answer to a reviewer's question."""
 
     query: str = Field(description="The question")
@@ -47,6 +45,10 @@ class Answer(_Model):
     precedent: PrecedentSummary | None = Field(description="Similar prior determinations")
     settings_hash: str = Field(description="Index hash of the evidence")
     drafter: str = Field(description="Which drafter wrote it")
+    reasoning: Reasoning | None = Field(
+        default=None,
+        description="The structured decision: findings per guideline, checklist, rule applied",
+    )
 
     @property
     def text(self) -> str:
@@ -54,7 +56,7 @@ class Answer(_Model):
         return self.answer
 
 
-class DeterminationDraft(_Model):
+class DeterminationDraft(StrictModel):
     """A drafted determination block for one disputed item, in the IMR layout."""
 
     item: str = Field(description="The item as requested")
@@ -81,6 +83,10 @@ class DeterminationDraft(_Model):
     precedent: PrecedentSummary | None = Field(description="Similar prior determinations")
     settings_hash: str = Field(description="Index hash of the evidence")
     drafter: str = Field(description="Which drafter wrote it")
+    reasoning: Reasoning | None = Field(
+        default=None,
+        description="The structured decision: findings per guideline, checklist, rule applied",
+    )
 
     @property
     def text(self) -> str:

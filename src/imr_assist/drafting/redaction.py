@@ -5,16 +5,28 @@ redacted text plus an audit trail of kinds and keyed hashes. The originals are n
 so the trail can be logged.
 
 Removed (placeholder): person names after an honorific (Mr./Ms./Mrs./Dr.), after a label
-("Patient name:", "Claimant:", "Applicant:", "Injured worker:", a line starting "Name:"), after
-"the injured worker"/"claimant"/"applicant"/"patient" when two capitalised words follow, in
-signature blocks ("Sincerely, Name") and before a credential ("Name, MD"); every later
-occurrence of a word of a name found that way ("John" after "Patient name: John Smith")
-[NAME]; claim numbers [CLAIM_NO]; IMR case numbers (CM13-0012345), WCAB/EAMS case numbers
-(ADJ1234567) and labelled case numbers [CASE_NO]; UR/IMR/authorization/reference/record
-numbers [REF_NO]; dates of birth [DOB]; social security numbers, including masked last-4
-[SSN]; phone and fax numbers [PHONE]; e-mail addresses [EMAIL]; street addresses, P.O. boxes
-and "City, CA 90210" [ADDRESS]; the value after "Employer:" [EMPLOYER]; the value after
-"Claims administrator:", "Insurer:", "Carrier:" or "TPA:" [CLAIMS_ADMIN].
+("Patient name:", "Pt:", "IW:", "Claimant:", "Applicant:", "Injured worker:", "Insured:", a
+line starting "Name:"; also in lower case, "Patient: maria lopez", unless a word of it is a
+common word, "Pt: reports low back pain"), right before an age or a birth date ("Maria Lopez,
+52,", "Lopez is a 47-year-old", "John Smith (DOB ..."), after "the injured worker"/"claimant"/
+"applicant"/"patient" when two capitalised words follow, in signature blocks ("Sincerely,
+Name") and before a credential ("Name, MD"); every later occurrence of a word of a name found
+that way ("John" after "Patient name: John Smith") [NAME]. Names are matched in every Latin
+script ("Ana-Lucía Pérez", "Nguyễn Thị Hoa", "Łukasz Wiśniewski") and with particles ("Maria
+de la Cruz"). Claim numbers, also with a carrier prefix ("SCIF 1234567") [CLAIM_NO]; IMR case
+numbers (CM13-0012345), WCAB/EAMS case numbers (ADJ1234567) and labelled case numbers
+[CASE_NO]; Medi-Cal CIN/BIC, Medicare MBI and member, subscriber, insured, plan and group ids
+[MEMBER_ID]; UR/IMR/authorization/reference/record numbers [REF_NO]; dates of birth [DOB];
+social security numbers, with dashes, dots or spaces ("SS# 123 45 6789"), including masked
+last-4 [SSN]; phone and fax numbers [PHONE]; e-mail addresses [EMAIL]; street addresses (also
+"33 Calle de Luna"), P.O. boxes and "City, CA 90210" [ADDRESS]; the value after "Employer:"
+[EMPLOYER]; the value after "Claims administrator:", "Insurer:", "Carrier:" or "TPA:"
+[CLAIMS_ADMIN].
+
+Measured in tests/test_redaction.py on a table of 112 real-shaped identifiers (accents,
+hyphens, lower case, labels, SSN variants, Medi-Cal and member ids, phones, birth dates, claim
+numbers, addresses): recall 1.000 (0.554 before issue 15), with every clinical number of its
+37-row table kept.
 
 Why the employer and claims administrator: the employer (above all a small one) plus the date
 of injury identifies the worker, and neither name is ever needed to judge medical necessity.
@@ -23,15 +35,17 @@ Both are removed only after an explicit label, so prose such as "no affiliation 
 employer ... or the claims administrator" is untouched.
 
 Kept, because the rationale needs them: age ("39-year-old"), sex, the date of injury and every
-date other than a birth date (surgery, visit, request dates), diagnoses, body parts, medication
-names and doses, provider specialties ("the orthopedic surgeon").
+date other than a birth date (surgery, visit, request dates), diagnoses and ICD-10 codes, body
+parts and spinal levels, medication names and doses ("10/325"), visit counts ("2x6"), range of
+motion, provider specialties ("the orthopedic surgeon").
 
 Hashes are HMAC-SHA256 of the normalised original under `key` (default: a random key made
 once per process), so short values (an SSN's last four digits, a birth date) cannot be
 recovered from a log by trying every value. Pass a stable key to correlate across runs.
 
-Limits: rule-based, English, tuned to workers' comp letters. A name that appears only bare
-("Smith reports ...") is missed; review what is sent when in doubt.
+Limits: rule-based, English labels, Latin scripts, tuned to workers' comp letters. A name that
+appears only bare and away from an age or birth date ("Smith reports ...") is missed; review
+what is sent when in doubt.
 """
 
 from __future__ import annotations
@@ -62,6 +76,7 @@ class IdentifierKind(StrEnum):
     ADDRESS = "ADDRESS"
     EMPLOYER = "EMPLOYER"
     CLAIMS_ADMIN = "CLAIMS_ADMIN"
+    MEMBER_ID = "MEMBER_ID"
 
     @property
     def placeholder(self) -> str:
@@ -119,16 +134,45 @@ determination final independent review utilization date dob doi ssn claim case m
 dpt rn phd mtus acoem odg mr ms mrs miss mx dr employer
 insurer carrier administrator claims
 """
-_GUARD = r"(?<![\w'’-])(?=[A-Z])(?!(?i:" + "|".join(_NOT_NAMES.split()) + r")\b)"
-# One name word: Smith, O'Brien, McDonald, Smith-Jones (not "Smith's" beyond "Smith").
-_NW = _GUARD + r"(?:[A-Z][a-z]*['’])?[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:-[A-Z][a-z]+)?(?![a-z])"
-_UW = _GUARD + r"[A-Z][A-Z'’-]+\b"  # SMITH in headers
+# Letters of the Latin scripts (accents, Vietnamese, Polish, Romanian ...): "[A-Z]" alone cut
+# "Ana-Lucía Pérez" to "[NAME]ía Pérez".
+_LATIN = [chr(c) for c in (*range(0x41, 0x250), *range(0x1E00, 0x1F00))]
+_UP = "".join(c for c in _LATIN if c.isupper() and c.isalpha())
+_LO = "".join(c for c in _LATIN if c.islower() and c.isalpha())
+_GUARD = rf"(?<![\w'’-])(?=[{_UP}])(?!(?i:" + "|".join(_NOT_NAMES.split()) + r")\b)"
+# One name word: Smith, O'Brien, McDonald, Smith-Jones, Hernández-García (not "Smith's").
+_NW = (
+    _GUARD
+    + rf"(?:[{_UP}][{_LO}]*['’])?[{_UP}][{_LO}]+(?:[{_UP}][{_LO}]+)*(?:-[{_UP}][{_LO}]+){{0,2}}"
+    + rf"(?![{_LO}{_UP}])"
+)
+_UW = _GUARD + rf"[{_UP}][{_UP}'’-]+(?![\w])"  # SMITH, IBÁÑEZ in headers
+# Lower-case particles inside a name: Maria de la Cruz, Ludwig van Beethoven
+_PARTICLE = r"(?:de|del|della|da|das|do|dos|du|van|von|der|den|ter|la|le|di|y|bin|ibn)"
 _WORD = rf"(?:{_NW}|{_UW})"
-_INITIAL = r"[A-Z]\.?(?![\w])"
+_INITIAL = rf"[{_UP}]\.?(?![\w])"
 # Words of a name are one space or tab apart: a wider gap separates header fields.
 # A name after an explicit label: "John Q. Public", "SMITH, JOHN", "Smith, John A."
-_LABELED = rf"{_WORD}(?:[ \t](?:{_WORD}|{_INITIAL})){{0,3}}(?:,[ \t]?{_WORD}(?:[ \t]{_INITIAL})?)?"
-_FREE = rf"{_NW}(?:[ \t]{_INITIAL})?(?:[ \t]{_NW}){{1,2}}"  # two or three words, no label
+_LABELED = (
+    rf"{_WORD}(?:[ \t](?:{_PARTICLE}[ \t])*(?:{_WORD}|{_INITIAL})){{0,3}}"
+    rf"(?:,[ \t]?{_WORD}(?:[ \t]{_INITIAL})?)?"
+)
+_FREE = rf"{_NW}(?:[ \t]{_INITIAL})?(?:[ \t](?:{_PARTICLE}[ \t])*{_NW}){{1,2}}"  # 2-3 words
+# A name written in lower case after a label ("Patient: maria lopez"): two or three words,
+# then the end of the field; `_plausible` refuses common words ("Pt: reports low back pain").
+_LOWER_NAME = rf"[{_LO}][{_LO}'’-]+(?:[ \t][{_LO}][{_LO}'’-]+){{1,2}}"
+_FIELD_END = r"(?=[ \t]*(?:$|[,;(|]|[ \t]{2}|(?i:DOB|SSN|D\.O\.B)\b))"
+# An age or birth date right after a bare name: "Maria Lopez, 52,", "Tran Van Minh, a 58 y/o",
+# "John Smith (DOB ...)". A number followed by a unit ("Lumbar Spine, 52 degrees") is no age.
+_AGE = (
+    r"\d{1,3}(?:[ \t]*-?[ \t]*(?:year|yr)s?[ \t]*-?[ \t]*old\b|[ \t]*(?i:y/?o|y\.o\.)(?![\w])"
+    r"|[ \t]?[MF]\b|(?=[ \t]*[,)]))"
+)
+_AFTER_NAME = (
+    rf"(?=,?[ \t]*[(,][ \t]*(?:(?i:an?|aged?)[ \t]+)?{_AGE}"
+    r"|[ \t]*[(,][ \t]*(?i:DOB|D\.O\.B\b|date[ \t]+of[ \t]+birth|born)"
+    rf"|[ \t]+(?:is|was)[ \t]+an?[ \t]+{_AGE})"
+)
 
 _ID = r"(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9-]{3,}\b"  # a token with a digit, >= 4 chars
 _MARKER = r"(?:#|(?i:no\b\.?|num\b\.?|number|ID\b))"
@@ -137,6 +181,7 @@ _MARK_REQ = rf"[ \t]*{_MARKER}[ \t]*[:#]?[ \t]*"  # required: "Case No. ..." (no
 _MONTH = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE = (
     rf"(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|\d{{4}}-\d{{2}}-\d{{2}}\b"
+    rf"|\d{{1,2}}[-/ ]{_MONTH}[-/ ]\d{{2,4}}\b"
     rf"|{_MONTH}[ \t]+\d{{1,2}},?[ \t]+\d{{4}}\b|\d{{1,2}}[ \t]+{_MONTH}[ \t]+\d{{4}}\b"
     rf"|(?:19|20)\d{{2}}\b)"
 )
@@ -145,7 +190,7 @@ _SUFFIX = (
     r"|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Terrace|Ter|Trail|Trl|Plaza|Square|Sq)\b\.?"
 )
 _ZIP = r"\d{5}(?:-\d{4})?\b"
-_CITY = r"[A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2}"
+_CITY = rf"[{_UP}][{_LO}]+(?:[ \t]+[{_UP}][{_LO}]+){{0,2}}"
 _CITY_ZIP = rf"(?:{_CITY},?[ \t]+)?(?:CA|California|[A-Z]{{2}})\.?[ \t]+{_ZIP}"
 _EXT = r"(?:[ \t]*(?i:x|ext\.?)[ \t]*\d{1,5})?"
 _UNIT = r"(?:,?[ \t]*(?:Suite|Ste|Apt|Unit|Bldg|#)\.?[ \t]*[A-Za-z0-9-]+)?"
@@ -157,9 +202,10 @@ _RULES: list[tuple[IdentifierKind, str]] = [
     (_K.EMAIL, r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+"),
     (
         _K.SSN,
-        r"(?i:\bSSN\b|\bSS#|\bSS[ \t]+No\b\.?|social[ \t]+security(?:[ \t]+(?:number|no\b\.?|#))?)"
-        r"[ \t]*(?i:ending[ \t]+in|last[ \t]+(?:4|four))?[ \t]*[:#]?[ \t]*"
-        r"(?P<v>\d{3}-?\d{2}-?\d{4}\b|\d{4}\b)",
+        r"(?i:\bSSN\b|\bSS[ \t]*#|\bSS[ \t]+No\b\.?|\bsoc(?:ial)?[ \t]+sec(?:urity)?\b\.?"
+        r"(?:[ \t]+(?:number|no\b\.?|#))?)"
+        r"[ \t]*\(?(?i:ending[ \t]+in|last[ \t]+(?:4|four))?\)?[ \t]*[:#]?[ \t]*"
+        r"(?P<v>\d{3}[-. ]?\d{2}[-. ]?\d{4}\b|\d{4}\b)",
     ),
     (_K.SSN, r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"),
     (_K.SSN, r"(?<![\w-])(?i:x{3}|\*{3}|#{3})-(?i:x{2}|\*{2}|#{2})-\d{4}(?![\d-])"),
@@ -168,6 +214,20 @@ _RULES: list[tuple[IdentifierKind, str]] = [
         r"(?i:\bDOB\b|\bD\.O\.B\b\.?|date[ \t]+of[ \t]+birth|\bbirth[ \t]?date|\bborn(?:[ \t]+on)?)"
         r"[ \t]*(?:[:#-]|(?i:is|was|of)\b)?[ \t]*(?P<v>" + _DATE + ")",
     ),
+    (
+        _K.MEMBER_ID,
+        # a marker (ID, #, CIN ...) or a colon: "Medicare 4-part definition" is no id
+        r"(?i:\bmedi-?[ \t]?cal\b|\bmedicare\b|\bmedicaid\b)(?:(?:[ \t]*(?:CIN|BIC|MBI|HICN|"
+        r"(?i:ID|identification|#|no\b\.?|num(?:ber)?))){1,2}[ \t]*[:#]?|[ \t]*:)[ \t]*"
+        r"(?P<v>" + _ID + ")",
+    ),
+    (
+        _K.MEMBER_ID,
+        r"(?:\b(?:CIN|BIC|MBI|HICN)\b|(?i:\b(?:member|subscriber|insured|beneficiary|enrollee"
+        r"|health[ \t]+plan|plan|group)[ \t]*(?:ID\b|identification|#|no\b\.?|num(?:ber)?\b)))"
+        r"[ \t]*(?i:#|no\b\.?|number)?[ \t]*[:#]?[ \t]*(?P<v>" + _ID + ")",
+    ),
+    (_K.MEMBER_ID, r"\b9\d{7}[A-Z](?:\d{5})?\b"),  # a Medi-Cal CIN / BIC without its label
     (_K.CASE_NO, r"\bCM\d{2}-\d{5,8}\b"),
     (_K.CASE_NO, r"\bADJ\d{6,8}\b"),
     (_K.CASE_NO, r"(?i:\b(?:IMR|WCAB|EAMS)[ \t]+)?(?i:\bcase)" + _MARK_REQ + r"(?P<v>" + _ID + ")"),
@@ -175,7 +235,7 @@ _RULES: list[tuple[IdentifierKind, str]] = [
         _K.CLAIM_NO,
         r"(?i:\b(?:WC|workers'?[ \t]+comp(?:ensation)?)[ \t]+)?(?i:\bclaim)"
         + _MARK
-        + r"(?i:is[ \t]+)?(?P<v>"
+        + r"(?i:is[ \t]+)?(?P<v>(?:[A-Z]{2,6}[ \t]+(?=\d))?"
         + _ID
         + ")",
     ),
@@ -189,7 +249,7 @@ _RULES: list[tuple[IdentifierKind, str]] = [
     ),
     (
         _K.PHONE,
-        r"(?i:\b(?:phone|tel|telephone|fax|cell|mobile)\b)[ \t]*(?i:#|no\b\.?|number)?"
+        r"(?i:\b(?:phone|ph|tel|telephone|fax|cell|mobile)\b\.?)[ \t]*(?i:#|no\b\.?|number)?"
         r"[ \t]*:?[ \t]*(?P<v>\+?\d[\d(). -]{6,}\d" + _EXT + ")",
     ),
     (
@@ -202,6 +262,15 @@ _RULES: list[tuple[IdentifierKind, str]] = [
         _K.ADDRESS,
         r"\b\d{1,6}(?:-\d+)?[ \t]+(?:[NSEW]\.?[ \t]+)?(?:[A-Z0-9][A-Za-z0-9'.-]*[ \t]+){1,4}?"
         + _SUFFIX
+        + _UNIT
+        + r"(?:,?[ \t]+"
+        + _CITY_ZIP
+        + ")?",
+    ),
+    (  # the street type first: 33 Calle de Luna, 12 Camino Real
+        _K.ADDRESS,
+        r"\b\d{1,6}[ \t]+(?:Calle|Camino|Avenida|Paseo|Via|Vía|Rue|Rancho|Plaza)"
+        rf"(?:[ \t]+(?:{_PARTICLE}|[{_UP}][{_LO}]+)){{1,4}}"
         + _UNIT
         + r"(?:,?[ \t]+"
         + _CITY_ZIP
@@ -233,16 +302,27 @@ _RULES += [
         + _VALUE_TO_EOL,
     ),
 ]
+_NAME_LABEL = (
+    r"(?:(?i:\b(?:(?:patient|claimant|applicant|employee|member|insured|subscriber|pt)(?:'s)?"
+    r"(?:[ \t]+full)?[ \t]+name|name[ \t]+of[ \t]+(?:the[ \t]+)?(?:patient|claimant|applicant"
+    r"|injured[ \t]+worker))))"
+)
+# A bare role or "Name:" only as a header field. "Pt:" is the patient; "PT:" physical therapy.
+_FIELD_LABEL = (
+    _FIELD
+    + r"(?:(?i:\b(?:patient|claimant|applicant|injured[ \t]+(?:worker|employee)|employee|IW|I/W"
+    + r"|insured|subscriber|member|beneficiary|name))|\b[Pp]t\.?)"
+)
 _NAME_RULES: list[str] = [
     # "Patient name: ..." anywhere; a bare role or "Name:" only as a header field
-    r"(?i:\b(?:(?:patient|claimant|applicant|employee|member)(?:'s)?(?:[ \t]+full)?[ \t]+name"
-    r"|name[ \t]+of[ \t]+(?:the[ \t]+)?(?:patient|claimant|applicant|injured[ \t]+worker)))"
-    r"[ \t]*:[ \t]*(?P<v>" + _LABELED + ")",
-    _FIELD
-    + r"(?i:\b(?:patient|claimant|applicant|injured[ \t]+(?:worker|employee)|employee|IW|name))"
-    + r"[ \t]*:[ \t]*(?P<v>"
-    + _LABELED
-    + ")",
+    _NAME_LABEL + r"[ \t]*:[ \t]*(?P<v>" + _LABELED + ")",
+    _FIELD_LABEL + r"[ \t]*:[ \t]*(?P<v>" + _LABELED + ")",
+    _NAME_LABEL + r"[ \t]*:[ \t]*(?P<v>" + _LOWER_NAME + ")" + _FIELD_END,
+    _FIELD_LABEL + r"[ \t]*:[ \t]*(?P<v>" + _LOWER_NAME + ")" + _FIELD_END,
+    # a bare name right before an age or a birth date
+    r"(?P<v>" + _FREE + ")" + _AFTER_NAME,
+    r"(?:^|(?<=[.!?][ \t])|(?<=\n))(?P<v>" + _NW + r")(?=[ \t]+(?:is|was)[ \t]+an?[ \t]+\d{1,3}"
+    r"[ \t]*-?[ \t]*(?:year|yr))",
     r"(?i:\b(?:mr|ms|mrs|miss|mx|dr)\b\.?)[ \t]+(?P<v>"
     + _WORD
     + r"(?:[ \t]+(?:"
@@ -258,6 +338,28 @@ _NAME_RULES: list[str] = [
     r"(?P<v>" + _FREE + r"),[ \t]*(?:D\.O\.|DO|D\.C\.|DC|PA-C|NP|FNP|DPM|Ph\.?D\.?|Psy\.?D\.?"
     r"|PT|DPT|RN|LCSW|MFT)\b",
 ]
+# Words that make a lower-case "name" after a label a sentence instead ("Pt: reports pain").
+_COMMON_WORDS = """
+a an and or of in on at to for from by with without as is was were are be been has had have
+not no none unknown n/a see seen above below same per the this that his her their he she they
+male female man woman year years old age aged y/o yo pt patient worker injured employee
+reports reported report complains complained states stated presents presented denies denied
+notes noted needs requested request requests returns returned continues continued takes taking
+using uses walks works working worked fell lifting lifted twisted felt feels underwent
+pain low back neck knee shoulder hip ankle foot wrist hand elbow leg legs arm arms left right
+bilateral lumbar cervical thoracic spine chronic acute mild moderate severe history status
+post follow up return work modified duty full light sedentary home program kit unit therapy
+physical exercise medication medications radiating radiates improved worse better stable
+ongoing refused declined pending approved denied certified noncertified upheld overturned
+"""
+_COMMON_LOWER = frozenset(_COMMON_WORDS.split())
+
+
+def _plausible_lower_name(value: str) -> bool:
+    """A lower-case value after a name label is a name only if no word is a common word."""
+    return not any(w.strip("'’-") in _COMMON_LOWER for w in value.split())
+
+
 _COMPILED = [(kind, re.compile(p, re.M)) for kind, p in _RULES]
 _COMPILED_NAMES = [re.compile(p, re.M) for p in _NAME_RULES]
 _NAME_WORD = re.compile(f"{_NW}|{_UW}")
@@ -288,6 +390,8 @@ def redact(text: str, *, key: bytes | None = None) -> Redaction:
         def one(m: re.Match[str]) -> str:
             start, end = m.span(group)
             original = m.group(group)
+            if kind is _K.NAME and original.islower() and not _plausible_lower_name(original):
+                return m.group(0)
             if kind is _K.NAME:
                 found[kind].update(w for w in _NAME_WORD.findall(original) if len(w) > 1)
             elif kind in found and len(original.strip(" .,")) > 2:

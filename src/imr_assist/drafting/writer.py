@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pydantic import ConfigDict, Field
 
 from imr_assist.citations import cite, format_pages
+from imr_assist.drafting.evidence import Evidence
 from imr_assist.drafting.models import PrecedentSummary
 from imr_assist.models import Direction, DraftDecision, Hit, Passage, Stance, StrictModel, Tier
 from imr_assist.reasoning.models import (
@@ -30,6 +31,7 @@ from imr_assist.reasoning.models import (
     Recommendation,
 )
 from imr_assist.retrieval.authority import TIER_LABELS
+from imr_assist.text.sentences import split_sentences
 
 WRITER_NAME = "offline-writer"
 
@@ -59,7 +61,7 @@ class Written(StrictModel):
 
 
 def _short(text: str, limit: int = MAX_QUOTE) -> str:
-    text = " ".join(text.replace('"', "'").split()).rstrip(" .;:,")
+    text = clean_sentence(text).rstrip(" .;:,")
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:")
@@ -77,16 +79,44 @@ def rec_locator(rec: Recommendation) -> str:
 
 
 def _passage_for(rec: Recommendation, hits: Sequence[Hit]) -> Passage | None:
+    """The passage of `rec` that holds its statement (else the one sharing most of its words)."""
     by_id = {h.passage.id: h.passage for h in hits}
-    for pid in rec.passage_ids:
-        if pid in by_id:
-            return by_id[pid]
-    return None
+    mine = [by_id[pid] for pid in rec.passage_ids if pid in by_id]
+    if not mine:
+        return None
+    head = _words(rec.statement)[:12]
+    for p in mine:
+        if " ".join(head) in " ".join(_words(p.text)):
+            return p
+    wanted = set(_words(rec.statement))
+    return max(mine, key=lambda p: len(wanted & set(_words(p.text))))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
 
 
 def _cite(rec: Recommendation, hits: Sequence[Hit]) -> str:
     p = _passage_for(rec, hits)
     return f" {cite(p.id)}" if p else ""
+
+
+_FRAME_RE = re.compile(
+    r"^(?P<frame>[^:]{0,220}?\b(?:p{1,2}\.\s*\d|page|paraphras|chapter|guidelines?)\b[^:]{0,120}):\s+"
+    r"(?:in our paraphrase,\s*)?(?P<rest>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def statement_text(text: str) -> str:
+    """A statement without its citation frame ('MTUS ..., pp. 46-47, paraphrased: exercise is
+    recommended' -> 'Exercise is recommended') and without Markdown emphasis."""
+    text = clean_sentence(text)
+    m = _FRAME_RE.match(text)
+    if m and len(m.group("rest")) > 15:
+        rest = m.group("rest").strip()
+        text = rest[0].upper() + rest[1:]
+    return text
 
 
 def _verb(rec: Recommendation) -> str:
@@ -110,15 +140,15 @@ def _for_population(population: str) -> str:
 
 
 def recommendation_sentence(rec: Recommendation, hits: Sequence[Hit]) -> str:
-    """'VA/DoD LBP CPG 2022 (Rec 27, p. 66) recommends against opioids for patients with
-    chronic low back pain (printed strength: Weak against). [id]' — paraphrased from the record;
-    when the record names no intervention the statement is quoted instead."""
-    where = f"{rec.guideline} ({rec_locator(rec)})"
+    """'VA/DoD LBP CPG 2022 (Rec 27, p. 60; Weak against) recommends against opioids for
+    patients with chronic low back pain. [id]' — paraphrased from the record when the statement
+    is long; a short statement is quoted, since its exact words are what the reviewer cites."""
+    strength = f"; {rec.strength_text}" if rec.strength_text else ""
+    where = f"{rec.guideline} ({rec_locator(rec)}{strength})"
     what = _what(rec)
-    strength = f" (strength as printed: {rec.strength_text})" if rec.strength_text else ""
     if what and len(rec.statement) > 220:
-        return f"{where} {_verb(rec)} {what}{strength}.{_cite(rec, hits)}"
-    return f'{where} states: "{_short(rec.statement, 260)}"{strength}.{_cite(rec, hits)}'
+        return f"{where} {_verb(rec)} {what}.{_cite(rec, hits)}"
+    return f'{where} states: "{_short(statement_text(rec.statement), 260)}".{_cite(rec, hits)}'
 
 
 def _silence_sentences(
@@ -143,12 +173,13 @@ def _silence_sentences(
         if quoted is not None:
             hit, sentence = quoted
             out.append(
-                f'{name} does not specifically address {item}: "{_short(sentence)}" '
+                f'{name} does not specifically address the requested {item}: "{_short(sentence)}" '
                 f"{cite(hit.passage.id)}; secondary guidelines were consulted."
             )
         else:
             out.append(
-                f"{name} does not specifically address {item}; secondary guidelines were consulted."
+                f"The loaded {TIER_LABELS[tier]} guidelines ({name}) contain no recommendation "
+                f"on {item}; secondary guidelines were consulted."
             )
     return out[:1]
 
@@ -156,37 +187,30 @@ def _silence_sentences(
 def _criteria_sentences(
     reasoning: Reasoning, rec: Recommendation, hits: Sequence[Hit]
 ) -> list[str]:
+    """The conditions of the governing recommendation, then how the record meets each."""
     checks = reasoning.checklist
     if not checks:
         return []
-    criteria = [c for c in checks if not c.is_limit]
-    limits = [c for c in checks if c.is_limit]
-    out = []
-    conds = "; ".join(_lower_first(_short(c.criterion, 120)) for c in (criteria + limits)[:3])
-    out.append(f"It sets these conditions: {conds}.{_cite(rec, hits)}")
-    met = [c for c in checks if c.status is CriterionStatus.MET and c.evidence]
-    not_met = [c for c in checks if c.status is CriterionStatus.NOT_MET]
-    missing = [c for c in checks if c.status is CriterionStatus.NOT_DOCUMENTED]
-    if met:
-        c = met[0]
-        out.append(
-            f'The records document that "{_short(c.evidence or "")}", which meets '
-            f"the condition of {_lower_first(_short(c.criterion, 100))}."
-        )
-    for c in not_met[:2]:
-        if c.evidence:
-            out.append(
-                f'The records state that "{_short(c.evidence)}", which does not meet '
-                f"the condition of {_lower_first(_short(c.criterion, 100))}."
-            )
-        else:
-            out.append(
-                f"The request exceeds the condition of {_lower_first(_short(c.criterion, 100))}."
-            )
+    listed = "; ".join(_lower_first(_short(c.criterion, 120)) for c in checks[:3])
+    word = "condition" if len(checks[:3]) == 1 else "conditions"
+    out = [f"It sets the {word}: {listed}.{_cite(rec, hits)}"]
+    for c in checks:
+        quoted = f'"{_short(c.criterion, 100)}"'
+        if c.status is CriterionStatus.MET and c.evidence:
+            out.append(f'The record meets the condition {quoted}: "{_short(c.evidence)}".')
+        elif c.status is CriterionStatus.NOT_MET and c.evidence:
+            out.append(f'The record does not meet the condition {quoted}: "{_short(c.evidence)}".')
+        elif c.status is CriterionStatus.NOT_MET:
+            out.append(f"The request exceeds the condition {quoted}.")
+    missing = [
+        f'"{_short(c.criterion, 100)}"'
+        for c in checks
+        if c.status is CriterionStatus.NOT_DOCUMENTED
+    ]
     if missing:
-        names = "; ".join(_lower_first(_short(c.criterion, 100)) for c in missing[:3])
-        out.append(f"There is no documentation of {names}.")
-    return out
+        which = "condition" if len(missing) == 1 else "conditions"
+        out.append(f"The records provided do not document the {which} {' and '.join(missing[:3])}.")
+    return out[:5]
 
 
 def _conflict_sentences(reasoning: Reasoning, hits: Sequence[Hit]) -> list[str]:
@@ -222,12 +246,15 @@ def _agreeing_lower(reasoning: Reasoning, hits: Sequence[Hit]) -> list[str]:
 
 def closing(item: str, decision: DraftDecision) -> str:
     if decision is DraftDecision.INSUFFICIENT_INFORMATION:
-        return f"Given the above, the request for {item} cannot be decided on the information provided."
+        return (
+            f"Given the above, the request for {item} cannot be decided on the information "
+            "provided."
+        )
     verdict = "is" if decision is DraftDecision.MEDICALLY_NECESSARY else "is not"
     return f"Given the above, the request for {item} {verdict} medically necessary."
 
 
-def conclusion_line(reasoning: Reasoning, hits: Sequence[Hit]) -> str:
+def conclusion_line(reasoning: Reasoning, hits: Sequence[Hit], *, say_mtus: bool = True) -> str:
     """The answer's first sentence: the conclusion in plain words."""
     gov = reasoning.governing
     if gov is None or gov.governing is None:
@@ -236,9 +263,14 @@ def conclusion_line(reasoning: Reasoning, hits: Sequence[Hit]) -> str:
     words = STANCE_WORDS[reasoning.stance]
     pop = f" {_for_population(rec.population)}" if rec.population else ""
     mtus = ""
-    if gov.tier is not Tier.MTUS and any(f.tier is Tier.MTUS for f in reasoning.findings):
-        mtus = "; the MTUS does not specifically address it"
-    return f"{words}{pop} under {rec.guideline} {rec.label} ({rec.strength_text}){mtus}.{_cite(rec, hits)}"
+    if (
+        say_mtus
+        and gov.tier is not Tier.MTUS
+        and any(f.tier is Tier.MTUS for f in reasoning.findings)
+    ):
+        mtus = "; the loaded MTUS guidelines do not address it"
+    strength = f"; {rec.strength_text}" if rec.strength_text else ""
+    return f"{words}{pop} under {rec.guideline} ({rec.label}{strength}){mtus}.{_cite(rec, hits)}"
 
 
 def write(
@@ -252,14 +284,13 @@ def write(
     precedent: str | None = None,
 ) -> Written:
     """Sentences of an answer (`kind='ask'`) or a determination rationale (`kind='draft'`)."""
-    if reasoning.problems and reasoning.decision is DraftDecision.INSUFFICIENT_INFORMATION:
-        if not reasoning.request.item:
-            sentences = [
-                "No requested item could be recognised in this request.",
-                "Name the treatment, test, device or drug requested (for example "
-                "'physical therapy 2x6 for the lumbar spine') to get a decision.",
-            ]
-            return Written(sentences=sentences, relied_on=[], missing_documentation=[])
+    if not reasoning.request.item:
+        sentences = [
+            "No requested item could be recognised in this request.",
+            "Name the treatment, test, device or drug requested (for example "
+            "'physical therapy 2x6 for the lumbar spine') to get a decision.",
+        ]
+        return Written(sentences=sentences, relied_on=[], missing_documentation=[])
     gov = reasoning.governing
     if gov is None or gov.governing is None:
         sentences = [f"The loaded guidelines do not specifically address {item}."]
@@ -268,7 +299,8 @@ def write(
         return Written(sentences=sentences, relied_on=[], missing_documentation=[])
     rec = gov.governing.recommendation
     body: list[str] = []
-    body += _silence_sentences(reasoning, silences, excluded_tiers)
+    moved = _silence_sentences(reasoning, silences, excluded_tiers)
+    body += moved
     body.append(recommendation_sentence(rec, hits))
     if not gov.governing.population_fits:
         body.append(
@@ -286,7 +318,7 @@ def write(
     relied = [p for p in [_passage_for(rec, hits)] if p is not None]
     relied += [h.passage for h, _ in silences[:1]] if body and silences else []
     if kind == "ask":
-        sentences = [conclusion_line(reasoning, hits), *body]
+        sentences = [conclusion_line(reasoning, hits, say_mtus=not moved), *body]
     else:
         sentences = [*body, closing(item, reasoning.decision)]
     return Written(
@@ -331,6 +363,76 @@ def checklist_lines(checks: Sequence[CriterionCheck]) -> list[str]:
     ]
 
 
+# --------------------------------------------------------------------------- letter lines
+
+
+def clean_sentence(sentence: str) -> str:
+    """Markdown emphasis and list markers removed; quotes normalised for quoting."""
+    s = re.sub(r"\*\*|__|(?<!\w)[*_](?!\s)|(?<!\s)[*_](?!\w)", "", sentence)
+    s = re.sub(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", "", s)
+    return " ".join(s.replace('"', "'").split())
+
+
+def relied_on_line(p: Passage) -> str:
+    """The letter's 'Decision based on ...' form of a cited guideline passage."""
+    pages = f"{p.page_start}-{p.page_end}" if p.page_end != p.page_start else p.page_start
+    name = p.guideline or p.source_title
+    if p.tier is Tier.MTUS:
+        head = name if name.upper().startswith("MTUS") else f"MTUS {name}"
+        if p.chapter and p.chapter not in head:
+            head += f", {p.chapter}"
+        return f"{head} Page(s): {pages}" if pages else head
+    head = f"Non-MTUS Citation {name}"
+    if p.chapter and p.chapter not in head:
+        head += f", {p.chapter}"
+    if p.recommendation:
+        head += f", Recommendation {p.recommendation}"
+    elif p.section and not pages:
+        head += f", {p.section}"
+    return f"{head} Page(s): {pages}" if pages else head
+
+
+def precedent_summary(evidence: Evidence) -> PrecedentSummary | None:
+    """Similar prior determinations, for the reviewer."""
+    p = evidence.precedent
+    if not p.cases:
+        return None
+    return PrecedentSummary(
+        summary=p.summary,
+        upheld=p.upheld,
+        overturned=p.overturned,
+        cases=[
+            {
+                "doc_id": c.doc_id,
+                "item": c.item,
+                "decision": c.decision.value,
+                "id": c.passage_id,
+                "guidelines": c.guidelines_cited,
+            }
+            for c in p.cases
+        ],
+    )
+
+
+def precedent_sentence(evidence: Evidence) -> str | None:
+    """The conclusion of the most similar prior determination, quoted and cited."""
+    for case in evidence.precedent.cases:
+        hit = next((h for h in evidence.hits if h.passage.id == case.passage_id), None)
+        if hit is None:
+            continue
+        conclusion = next(
+            (s for s in split_sentences(hit.passage.text) if "medically necessary" in s), None
+        )
+        if conclusion is None:
+            continue
+        verdict = "upheld" if case.decision.value == "upheld" else "overturned"
+        return (
+            f'A prior IMR determination on a similar request ("{case.item}", {verdict}) '
+            f'concluded: "{clean_sentence(conclusion)}" {cite(hit.passage.id)}'
+        )
+    return None
+
+
 __all__ = [
     "DECISION_WORDS",
     "STANCE_WORDS",
@@ -338,9 +440,13 @@ __all__ = [
     "PrecedentSummary",
     "Written",
     "checklist_lines",
+    "clean_sentence",
     "closing",
     "conclusion_line",
     "describe_findings",
+    "precedent_sentence",
+    "precedent_summary",
     "recommendation_sentence",
+    "relied_on_line",
     "write",
 ]

@@ -30,6 +30,7 @@ FILTER_CHOICES: dict[str, tuple[str, ...]] = {
 }
 """Filter keys whose values are a closed set; any other value can never match."""
 
+
 def filter_values(filters: Filters | None) -> dict[str, list[str]]:
     """{key: [accepted values]} of checked filters ({} for none); see `check_filters`."""
     if not filters:

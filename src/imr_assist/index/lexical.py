@@ -27,6 +27,7 @@ from imr_assist.text.tokens import tokenize
 
 log = logging.getLogger(__name__)
 
+
 class LexicalIndex:
     """bm25s over passages, with per-passage metadata columns for filtering."""
 

@@ -35,6 +35,8 @@ from imr_assist.settings import Settings
 log = logging.getLogger(__name__)
 
 _GENERATION_ID = "__generation__"
+REBUILD_SUFFIX = "-rebuild"
+"""A passage collection being rebuilt is named after the live one plus this (consistency.py)."""
 _UPSERT_BATCH = 256
 _MANIFEST_BATCH = 5000  # records per manifest write (Chroma takes at most ~5,400 per call)
 _IN_BATCH = 500  # doc ids per `$in` read
@@ -45,6 +47,9 @@ passages younger than a grace period alone: they may belong to an ingest still r
 
 def make_client(settings: Settings) -> Any:
     """An embedded persistent Chroma in IMR_HOME, or an HttpClient when IMR_CHROMA_URL is set."""
+    home = Path(settings.home)
+    if not home.exists():  # the ledger, uploads and index of case work: the owner's only
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -81,11 +86,19 @@ class PendingDocument(NamedTuple):
     file_hash: str
 
 
+def usable_doc_id(doc_id: str) -> bool:
+    """Not empty and not the manifest's reserved record id."""
+    return bool(doc_id.strip()) and doc_id != _GENERATION_ID
+
+
 def _check_pending(documents: Sequence[PendingDocument]) -> None:
     """Refuse a call that would mix documents up: one document twice, or a passage of another
-    document or version (search would never show it: it matches no published version)."""
+    document or version (search would never show it: it matches no published version), or an
+    id the manifest cannot hold (empty, or its reserved generation record)."""
     seen: set[str] = set()
     for d in documents:
+        if not usable_doc_id(d.doc.doc_id):
+            raise ValueError(f"add_many: {d.doc.doc_id!r} cannot be a document id")
         if d.doc.doc_id in seen:
             raise ValueError(f"add_many: document {d.doc.doc_id!r} given twice in one call")
         seen.add(d.doc.doc_id)
@@ -129,8 +142,6 @@ class PassageIndex:
         embedder: Any | None = None,
         client: Any | None = None,
     ) -> None:
-        from langchain_chroma import Chroma
-
         self.settings = settings
         self.embedder = embedder or make_embedder(
             settings.embedding.model,
@@ -139,14 +150,8 @@ class PassageIndex:
             cache_dir=settings.embedding.onnx_cache,
         )
         self.client = client if client is not None else make_client(settings)
-        meta = {"hnsw:space": "cosine", "index_hash": settings.index_hash}
         try:
-            self.store = Chroma(
-                collection_name=settings.collection_name,
-                embedding_function=self.embedder,
-                client=self.client,
-                collection_metadata=meta,
-            )
+            self.store = self._open_store()
             self._manifest = self.client.get_or_create_collection(
                 f"{settings.collection_name}-manifest", metadata={"hnsw:space": "cosine"}
             )
@@ -156,6 +161,21 @@ class PassageIndex:
                 "or the Chroma server is up."
             ) from exc
         self._versions: dict[str, str] | None = None
+
+    def _open_store(self) -> Any:
+        from langchain_chroma import Chroma
+
+        return Chroma(
+            collection_name=self.settings.collection_name,
+            embedding_function=self.embedder,
+            client=self.client,
+            collection_metadata={"hnsw:space": "cosine", "index_hash": self.settings.index_hash},
+        )
+
+    def reopen(self) -> None:
+        """Open the passage collection again by name: after `consistency.rebuild_dense`
+        replaced it, a handle to the old one fails (other processes: restart them)."""
+        self.store = self._open_store()
 
     @property
     def location(self) -> str:
@@ -410,6 +430,9 @@ class PassageIndex:
         self._bump_generation()
         self.collection.delete(where={"doc_id": doc_id})
         self._version_map().pop(doc_id, None)
+        from imr_assist.index.recommendations import RecommendationStore  # it imports this
+
+        RecommendationStore(self).remove(doc_id)
         return record
 
     # ------------------------------------------------------------------ reads
@@ -507,6 +530,6 @@ class PassageIndex:
             n
             for n in names
             if n.startswith(prefix)
-            and not n.endswith("-manifest")
+            and not n.endswith(("-manifest", "-recommendations", REBUILD_SUFFIX))
             and n != self.settings.collection_name
         )

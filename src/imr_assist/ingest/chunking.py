@@ -8,6 +8,9 @@ sentence, at a word boundary, so that no text is lost and no passage exceeds the
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -193,3 +196,87 @@ def _heading(doc: SourceDocument, block: Block, rec_text: str | None) -> str:
 def embedding_text(passage: Passage) -> str:
     """What is embedded for a passage: its context line, then its text."""
     return f"{passage.heading}\n{passage.text}" if passage.heading else passage.text
+
+
+# --------------------------------------------------------------------------- degenerate passages
+
+_TOKEN_RE = re.compile(r"\w+")
+_LETTERS_RE = re.compile(r"[^\W\d_]+")
+_MAX_PERIOD = 20
+MAX_REPEATED_SHARE = 0.5
+"""A document with more than this share of repeated or word-less passages is refused."""
+
+
+def passage_key(text: str) -> str:
+    """Near-identical texts share a key: the set of their words, case-folded, each with runs of
+    a repeated piece collapsed ('aaaa' -> 'a', 'TENS TENS TENS' -> {'tens'}). Word order and
+    repetition do not count: they barely move an embedding either."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    words = sorted({_collapse(w) for w in _TOKEN_RE.findall(folded)})
+    return hashlib.sha1(" ".join(words).encode(), usedforsecurity=False).hexdigest()
+
+
+def _collapse(word: str) -> str:
+    """A word made of one piece (up to 20 characters) repeated -> that piece."""
+    n = len(word)
+    for period in range(1, min(_MAX_PERIOD, n // 2) + 1):
+        piece = word[:period]
+        if word == (piece * (n // period + 1))[:n]:
+            return piece
+    return word
+
+
+def has_words(text: str) -> bool:
+    """A run of letters with at least two different letters ('aaaa' and '1234' are none)."""
+    return any(len(set(run)) > 1 for run in _LETTERS_RE.findall(text.casefold()))
+
+
+@dataclass
+class Screened:
+    """Passages of one document with the degenerate ones left out (`screen_passages`)."""
+
+    kept: list[Passage]
+    repeated: int = 0
+    """Passages left out: near-identical to an earlier passage of the document."""
+    wordless: int = 0
+    """Passages left out: no words (one repeated letter, digits, symbols)."""
+    total: int = 0
+
+    @property
+    def dropped(self) -> int:
+        return self.repeated + self.wordless
+
+    @property
+    def refused(self) -> bool:
+        """Nothing left, or mostly filler: the document is refused rather than stored."""
+        return not self.kept or self.dropped > MAX_REPEATED_SHARE * self.total
+
+    def problem(self) -> str:
+        """Why the document is refused or shortened: '2,500 of its 2,500 passages have no
+        words', for the ingest report."""
+        parts = []
+        if self.repeated:
+            parts.append(f"{self.repeated:,} repeat an earlier one")
+        if self.wordless:
+            parts.append(f"{self.wordless:,} have no words")
+        return f"{self.dropped:,} of its {self.total:,} passages: {' and '.join(parts)}"
+
+
+def screen_passages(passages: Sequence[Passage]) -> Screened:
+    """Leave out passages that repeat an earlier one of the same document (same `passage_key`
+    of their embedded text) or have no words. Thousands of identical vectors (a file of one
+    repeated letter) break the dense index's graph for every document, not only their own."""
+    kept: list[Passage] = []
+    seen: set[str] = set()
+    repeated = wordless = 0
+    for p in passages:
+        if not has_words(p.text):
+            wordless += 1
+            continue
+        key = passage_key(embedding_text(p))
+        if key in seen:
+            repeated += 1
+            continue
+        seen.add(key)
+        kept.append(p)
+    return Screened(kept=kept, repeated=repeated, wordless=wordless, total=len(passages))

@@ -52,9 +52,4 @@ def find_instructions(text: str) -> list[str]:
     return found
 
 
-def has_instructions(text: str) -> bool:
-    """Does `text` hold anything addressed to an AI model?"""
-    return INJECTION_RE.search(text) is not None
-
-
-__all__ = ["INJECTION_RE", "find_instructions", "has_instructions"]
+__all__ = ["INJECTION_RE", "find_instructions"]

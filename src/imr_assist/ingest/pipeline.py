@@ -14,13 +14,20 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from imr_assist.errors import ImrAssistError, IndexError_, SourceError, UnreadableSourceError
+from imr_assist.errors import (
+    CorruptSourceError,
+    ImrAssistError,
+    IndexError_,
+    SourceError,
+    UnreadableSourceError,
+)
 from imr_assist.index.embedding import Progress
-from imr_assist.index.store import PassageIndex, PendingDocument
-from imr_assist.ingest.chunking import chunk_document
+from imr_assist.index.recommendations import RecommendationStore
+from imr_assist.index.store import PassageIndex, PendingDocument, usable_doc_id
+from imr_assist.ingest.chunking import chunk_document, screen_passages
 from imr_assist.ingest.reader import (
     SUPPORTED_SUFFIXES,
     ReadOptions,
@@ -28,7 +35,9 @@ from imr_assist.ingest.reader import (
     read_bytes,
     read_source,
 )
-from imr_assist.models import DocumentRecord, FileResult, IngestReport, Tier
+from imr_assist.models import DocumentRecord, FileResult, IngestReport, Kind, Tier
+from imr_assist.reasoning.models import Recommendation
+from imr_assist.reasoning.recommendations import NO_RECOMMENDATIONS, extract_recommendations
 from imr_assist.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,6 +79,8 @@ class _ReadFile:
     warnings: list[str]
     slot: int
     """Its place in the report."""
+    recommendations: dict[str, list[Recommendation]] = field(default_factory=dict)
+    """Recommendation records of its guideline documents, by doc id (set when stored)."""
 
     @property
     def passages(self) -> int:
@@ -126,6 +137,7 @@ def ingest_paths(
         if os.path.realpath(path) in {f.abs_path for f in group}:
             flush()  # the same file twice: the second time sees the first one published
         claimed = {d.doc.doc_id: f.abs_path for f in group for d in f.documents}
+        claimed.update({_CONTENT + f.file_hash: str(f.path) for f in group})
         read = _read_file(path, options, settings, index, claimed, slot=len(results))
         if isinstance(read, FileResult):
             results.append(read)
@@ -151,7 +163,8 @@ def _read_file(
     slot: int,
 ) -> _ReadFile | FileResult:
     """The file's documents and passages, or its result when there is nothing to store
-    (unchanged, failed). `claimed`: doc ids of files waiting in the group -> their paths."""
+    (unchanged, a copy of another file, failed). `claimed`: doc ids of files waiting in the
+    group -> their paths, and _CONTENT + file hash -> the path of the file holding those bytes."""
     try:
         if not path.exists():  # False for dangling and looping symlinks too
             broken = " (a broken or looping symlink)." if path.is_symlink() else "."
@@ -174,16 +187,43 @@ def _read_file(
                 doc_ids=[r.doc_id for r in existing],
                 message=f"{path}: unchanged since last ingest; nothing to do.",
             )
+        copy_of = None if existing else _copy_of(data_hash, abs_path, index, claimed)
+        if copy_of is not None:
+            return FileResult(
+                path=str(path),
+                status="skipped",
+                message=f"{path}: the same content as {copy_of}, already ingested; skipped "
+                "(one copy is enough). Edit or remove one of them to change this.",
+            )
         read = read_source(path, options)
-        documents: dict[str, PendingDocument] = {}  # a repeated id: the last one wins
+        documents: dict[str, PendingDocument] = {}
+        refused: list[str] = []
         for doc in read.documents:
-            clash = index.record(doc.doc_id)
-            owner = claimed.get(doc.doc_id, abs_path)
-            if (clash is not None and clash.file_path != abs_path) or owner != abs_path:
-                doc = doc.model_copy(update={"doc_id": f"{doc.doc_id}-{data_hash[:6]}"})
-            passages = chunk_document(doc, settings.chunking.size, settings.chunking.overlap)
-            if passages:
-                documents[doc.doc_id] = PendingDocument(doc, passages, abs_path, data_hash)
+            doc = doc.model_copy(
+                update={"doc_id": _free_doc_id(doc.doc_id, abs_path, data_hash, index, claimed)}
+            )
+            if doc.doc_id in documents:
+                read.warnings.append(f"{path.name}: a second document {doc.doc_id} left out.")
+                continue
+            screened = screen_passages(
+                chunk_document(doc, settings.chunking.size, settings.chunking.overlap)
+            )
+            if screened.refused:
+                refused.append(f"document {doc.doc_id}: {screened.problem()}")
+                continue
+            if screened.dropped:
+                read.warnings.append(
+                    f"{path.name}: {doc.doc_id}: left out {screened.problem()} (the rest stored)."
+                )
+            documents[doc.doc_id] = PendingDocument(doc, screened.kept, abs_path, data_hash)
+        if refused and not documents:
+            raise CorruptSourceError(
+                path,
+                f"not ingested, its text is mostly repeated or has no words ({refused[0]}); "
+                "near-identical passages by the thousand spoil dense search for every document.",
+                "Check the file (filler, or a broken export?) and export it again.",
+            )
+        read.warnings.extend(f"{path.name}: {r}; that document skipped." for r in refused)
         return _ReadFile(
             path=path,
             abs_path=abs_path,
@@ -197,6 +237,60 @@ def _read_file(
         return FileResult(path=str(path), status="failed", message=str(exc))
     except (ImrAssistError, OSError) as exc:
         return FileResult(path=str(path), status="failed", message=f"{path}: {exc}")
+    except Exception as exc:  # a failure no reader foresaw: it costs this file, not the others
+        log.exception("reading %s failed", path)
+        return FileResult(path=str(path), status="failed", message=_unforeseen(path, exc))
+
+
+_CONTENT = "\x00content:"
+"""Key prefix in `claimed` for file contents (never a document id: ids have no NUL)."""
+
+
+def _unforeseen(path: Path, exc: BaseException) -> str:
+    """The message for a failure no reader or store foresaw (its detail cut short)."""
+    detail = " ".join(str(exc).split())[:200]
+    return (
+        f"{path}: failed ({type(exc).__name__}: {detail}); nothing of it was stored, the other "
+        "files went on. Check this file or export it again; the log has the details."
+    )
+
+
+def _copy_of(
+    data_hash: str, abs_path: str, index: PassageIndex, claimed: Mapping[str, str]
+) -> str | None:
+    """The path of another file with the same bytes, ingested or waiting in the group (a file
+    recorded by the index but gone from this machine does not count: it was moved)."""
+    if not data_hash:
+        return None
+    waiting = claimed.get(_CONTENT + data_hash)
+    if waiting is not None:
+        return waiting
+    for record in index.records(where={"file_hash": data_hash}):
+        if record.file_path != abs_path and os.path.exists(record.file_path):
+            return record.file_path
+    return None
+
+
+def _free_doc_id(
+    doc_id: str, abs_path: str, data_hash: str, index: PassageIndex, claimed: Mapping[str, str]
+) -> str:
+    """`doc_id`, or it with a suffix from the content then the path, that no other file holds
+    in the index or in the group (ids from file names repeat across folders)."""
+    path_hash = file_hash(abs_path.encode())
+    for candidate in (
+        doc_id,
+        f"{doc_id}-{data_hash[:6]}",
+        f"{doc_id}-{path_hash[:6]}",
+        f"{doc_id}-{path_hash[:12]}",
+    ):
+        if not usable_doc_id(candidate):  # a file named '__generation__.md'
+            continue
+        clash = index.record(candidate)
+        if (clash is None or clash.file_path == abs_path) and claimed.get(
+            candidate, abs_path
+        ) == abs_path:
+            return candidate
+    return f"{doc_id}-{path_hash}"
 
 
 def _store(
@@ -213,14 +307,51 @@ def _store(
             name += f" and {len(group) - 1} more file(s)"
         cb = _file_progress(progress, name)
     try:
+        _store_recommendations(group, index)
         index.add_many([d for f in group for d in f.documents], progress=cb)
-    except IndexError_ as exc:
+        _drop_stale_recommendations(group, index)
+    except Exception as exc:  # IndexError_ from the store; anything else still costs one file
         if len(group) > 1:  # which file? each one alone: the others are stored
-            log.warning("storing %d files together failed (%s); storing one by one", len(group), exc)
+            log.warning(
+                "storing %d files together failed (%s); storing one by one", len(group), exc
+            )
             return [out for f in group for out in _store([f], index, progress)]
         f = group[0]
-        return [(f.slot, FileResult(path=str(f.path), status="failed", message=f"{f.path}: {exc}"))]
+        if not isinstance(exc, IndexError_):
+            log.exception("storing %s failed", f.path)
+        message = f"{f.path}: {exc}" if isinstance(exc, IndexError_) else _unforeseen(f.path, exc)
+        return [(f.slot, FileResult(path=str(f.path), status="failed", message=message))]
     return [(f.slot, _finish(f, index)) for f in group]
+
+
+def _store_recommendations(group: list[_ReadFile], index: PassageIndex) -> None:
+    """Read the recommendation records of the group's guidelines and store them, before the
+    manifest publishes their version (index/recommendations.py)."""
+    store: RecommendationStore | None = None
+    for f in group:
+        for d in f.documents:
+            if d.doc.meta.kind is not Kind.GUIDELINE:
+                continue
+            f.recommendations[d.doc.doc_id] = found = extract_recommendations(d.doc, d.passages)
+            store = store or RecommendationStore(index)
+            store.add(d.doc, found)
+
+
+def _drop_stale_recommendations(group: list[_ReadFile], index: PassageIndex) -> None:
+    """After publishing: records of the documents' previous versions go."""
+    doc_ids = [doc_id for f in group for doc_id in f.recommendations]
+    if doc_ids:
+        store = RecommendationStore(index)
+        for doc_id in doc_ids:
+            store.drop_stale(doc_id)
+
+
+def _recommendations_note(f: _ReadFile) -> str:
+    """', 39 recommendations recognised' (or that none were) for a file with guidelines."""
+    if not f.recommendations:
+        return ""
+    found = sum(len(r) for r in f.recommendations.values())
+    return f", {found} recommendations recognised" if found else f"; {NO_RECOMMENDATIONS}"
 
 
 def _finish(f: _ReadFile, index: PassageIndex) -> FileResult:
@@ -232,13 +363,23 @@ def _finish(f: _ReadFile, index: PassageIndex) -> FileResult:
                 index.remove(old.doc_id)
     except (ImrAssistError, OSError) as exc:
         return FileResult(path=str(f.path), status="failed", message=f"{f.path}: {exc}")
+    except Exception as exc:
+        log.exception("removing the old documents of %s failed", f.path)
+        detail = " ".join(str(exc).split())[:200]
+        message = (
+            f"{f.path}: stored, but removing documents its old version held failed "
+            f"({type(exc).__name__}: {detail}). Ingest it again."
+        )
+        return FileResult(path=str(f.path), status="failed", message=message)
     status = "replaced" if f.existing else "ingested"
     return FileResult(
         path=str(f.path),
         status=status,
         doc_ids=stored_ids,
         passages=f.passages,
-        message=f"{f.path}: {status}, {len(stored_ids)} document(s), {f.passages} passages.",
+        recommendations=sum(len(r) for r in f.recommendations.values()),
+        message=f"{f.path}: {status}, {len(stored_ids)} document(s), {f.passages} passages"
+        f"{_recommendations_note(f)}.",
         warnings=f.warnings,
     )
 

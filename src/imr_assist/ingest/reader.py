@@ -23,6 +23,7 @@ from imr_assist.errors import (
 from imr_assist.ingest.determination import looks_like_determination, parse_determination
 from imr_assist.ingest.injection import find_instructions
 from imr_assist.ingest.pdf import read_pdf_pages
+from imr_assist.ingest.sectionjson import looks_like_section_json, parse_json, read_section_json
 from imr_assist.ingest.structure import build_blocks, find_recommendations
 from imr_assist.ingest.tabular import is_dmhc_header, read_beir_corpus, read_dmhc_csv
 from imr_assist.ingest.textfile import cited_pages, decode_bytes, split_front_matter, text_pages
@@ -40,7 +41,7 @@ from imr_assist.text.regions import region_of_title
 log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".pdf", ".csv", ".jsonl"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".pdf", ".csv", ".jsonl", ".json"}
 KIND_CHOICES = ("auto", "guideline", "determination", "study")
 
 
@@ -100,7 +101,7 @@ def read_bytes(path: Path, max_mb: float) -> bytes:
 
 
 def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
-    """Read a PDF, text/Markdown, letter, DMHC CSV or BEIR corpus.jsonl file."""
+    """Read a PDF, text/Markdown, letter, DMHC CSV, BEIR corpus.jsonl or section JSON file."""
     options = options or ReadOptions()
     suffix = path.suffix.lower()
     if path.is_dir():
@@ -121,7 +122,8 @@ def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
         raise UnsupportedSourceError(
             path,
             f"'{suffix or 'no extension'}' files are not read.",
-            "Ingest .pdf, .txt, .md, DMHC .csv or BEIR corpus.jsonl files.",
+            "Ingest .pdf, .txt, .md, DMHC .csv, BEIR corpus.jsonl or guideline-section .json "
+            "files.",
         )
     data = read_bytes(path, options.max_file_mb)
     digest = file_hash(data)
@@ -148,6 +150,8 @@ def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
         if suffix == ".jsonl":
             docs, warnings = read_beir_corpus(text, path)
             return _without_instructions(path, docs, warnings)
+        if suffix == ".json":
+            return ReadResult([_section_json_document(path, digest, text, options)])
         meta, body = split_front_matter(text, path)
         pages = text_pages(body, path)
         return ReadResult(
@@ -237,6 +241,31 @@ def _document(
         recommendations=recs,
         determination=determination,
     )
+
+
+def _section_json_document(
+    path: Path, digest: str, text: str, options: ReadOptions
+) -> SourceDocument:
+    """A guideline laid out as JSON sections (ingest/sectionjson.py)."""
+    try:
+        data = parse_json(text)
+    except ValueError as exc:
+        raise CorruptSourceError(path, f"is not valid JSON ({exc}).", "Re-export it.") from exc
+    if not isinstance(data, dict) or not looks_like_section_json(data):
+        raise UnsupportedSourceError(
+            path,
+            "is a JSON file without the guideline-section layout.",
+            "Give {guideline, sections: [{id, title, page, body_text}]}, or convert it to text.",
+        )
+    read = read_section_json(data)
+    doc = _document(path, digest, read.pages, read.front, None, options, markdown=True)
+    blocks = [
+        b.model_copy(update={"page_end_label": read.page_ends[b.page_index]})
+        if b.page_index in read.page_ends
+        else b
+        for b in doc.blocks
+    ]
+    return doc.model_copy(update={"blocks": blocks})
 
 
 _TAMPERED_HINT = "Check where the file came from; remove that text and ingest again."

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from imr_assist.ingest.cleanup import is_heading, join_lines
 from imr_assist.models import Block, Direction, NumberedRecommendation, Page, Strength
+from imr_assist.text.polarity import grade_from_text, grade_from_wording
 
 _GRADE = r"(?:strong|weak)\s+(?:for|against)|neither\s+for\s+nor\s+against"
 _NUMBERED_REC_RE = re.compile(
@@ -31,32 +32,6 @@ _NAMED_REC_RE = re.compile(
 _SECTION_RE = re.compile(r"^(?:[IVX]+|[A-Z])\.\s*[A-Z]")
 _NEUTRAL_HEADINGS = {"recommendation", "recommendations", "discussion"}
 _TABLE_RE = re.compile(r"^(?:table|exhibit)\s+[A-Z]?\d+[.:]?\s", re.IGNORECASE)
-
-
-def grade_from_text(grade: str) -> tuple[Direction, Strength]:
-    """'Weak against' -> (against, weak); 'Neither for nor against' -> (neither, none)."""
-    g = " ".join(grade.lower().split())
-    if g.startswith("neither"):
-        return Direction.NEITHER, Strength.NONE
-    strength = Strength.STRONG if g.startswith("strong") else Strength.WEAK
-    direction = Direction.AGAINST if g.endswith("against") else Direction.FOR
-    return direction, strength
-
-
-def grade_from_wording(statement: str) -> tuple[Direction, Strength] | None:
-    """Read direction and strength from GRADE wording ('we suggest against ...')."""
-    s = " ".join(statement.lower().split())
-    if re.search(r"insufficient evidence to recommend for or against|neither for nor against", s):
-        return Direction.NEITHER, Strength.NONE
-    if re.search(r"\brecommend(?:s|ed)? against\b|\bis not recommended\b|\bare not recommended", s):
-        return Direction.AGAINST, Strength.STRONG
-    if re.search(r"\bsuggest(?:s|ed)? against\b", s):
-        return Direction.AGAINST, Strength.WEAK
-    if re.search(r"\bwe recommend\b|\bis recommended\b|\bare recommended\b", s):
-        return Direction.FOR, Strength.STRONG
-    if re.search(r"\bwe suggest\b|\bis suggested\b", s):
-        return Direction.FOR, Strength.WEAK
-    return None
 
 
 @dataclass

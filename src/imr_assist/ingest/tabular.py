@@ -39,6 +39,11 @@ DMHC_COLUMNS = (
     "Findings",
 )
 _REQUIRED = {"ReferenceID", "Determination", "Findings"}
+CSV_PARSER_LIMIT = 64 * 1024 * 1024
+"""The csv module's field size limit while reading (its default, 128 KB, raised a traceback);
+a field past it refuses the file with a message. Process-wide: it only ever loosens it."""
+MAX_FIELD_CHARS = 1_000_000
+"""A row with a longer field is skipped with a warning (a DMHC finding is a few KB)."""
 
 
 def is_dmhc_header(header_line: str) -> bool:
@@ -61,7 +66,22 @@ def read_dmhc_csv(
     text: str, path: Path, content_hash: str
 ) -> tuple[list[SourceDocument], list[str]]:
     """One prior-determination document per CSV row; rows that cannot be used are warned about."""
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_PARSER_LIMIT))
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _read_dmhc_rows(reader, path, content_hash)
+    except csv.Error as exc:
+        raise CorruptSourceError(
+            path,
+            f"the CSV cannot be parsed at line {reader.line_num} ({exc}).",
+            "Re-export the DMHC CSV; a field over "
+            f"{CSV_PARSER_LIMIT // (1024 * 1024)} MB is not a determination.",
+        ) from exc
+
+
+def _read_dmhc_rows(
+    reader: csv.DictReader[str], path: Path, content_hash: str
+) -> tuple[list[SourceDocument], list[str]]:
     fields = {f.strip() for f in (reader.fieldnames or [])}
     missing = _REQUIRED - fields
     if missing:
@@ -74,6 +94,15 @@ def read_dmhc_csv(
     warnings: list[str] = []
     seen: set[str] = set()
     for line_no, raw in enumerate(reader, start=2):
+        big = [k for k, v in raw.items() if k and isinstance(v, str) and len(v) > MAX_FIELD_CHARS]
+        if big:
+            size = len(raw[big[0]]) / 1_000_000
+            warnings.append(
+                f"{path.name} line {line_no}: skipped, its {big[0].strip()} field is "
+                f"{size:.1f} million characters (a DMHC field holds at most "
+                f"{MAX_FIELD_CHARS:,}); check the row in the export."
+            )
+            continue
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
         ref = row.get("ReferenceID", "")
         decision = dmhc_decision(row.get("Determination", ""))
@@ -84,10 +113,10 @@ def read_dmhc_csv(
                 "Determination and Findings)."
             )
             continue
-        if ref in seen:
+        if _slug(ref) in seen:  # ids derive from the slug: 'MN-1' and 'MN 1' are one document
             warnings.append(f"{path.name} line {line_no}: duplicate ReferenceID {ref} skipped.")
             continue
-        seen.add(ref)
+        seen.add(_slug(ref))
         docs.append(_dmhc_document(row, ref, decision, findings, path, content_hash))
     if not docs:
         raise EmptySourceError(
@@ -154,15 +183,23 @@ def read_beir_corpus(text: str, path: Path) -> tuple[list[SourceDocument], list[
     """BEIR corpus.jsonl lines {"_id", "title", "text"} as study documents (for evals)."""
     docs: list[SourceDocument] = []
     warnings: list[str] = []
+    first_line: dict[str, int] = {}
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
-            doc_id, body = str(obj["_id"]), str(obj.get("text") or "")
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            doc_id, body = _beir_id(obj["_id"]), str(obj.get("text") or "")
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
             warnings.append(f"{path.name} line {line_no}: skipped, not a BEIR record ({exc}).")
             continue
+        if doc_id in first_line:
+            warnings.append(
+                f"{path.name} line {line_no}: skipped, duplicate _id {doc_id!r} (first on line "
+                f"{first_line[doc_id]}); give each record its own _id."
+            )
+            continue
+        first_line[doc_id] = line_no
         title = str(obj.get("title") or "").strip()
         if not body.strip() and not title:
             warnings.append(f"{path.name} line {line_no}: skipped, empty document {doc_id}.")
@@ -189,6 +226,20 @@ def read_beir_corpus(text: str, path: Path) -> tuple[list[SourceDocument], list[
     if not docs:
         raise EmptySourceError(path, "no BEIR records.", "Each line needs _id, title and text.")
     return docs, warnings
+
+
+def _beir_id(value: object) -> str:
+    """A BEIR `_id` as a document id; ValueError when it cannot be one."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"_id must be a string, not {type(value).__name__}")
+    doc_id = str(value)
+    if not doc_id.strip():
+        raise ValueError("_id is empty")
+    if doc_id.startswith("__") and doc_id.endswith("__"):
+        raise ValueError(f"_id {doc_id!r} is reserved by the index (ids like __x__); rename it")
+    if len(doc_id) > 200 or any(not ch.isprintable() for ch in doc_id):
+        raise ValueError("_id must be at most 200 printable characters")
+    return doc_id
 
 
 def _slug(text: str) -> str:

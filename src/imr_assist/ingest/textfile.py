@@ -35,8 +35,9 @@ FRONT_MATTER_KEYS = {
 
 
 def decode_bytes(data: bytes, path: Path) -> str:
-    """Decode text bytes: UTF-8 (with or without BOM), UTF-16 by BOM, else detected encoding."""
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """Decode text bytes: UTF-8 (with or without BOM), UTF-16 by BOM, else detected encoding.
+    A NUL anywhere (not only in the head) refuses the file: text files hold none."""
+    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         if _looks_like_utf16(data[:8192]):
             raise UnsupportedSourceError(
                 path,
@@ -56,11 +57,19 @@ def decode_bytes(data: bytes, path: Path) -> str:
     ):
         if data.startswith(bom):
             try:
-                return data.decode(codec)
+                text = data.decode(codec)
             except UnicodeDecodeError as exc:
                 raise CorruptSourceError(
                     path, f"bad {codec} text ({exc}).", "Re-save as UTF-8."
                 ) from exc
+            if "\x00" in text:
+                raise UnsupportedSourceError(
+                    path,
+                    f"the file contains NUL characters (at character {text.index(chr(0))}): "
+                    "it is binary, not text.",
+                    "Ingest PDF, .txt, .md or .csv files.",
+                )
+            return text
     for codec in ("utf-8", "cp1252"):  # cp1252 is strict: undefined bytes fail and fall through
         try:
             return data.decode(codec)
@@ -105,6 +114,7 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
     match = _FRONT_MATTER_RE.match(text)
     if not match:
         return {}, text
+    _refuse_yaml_references(match.group(1), path)
     try:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
@@ -121,6 +131,34 @@ def split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
             f"Allowed: {', '.join(sorted(FRONT_MATTER_KEYS))}.",
         )
     return {k: v for k, v in meta.items() if v is not None}, text[match.end() :]
+
+
+MAX_FRONT_MATTER_CHARS = 20_000
+"""Front matter holds a few short keys; a longer block is refused before YAML reads it."""
+
+
+def _refuse_yaml_references(block: str, path: Path) -> None:
+    """Refuse anchors and aliases (&x, *x) before the YAML is built: 434 bytes of nested aliases
+    expand to billions of nodes (took 118 s and 800 MB). Scanning tokens builds nothing."""
+    if len(block) > MAX_FRONT_MATTER_CHARS:
+        raise CorruptSourceError(
+            path,
+            f"the front matter is {len(block):,} characters (at most {MAX_FRONT_MATTER_CHARS:,}).",
+            "Keep it to the keys title, guideline, tier, kind, ... and move text to the body.",
+        )
+    try:
+        for token in yaml.scan(block, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+                raise CorruptSourceError(
+                    path,
+                    "the YAML front matter uses anchors or aliases (& or *), which are not "
+                    "allowed.",
+                    "Write each value out in full; put a literal & or * inside quotes.",
+                )
+    except yaml.YAMLError as exc:
+        raise CorruptSourceError(
+            path, f"the YAML front matter is invalid ({exc}).", "Fix the block between '---' lines."
+        ) from exc
 
 
 def text_pages(body: str, path: Path) -> list[Page]:

@@ -7,19 +7,19 @@ The rows, first match wins (the table in `RULES` is what the tests run):
 | 1 | no recognisable item in the request | not addressed | insufficient information |
 | 2 | the case summary contradicts itself | (governing) | insufficient information |
 | 3 | no loaded guideline addresses the item | not addressed | insufficient information |
-| 4 | the governing recommendation is against | not recommended | not medically necessary |
-| 5 | it is neither for nor against (insufficient evidence) | insufficient evidence | not medically necessary |
-| 6 | it is for, and the record contradicts a criterion or exceeds a limit | recommended | not medically necessary |
-| 7 | it is for, and a criterion is not documented | recommended | not medically necessary |
+| 4 | the governing recommendation is against | not recommended | not m. n. |
+| 5 | it is neither for nor against | insufficient evidence | not m. n. |
+| 6 | it is for; the record contradicts a criterion / exceeds a limit | recommended | not m. n. |
+| 7 | it is for, and a criterion is not documented | recommended | not m. n. |
 | 8 | it is for, and every criterion is met (or it sets none) | recommended | medically necessary |
 
-Row 5 follows IMR practice: the burden is on the request; a guideline that finds the evidence
-insufficient gives no basis to find the item medically necessary. Rows 6-7 list the criteria
-that would change the outcome. Governing: the first tier of the order of authority
-(8 CCR 9792.21.1) with a guideline that addresses the item; inside that tier, a recommendation
-whose population fits beats one that does not, then the closer match, then the stronger
-recommendation. Same-tier guidelines that point another way are returned as `conflicts` with
-the reason for the choice (8 CCR 9792.25.1).
+(not m. n. = not medically necessary.) Row 5 follows IMR practice: the burden is on the
+request; a guideline that finds the evidence insufficient gives no basis to find the item
+medically necessary. Rows 6-7 list the criteria that would change the outcome. Governing: the
+first tier of the order of authority (8 CCR 9792.21.1) with a guideline that addresses the
+item; inside that tier, a recommendation whose population fits beats one that does not, then
+the closer match, then the stronger recommendation. Same-tier guidelines that point another way
+are returned as `conflicts` with the reason for the choice (8 CCR 9792.25.1).
 """
 
 from __future__ import annotations
@@ -165,8 +165,17 @@ def choose_governing(
             > _STRENGTH[other.governing.recommendation.strength]
         ):
             reasons.append("its recommendation is stronger")
-        if not reasons:
+        if not reasons and round(best.governing.similarity, 2) > round(
+            other.governing.similarity, 2
+        ):
             reasons.append("it addresses the requested item more directly")
+        if not reasons:
+            note = (
+                f"{best.guideline} and {other.guideline} are of the same authority, equally "
+                f"applicable and equally strong, and disagree; {best.guideline} was applied as "
+                "listed first: the reviewer should confirm the choice (8 CCR 9792.25.1)."
+            )
+            return best, conflicts, note
         note = (
             f"{best.guideline} and {other.guideline} are of the same authority and disagree; "
             f"{best.guideline} was applied because " + " and ".join(reasons) + "."

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -26,6 +26,7 @@ from langchain_core.embeddings import Embeddings
 from imr_assist.models import Direction, Strength, Tier
 from imr_assist.reasoning.models import GuidelineFinding, Match, Phase, Recommendation, Request
 from imr_assist.retrieval.authority import GUIDANCE_TIERS
+from imr_assist.text.lexicon import expand_query
 
 MATCH_THRESHOLD = 0.55
 """Least similarity of requested item and intervention for a recommendation to be about the
@@ -56,11 +57,34 @@ def _phrase_in(phrase: str, text: str) -> bool:
     )
 
 
-def item_phrases(request: Request) -> list[str]:
+def item_phrases(request: Request, *, broad: bool = False) -> list[str]:
     """What the request asks for, as phrases to compare with interventions: the canonical item,
-    its concepts and generic drug names (never the whole request line with its quantities)."""
+    its concepts and generic drug names with their drug class (guidelines name drugs by class:
+    'opioids' for Norco), never the whole request line with its quantities. `broad` adds the
+    lexicon's wider concepts ('home exercise program' for a kit), used only when no guideline
+    names the item itself."""
     phrases = [request.item or "", *request.concepts, *request.drugs]
+    for drug in request.drugs:
+        phrases += expand_query(drug).terms_added
+    if broad:
+        for phrase in list(phrases):
+            phrases += expand_query(phrase).terms_added
     return list(dict.fromkeys(p.strip() for p in phrases if p and p.strip()))
+
+
+_GENERIC_LABEL_RE = re.compile(
+    r"^(?:rec(?:ommendation)?\.?\s*\d+\w*|[A-Z]?\.?\d+(?:\.\d+)*\w?)$", re.I
+)
+
+
+def targets(rec: Recommendation) -> list[str]:
+    """What a recommendation is about: its interventions and its label when the label names a
+    topic (a section title such as 'Home exercise kits: an option'), not a bare number."""
+    out = list(rec.interventions)
+    label = rec.label.strip()
+    if label and not _GENERIC_LABEL_RE.match(label):
+        out.append(label)
+    return out or [rec.statement]
 
 
 class _Vectors:
@@ -90,18 +114,19 @@ def _vectors(embedder: Embeddings) -> _Vectors:
     return _VECTORS[key]
 
 
-def similarity(request: Request, rec: Recommendation, embedder: Embeddings) -> float:
+def similarity(
+    request: Request, rec: Recommendation, embedder: Embeddings, *, broad: bool = False
+) -> float:
     """How well a recommendation's intervention names the requested item, 0-1."""
-    phrases = item_phrases(request)
+    phrases = item_phrases(request, broad=broad)
     if not phrases:
         return 0.0
     if any(_phrase_in(p, f"{' '.join(rec.interventions)} {rec.statement}") for p in phrases):
         lexical = CONCEPT_SIMILARITY
     else:
         lexical = 0.0
-    targets = rec.interventions or [rec.statement]
     vec = _vectors(embedder)
-    sims = vec.many(phrases) @ vec.many(targets).T
+    sims = vec.many(phrases) @ vec.many(targets(rec)).T
     return float(max(lexical, float(sims.max()) if sims.size else 0.0))
 
 
@@ -116,10 +141,15 @@ _PHASE_NEIGHBOURS = {
 def population_fits(request: Request, rec: Recommendation) -> tuple[bool, str]:
     """(fits, reason): phase and body region of the request against the recommendation's."""
     phases = set(rec.phases) or {Phase.ANY}
-    if request.phase and Phase.ANY not in phases and request.phase is not Phase.ANY:
-        if not phases & _PHASE_NEIGHBOURS.get(request.phase, {request.phase}):
-            covered = ", ".join(sorted(p.value for p in phases))
-            return False, f"it covers {covered} conditions, the request is {request.phase.value}"
+    phase = request.phase
+    if (
+        phase
+        and Phase.ANY not in phases
+        and phase is not Phase.ANY
+        and not phases & _PHASE_NEIGHBOURS.get(phase, {phase})
+    ):
+        covered = ", ".join(sorted(p.value for p in phases))
+        return False, f"it covers {covered} conditions, the request is {phase.value}"
     asked, said = request.body_region, rec.body_region
     if asked and said and "general" not in (asked, said) and asked != said:
         return False, f"it is about the {said.replace('_', ' ')}, the request the " + asked.replace(
@@ -142,6 +172,7 @@ def find_findings(
     *,
     guidelines: Sequence[tuple[str, str, Tier]] = (),
     threshold: float = MATCH_THRESHOLD,
+    broad: bool = False,
 ) -> list[GuidelineFinding]:
     """One finding per guideline, in authority order.
 
@@ -155,7 +186,7 @@ def find_findings(
         if rec.id in seen:
             continue
         seen.add(rec.id)
-        sim = similarity(request, rec, embedder)
+        sim = similarity(request, rec, embedder, broad=broad)
         if sim < threshold:
             continue
         fits, why = population_fits(request, rec)
@@ -223,13 +254,23 @@ def gather_findings(
     *,
     guidelines: Sequence[tuple[str, str, Tier]] = (),
     where: dict[str, object] | None = None,
-    query: Callable[[Request], str] | None = None,
+    threshold: float | None = None,
 ) -> list[GuidelineFinding]:
-    """Fetch candidates from `source` for each item phrase, then `find_findings`."""
-    texts = item_phrases(request) or [request.text]
-    if query is not None:
-        texts = [query(request)]
-    candidates: list[tuple[Recommendation, float]] = []
-    for text in texts[:4]:
-        candidates += source.search(text, CANDIDATES, where)
-    return find_findings(request, candidates, embedder, guidelines=guidelines)
+    """Fetch candidates from `source` for each item phrase, then `find_findings`: first for the
+    item itself, and only when no guideline names it, for its broader concept."""
+    for broad in (False, True):
+        texts = item_phrases(request, broad=broad) or [request.text]
+        candidates: list[tuple[Recommendation, float]] = []
+        for text in texts[:6]:
+            candidates += source.search(text, CANDIDATES, where)
+        findings = find_findings(
+            request,
+            candidates,
+            embedder,
+            guidelines=guidelines,
+            broad=broad,
+            threshold=MATCH_THRESHOLD if threshold is None else threshold,
+        )
+        if any(f.governing is not None for f in findings):
+            return findings
+    return findings

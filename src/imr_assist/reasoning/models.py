@@ -99,6 +99,15 @@ class Fact(StrictModel):
     )
     concepts: list[str] = Field(default_factory=list, description="Canonical concepts it names")
     source: str = Field(default="summary", description="'summary' or 'request'")
+    negated_terms: list[str] = Field(
+        default_factory=list,
+        description="Words and concepts of the sentence that a negation governs (NegEx scope), "
+        "lowercased: 'no improvement with PT' negates 'improvement', not 'physical therapy'",
+    )
+    hypothetical: bool = Field(
+        default=False,
+        description="The sentence states a request or plan ('TENS is requested'), not a fact",
+    )
 
 
 class Request(StrictModel):
@@ -117,8 +126,16 @@ class Request(StrictModel):
     surgery: str | None = Field(default=None, description="Surgery named in the record")
     weeks_since_surgery: float | None = Field(default=None, description="Post-operative timing")
     quantity: int | None = Field(default=None, description="Units requested (#90, x1, 12 visits)")
+    unit: str | None = Field(
+        default=None, description="What the quantity counts: sessions, visits, tablets, ..."
+    )
     frequency_per_week: int | None = Field(default=None, description="e.g. 2 for '2x6'")
     duration_weeks: int | None = Field(default=None, description="e.g. 6 for '2x6'")
+    duration_days: int | None = Field(
+        default=None,
+        description="Treatment duration in days, however it was stated ('for 5 days' = 5, "
+        "'2x6' = 42, 'for 1 month' = 30)",
+    )
     tried: list[str] = Field(default_factory=list, description="Treatments already tried")
     facts: list[Fact] = Field(default_factory=list, description="Documented facts, in order")
     contradictions: list[str] = Field(

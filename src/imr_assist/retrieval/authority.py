@@ -6,9 +6,11 @@ other evidence-based guidelines, then studies. Prior determinations are preceden
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from collections.abc import Callable
 
-from imr_assist.models import Hit, Tier
+from pydantic import Field
+
+from imr_assist.models import DocumentHits, Hit, Passage, StrictModel, Tier
 
 GUIDANCE_TIERS = (Tier.MTUS, Tier.GUIDELINE, Tier.OTHER_GUIDELINE, Tier.STUDY)
 TIER_LABELS = {
@@ -20,20 +22,16 @@ TIER_LABELS = {
 }
 
 
-class TierGroup(BaseModel):
+class TierGroup(StrictModel):
     """The hits of one authority tier, in retrieval order."""
-
-    model_config = ConfigDict(extra="forbid")
 
     tier: Tier = Field(description="Authority tier")
     label: str = Field(description="Readable name of the tier")
     hits: list[Hit] = Field(description="Hits of this tier, best first")
 
 
-class AuthorityView(BaseModel):
+class AuthorityView(StrictModel):
     """Evidence grouped tier by tier, with the highest tier that addresses the request."""
-
-    model_config = ConfigDict(extra="forbid")
 
     groups: list[TierGroup] = Field(description="Guidance tiers in order of authority")
     precedent: list[Hit] = Field(description="Prior determinations, apart from the guidance")
@@ -72,3 +70,31 @@ def sequence_note(highest_tier: Tier | None) -> str:
         head = f"Neither the {', the '.join(skipped[:-1])} nor the {skipped[-1]} specifically "
         head += "addresses this request"
     return f"{head}; {TIER_LABELS[highest_tier]} were consulted (8 CCR 9792.21.1)."
+
+
+def group_by_document(
+    hits: list[Hit], addresses: Callable[[Passage], bool], per_document: int
+) -> list[DocumentHits]:
+    """Each document's best `per_document` hits (in the order given), one group per document:
+    the documents that address the request first, then the others; within each, in the order
+    of authority (prior determinations last), then by their best rank. Every loaded document
+    that addresses the item gets its own row, however short it is."""
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        group = groups.setdefault(hit.passage.doc_id, [])
+        if len(group) < per_document:
+            group.append(hit)
+    out = [
+        DocumentHits(
+            doc_id=doc_id,
+            source_title=group[0].passage.source_title,
+            guideline=group[0].passage.guideline,
+            tier=group[0].passage.tier,
+            kind=group[0].passage.kind,
+            addresses=any(addresses(h.passage) for h in group),
+            hits=group,
+        )
+        for doc_id, group in groups.items()
+    ]
+    out.sort(key=lambda g: (not g.addresses, g.tier.rank, g.hits[0].rank))
+    return out

@@ -2,8 +2,10 @@
 
 For each query: the lexical query is expanded with the domain lexicon; the request is
 normalised (item, body region, post-operative context) for boosts; both sides are searched
-with the same filters; the ranks are fused (RRF); reference/methods pages are demoted; a
-relevance gate decides whether anything retrieved addresses the request at all.
+with the same filters; the ranks are fused (RRF); reference/methods pages are demoted; the
+best passages of every document that addresses the request are interleaved at the top, so a
+short guideline is not drowned by a long one; a relevance gate decides whether anything
+retrieved addresses the request at all.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from imr_assist.errors import QueryError
 from imr_assist.index.filters import check_filters
 from imr_assist.index.lexical import LexicalIndex, lexical_dir
 from imr_assist.index.store import PassageIndex
-from imr_assist.models import Hit, Kind, Passage, SearchResult, Tier
+from imr_assist.models import DocumentHits, Hit, Kind, Passage, SearchResult, Tier
+from imr_assist.retrieval.authority import group_by_document
 from imr_assist.retrieval.validation import clean_query
 from imr_assist.settings import Settings
 from imr_assist.text.lexicon import LEXICON, ExpandedQuery, RequestFacts
@@ -69,15 +71,12 @@ def is_boilerplate(passage: Passage) -> bool:
     return len(_CITATION_NOISE_RE.findall(passage.text)) >= 3
 
 
-@dataclass
-class _Candidate:
-    passage: Passage
-    fused: float = 0.0
-    dense: float | None = None
-    bm25: float | None = None
-
-
 _RACE_RETRIES = 3  # ingests publishing back to back can race a search more than once
+EXTRA_DOCUMENTS = 4
+"""Documents below the text-scored head whose best candidates are fetched and scored too: at
+most EXTRA_DOCUMENTS x document_quota passages more per query, whatever the corpus size."""
+PER_DOCUMENT = 3
+"""Passages per document in the per-document view (`search(..., per_document=PER_DOCUMENT)`)."""
 
 
 class HybridRetriever:
@@ -145,7 +144,12 @@ class HybridRetriever:
         k: int | None = None,
         filters: dict[str, str] | None = None,
         mode: str = "hybrid",
+        per_document: int = 0,
     ) -> SearchResult:
+        """The ranked list (`hits`, best first, the top k) and, when `per_document` > 0, the
+        per-document view (`by_document`): up to that many passages of each document among
+        the candidates, documents that address the request first, in the order of authority.
+        """
         if mode not in MODES:
             raise QueryError(f"Unknown retrieval mode {mode!r}. Use one of: {', '.join(MODES)}.")
         check_filters(filters)
@@ -156,69 +160,80 @@ class HybridRetriever:
         # A passage listed by the BM25 side-store of generation G can be deleted by an ingest
         # that publishes G+1 before its text is fetched; then search once more on G+1 rather
         # than return a result missing that document.
-        result, raced = self._search_once(text, k, filters, mode)
+        if per_document < 0:
+            raise QueryError("per_document must be 0 (no per-document view) or more.")
+        result, raced = self._search_once(text, k, filters, mode, per_document)
         for _ in range(_RACE_RETRIES):
             if not raced:
                 break
             log.info("index changed during the search; searching the new generation")
             self._lexical = None
-            result, raced = self._search_once(text, k, filters, mode)
+            result, raced = self._search_once(text, k, filters, mode, per_document)
         return result
 
     def _search_once(
-        self, text: str, k: int, filters: dict[str, str] | None, mode: str
+        self, text: str, k: int, filters: dict[str, str] | None, mode: str, per_document: int
     ) -> tuple[SearchResult, bool]:
-        cfg = self.settings.retrieval
-        raced = False
-        candidates: dict[str, _Candidate] = {}
-        dense_top = 0.0
         # Both sides see the lexicon-expanded query ('Norco' + 'hydrocodone opioid'): on the
         # VA/DoD dev set it lifts dense nDCG@10 from 0.436 to 0.648.
         expanded = expand_query(text).expanded
+        addresses = addresses_request(text)
         if mode == "hybrid":
-            hits, dense_top, raced = self._hybrid(text, expanded, k, filters)
-            return self._result(text, hits, dense_top, mode), raced
+            ranked, dense_top, raced = self._hybrid(
+                text, expanded, k, filters, addresses, per_document
+            )
+        else:
+            ranked, dense_top, raced = self._one_side(expanded, k, filters, mode)
+        ranked = _dedupe(ranked)
+        ranked_hits = [
+            Hit(passage=p, score=round(score, 6), rank=i)
+            for i, (p, score) in enumerate(ranked if per_document else ranked[:k], 1)
+        ]
+        view = group_by_document(ranked_hits, addresses, per_document) if per_document else None
+        return self._result(text, ranked_hits[:k], dense_top, mode, view), raced
+
+    def _one_side(
+        self, expanded: str, k: int, filters: dict[str, str] | None, mode: str
+    ) -> tuple[list[tuple[Passage, float]], float, bool]:
+        """Dense or BM25 alone, in that side's own order (similarity or BM25 score)."""
+        scored: list[tuple[Passage, float]] = []
+        dense_top, raced = 0.0, False
         if mode == "dense":
-            vector = self._embed(expanded)
-            depth = k if mode == "dense" else max(cfg.dense_depth, k)
             before = self.index.generation()
-            dense_hits = self.index.search_vector(vector, depth, filters)
+            dense_hits = self.index.search_vector(self._embed(expanded), k, filters)
             # publication is judged on a manifest read after the query: a replace in between
             # hides both versions from this result
             raced = self.index.generation() != before
             dense_top = dense_hits[0].score if dense_hits else 0.0
-            for rank, hit in enumerate(dense_hits, 1):
-                c = candidates.setdefault(hit.passage.id, _Candidate(hit.passage))
-                c.dense = hit.score
-                c.fused += cfg.dense_weight / (cfg.rrf_k + rank)
-        if mode == "bm25":
-            depth = k
-            lexical_hits = self.lexical().search(expanded, depth, filters)
-            missing = [pid for pid, _ in lexical_hits if pid not in candidates]
-            fetched = {p.id: p for p in self.index.get_passages(missing)} if missing else {}
-            for rank, (pid, score) in enumerate(lexical_hits, 1):
-                passage = candidates[pid].passage if pid in candidates else fetched.get(pid)
-                if passage is None:
+            scored = [(hit.passage, hit.score) for hit in dense_hits]
+        else:
+            lexical_hits = self.lexical().search(expanded, k, filters)
+            ids = [pid for pid, _ in lexical_hits]
+            fetched = {p.id: p for p in self.index.get_passages(ids)} if ids else {}
+            for pid, score in lexical_hits:
+                if pid not in fetched:
                     raced = True  # deleted between the two reads
                     continue
-                c = candidates.setdefault(pid, _Candidate(passage))
-                c.bm25 = score
-                c.fused += cfg.bm25_weight / (cfg.rrf_k + rank)
-        ranked = self._rank(text, list(candidates.values()), mode)
-        hits = [
-            Hit(passage=c.passage, score=round(score, 6), rank=i)
-            for i, (c, score) in enumerate(_dedupe(ranked[: k * 3])[:k], 1)
-        ]
-        return self._result(text, hits, dense_top, mode), raced
+                scored.append((fetched[pid], score))
+        scored.sort(key=lambda ps: (-ps[1], ps[0].id))
+        return scored[: k * 3], dense_top, raced
 
     def _hybrid(
-        self, text: str, expanded: str, k: int, filters: dict[str, str] | None
-    ) -> tuple[list[Hit], float, bool]:
-        """RRF of both sides on ids and metadata, then text for the head only.
+        self,
+        text: str,
+        expanded: str,
+        k: int,
+        filters: dict[str, str] | None,
+        addresses: Callable[[Passage], bool],
+        per_document: int = 0,
+    ) -> tuple[list[tuple[Passage, float]], float, bool]:
+        """RRF of both sides on ids and metadata, then text for the head only, then documents.
 
         First pass (metadata): fused rank score x authority step x region mismatch. The head
-        (3k, at least 30) is then fetched and re-scored on its text: item boost, reference
-        demotion, post-operative boost.
+        (3k, at least 30, plus the best candidates of up to EXTRA_DOCUMENTS documents below
+        it) is then fetched and re-scored on its text: item boost, reference demotion,
+        post-operative boost. Last, the best passages of each document that addresses the
+        request are interleaved at the top (`interleave_documents`).
         """
         cfg = self.settings.retrieval
         vector = self._embed(expanded)
@@ -254,10 +269,14 @@ class HybridRetriever:
             ):
                 score *= cfg.region_mismatch_penalty
             first[pid] = score
-        head = sorted(first, key=lambda pid: (-first[pid], pid))[: max(3 * k, 30)]
+        order = sorted(first, key=lambda pid: (-first[pid], pid))
+        head = order[: max(3 * k, 30)]
+        quota = max(cfg.document_quota, per_document)
+        if quota:
+            head += document_heads(order, head, lambda pid: lexical.column(pid, "doc_id"), quota)
         passages = {p.id: p for p in self.index.get_passages(head)} if head else {}
         key = item_groups(text)[:1]
-        final: list[tuple[_Candidate, float]] = []
+        final: list[tuple[Passage, float]] = []
         raced = False
         for pid in head:
             p = passages.get(pid)
@@ -271,15 +290,18 @@ class HybridRetriever:
                 score *= cfg.boilerplate_penalty
             if facts.post_operative and _POSTOP_RE.search(p.heading + p.text):
                 score *= 1.15
-            final.append((_Candidate(p), score))
-        final.sort(key=lambda cs: (-cs[1], cs[0].passage.id))
-        hits = [
-            Hit(passage=c.passage, score=round(score, 6), rank=i)
-            for i, (c, score) in enumerate(_dedupe(final)[:k], 1)
-        ]
-        return hits, dense_top, raced
+            final.append((p, score))
+        final.sort(key=lambda ps: (-ps[1], ps[0].id))
+        return interleave_documents(final, addresses, cfg.document_quota), dense_top, raced
 
-    def _result(self, text: str, hits: list[Hit], dense_top: float, mode: str) -> SearchResult:
+    def _result(
+        self,
+        text: str,
+        hits: list[Hit],
+        dense_top: float,
+        mode: str,
+        by_document: list[DocumentHits] | None = None,
+    ) -> SearchResult:
         relevant, reason, highest = self._gate(text, hits, dense_top, mode)
         return SearchResult(
             query=text,
@@ -289,18 +311,8 @@ class HybridRetriever:
             relevant=relevant,
             gate_reason=reason,
             highest_tier=highest,
+            by_document=by_document,
         )
-
-    @staticmethod
-    def _rank(
-        query: str, candidates: list[_Candidate], mode: str
-    ) -> list[tuple[_Candidate, float]]:
-        """A single side's own order (dense similarity or BM25 score)."""
-        if mode == "dense":
-            scored = [(c, c.dense or 0.0) for c in candidates]
-        else:
-            scored = [(c, c.bm25 or 0.0) for c in candidates]
-        return sorted(scored, key=lambda cs: (-cs[1], cs[0].passage.id))
 
     def _gate(
         self, query: str, hits: list[Hit], dense_top: float, mode: str
@@ -468,16 +480,96 @@ def groups_found(groups: list[list[str]], texts: list[str]) -> int:
     return sum(1 for g in groups if any(p in k for p in g for k in keys))
 
 
-def _dedupe(ranked: list[tuple[_Candidate, float]]) -> list[tuple[_Candidate, float]]:
+# --------------------------------------------------------------------------- documents
+
+
+def addresses_request(query: str) -> Callable[[Passage], bool]:
+    """Does a passage address the request? It names the requested item (its first term group,
+    as for the item boost), is not a reference/methods passage, and is not tagged with another
+    body region than the request names."""
+    key = item_groups(query)[:1]
+    region = normalize_request(query).body_region
+
+    def addresses(passage: Passage) -> bool:
+        if not key or is_boilerplate(passage):
+            return False
+        if region and passage.body_region and passage.body_region not in {region, "general"}:
+            return False
+        return groups_found(key, [_text_of(passage)]) == 1
+
+    return addresses
+
+
+def document_heads(
+    order: list[str], head: list[str], doc_of: Callable[[str], str], quota: int
+) -> list[str]:
+    """Candidates to score beside the head: the best `quota` (in `order`) of each document
+    that has fewer than that in the head, for at most EXTRA_DOCUMENTS documents."""
+    in_head = set(head)
+    taken: dict[str, int] = {}
+    for pid in head:
+        doc = doc_of(pid)
+        taken[doc] = taken.get(doc, 0) + 1
+    extra: list[str] = []
+    added: set[str] = set()
+    for pid in order:
+        if pid in in_head:
+            continue
+        doc = doc_of(pid)
+        if taken.get(doc, 0) >= quota:
+            continue
+        if doc not in added:
+            if len(added) == EXTRA_DOCUMENTS:
+                continue
+            added.add(doc)
+        taken[doc] = taken.get(doc, 0) + 1
+        extra.append(pid)
+    return extra
+
+
+def interleave_documents(
+    ranked: list[tuple[Passage, float]],
+    addresses: Callable[[Passage], bool],
+    quota: int,
+) -> list[tuple[Passage, float]]:
+    """Document-aware order: round-robin the best `quota` passages of each document that
+    addresses the request ahead of everything else, then the rest in score order.
+
+    Ranked lists are dominated by the longest document, which restates an item in many
+    passages (recommendation box, summary table, discussion, evidence table) that all outrank
+    a short document's single row for it; rank fusion compounds it, because the long
+    document's passages hold the top ranks of both lists. Round r takes each addressing
+    document's r-th best passage, in score order. A document addresses the request when one
+    of its best `quota` passages does (`addresses_request`). With one document, or none that
+    addresses the request, the score order is returned unchanged. `ranked` is best first.
+    """
+    if quota < 1:
+        return ranked
+    positions: dict[str, list[int]] = {}
+    for i, (passage, _) in enumerate(ranked):
+        positions.setdefault(passage.doc_id, []).append(i)
+    if len(positions) < 2:
+        return ranked
+    leaders = [
+        idx[:quota]
+        for idx in positions.values()
+        if any(addresses(ranked[i][0]) for i in idx[:quota])
+    ]
+    front = [i for r in range(quota) for i in sorted(idx[r] for idx in leaders if len(idx) > r)]
+    taken = set(front)
+    return [ranked[i] for i in front] + [x for i, x in enumerate(ranked) if i not in taken]
+
+
+def _dedupe(ranked: list[tuple[Passage, float]]) -> list[tuple[Passage, float]]:
     """Merge passages with identical text (the same digest ingested twice), keeping the best."""
     seen: set[str] = set()
     out = []
-    for c, score in ranked:
-        key = " ".join(c.passage.text.lower().split())
+    for passage, score in ranked:
+        key = " ".join(passage.text.lower().split())
         if key in seen:
             continue
         seen.add(key)
-        out.append((c, score))
+        out.append((passage, score))
     return out
 
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from imr_assist.models import Decision, Kind
+from imr_assist.models import Decision, Kind, StrictModel
 from imr_assist.retrieval.hybrid import HybridRetriever, groups_found, item_groups
 
 _GUIDELINES_RE = re.compile(r"Reviewer guideline: (.*?)\. Decision rationale:", re.DOTALL)
 
 
-class PrecedentCase(BaseModel):
+class PrecedentCase(StrictModel):
     """One similar prior determination item."""
-
-    model_config = ConfigDict(extra="forbid")
 
     doc_id: str = Field(description="Document id of the determination")
     passage_id: str = Field(description="Citation id of the best-matching passage")
@@ -26,10 +24,8 @@ class PrecedentCase(BaseModel):
     guidelines_cited: str = Field(default="", description="The reviewer's cited guidelines")
 
 
-class Precedent(BaseModel):
+class Precedent(StrictModel):
     """Similar prior determinations and the distribution of their decisions."""
-
-    model_config = ConfigDict(extra="forbid")
 
     request: str = Field(description="The request searched")
     cases: list[PrecedentCase] = Field(description="Similar cases, most similar first")

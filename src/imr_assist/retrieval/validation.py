@@ -42,10 +42,23 @@ def clean_query(query: str, max_chars: int) -> str:
     return text
 
 
+def clean_summary(summary: str, max_chars: int) -> str:
+    """A case summary with invisible characters removed and whitespace collapsed; refused when
+    longer than `max_chars` (IMR_SEARCH__MAX_SUMMARY_CHARS). Empty is allowed."""
+    text = " ".join((summary or "").split())  # measured before the slower character pass
+    if len(text) > max_chars:
+        raise QueryError(
+            f"The case summary is {len(text):,} characters, over the {max_chars:,} limit. Give "
+            "the facts that bear on the request (diagnosis, treatment so far, findings, what "
+            "changed), not the whole record (or raise IMR_SEARCH__MAX_SUMMARY_CHARS)."
+        )
+    return " ".join(strip_invisible(text).split())
+
+
 def _names_a_term(text: str) -> bool:
     from imr_assist.text.lexicon import expand_query
 
     return bool(expand_query(text).matched)
 
 
-__all__ = ["clean_query"]
+__all__ = ["clean_query", "clean_summary"]

@@ -1,7 +1,7 @@
 """Export a review as a determination in the IMR layout: Markdown and DOCX.
 
-    to_markdown(review) -> str                 # pure
-    to_docx(review, path) -> Path              # python-docx, written atomically
+    to_markdown(review, head=None) -> str      # pure
+    to_docx(review, path, head=None) -> Path   # python-docx, written atomically
     export_review(ledger, review_id, "md" | "docx", out, reviewer=None) -> Path
                                                # writes the file, then records `exported`
 
@@ -9,8 +9,15 @@ Layout (both formats, from one `layout(review)`): title; clinical case summary (
 item; decision; guideline relied on; decision rationale (the final text, citation markers kept);
 references with pages (every id the final text cites, resolved from the draft's citations, then
 from the evidence snapshot; an id found in neither is listed as unknown); the review block
-(reviewer, acceptance time, override reason, review id, settings hash, drafter, evidence count).
-An answer to a question exports as question / stance / answer.
+(reviewer, acceptance time, override reason, review id, settings hash, drafter, evidence count,
+and the ledger's chain head at export when `head=(seq, hash)` is given: `export_review` always
+gives it, so every exported file anchors the ledger, and `imr-assist ledger verify --head HASH`
+later checks that the ledger still holds that event). An answer to a question exports as
+question / stance / answer.
+
+With `redact=True` (the default; `IMR_LEDGER__REDACT_EXPORTS`) the case summary, item or
+question, texts and override reason pass through `drafting.redaction.redact` first: an export
+is a text that leaves the process, and identifiers are never needed to read a determination.
 
 Only accepted reviews are exported unless `allow_unaccepted=True`; such an export is titled
 "DRAFT - NOT ACCEPTED" so it cannot pass for a determination.
@@ -23,11 +30,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from imr_assist.citations import extract_citation_ids
+from imr_assist.drafting.redaction import redact as redact_text
 from imr_assist.errors import ExportError, ReviewError
-from imr_assist.models import DraftDecision
+from imr_assist.models import DraftDecision, StrictModel
 from imr_assist.review.ledger import Ledger, Review, ReviewStatus
 
 FORMATS = ("md", "docx")
@@ -43,20 +51,18 @@ _DECISIONS = {
 }
 
 
-class Section(BaseModel):
+class Section(StrictModel):
     """One heading of the exported determination."""
 
-    model_config = ConfigDict(extra="forbid")
     heading: str = Field(description="Section heading")
     paragraphs: list[str] = Field(default_factory=list, description="Body paragraphs")
     bullets: list[str] = Field(default_factory=list, description="Bulleted lines")
     numbered: list[str] = Field(default_factory=list, description="Numbered lines")
 
 
-class Layout(BaseModel):
+class Layout(StrictModel):
     """The determination as a title and sections, rendered by each format."""
 
-    model_config = ConfigDict(extra="forbid")
     title: str = Field(description="Document title")
     sections: list[Section] = Field(description="Sections in letter order")
 
@@ -77,8 +83,17 @@ def references(review: Review) -> list[str]:
     return out
 
 
-def layout(review: Review, *, allow_unaccepted: bool = False) -> Layout:
-    """The sections of the export; refuses a review that is not accepted unless allowed."""
+def layout(
+    review: Review,
+    *,
+    allow_unaccepted: bool = False,
+    head: tuple[int, str] | None = None,
+    redact: bool = True,
+) -> Layout:
+    """The sections of the export; refuses a review that is not accepted unless allowed.
+
+    `head` is the ledger's (seq, hash) at export; `redact` removes identifiers from the texts.
+    """
     accepted = review.status is ReviewStatus.ACCEPTED
     if not accepted and not allow_unaccepted:
         raise ReviewError(
@@ -93,6 +108,8 @@ def layout(review: Review, *, allow_unaccepted: bool = False) -> Layout:
     )
     if not accepted:
         title = f"DRAFT - NOT ACCEPTED ({review.status.value}): {title}"
+    if redact:
+        review = _redacted(review)
     sections: list[Section] = []
     if review.case_summary:
         sections.append(Section(heading="Clinical case summary", paragraphs=[review.case_summary]))
@@ -136,13 +153,21 @@ def layout(review: Review, *, allow_unaccepted: bool = False) -> Layout:
         f"Drafted by: {review.drafter}",
         f"Evidence snapshot: {len(review.evidence)} passages (ids and text hashes in the ledger)",
     ]
+    if head is not None:
+        block.append(f"Ledger head at export: event {head[0]}, hash {head[1]}")
     sections.append(Section(heading="Review", bullets=block))
     return Layout(title=title, sections=sections)
 
 
-def to_markdown(review: Review, *, allow_unaccepted: bool = False) -> str:
+def to_markdown(
+    review: Review,
+    *,
+    allow_unaccepted: bool = False,
+    head: tuple[int, str] | None = None,
+    redact: bool = True,
+) -> str:
     """The determination as Markdown."""
-    doc = layout(review, allow_unaccepted=allow_unaccepted)
+    doc = layout(review, allow_unaccepted=allow_unaccepted, head=head, redact=redact)
     lines = [f"# {doc.title}", ""]
     for s in doc.sections:
         lines += [f"## {s.heading}", ""]
@@ -155,11 +180,18 @@ def to_markdown(review: Review, *, allow_unaccepted: bool = False) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def to_docx(review: Review, path: Path | str, *, allow_unaccepted: bool = False) -> Path:
+def to_docx(
+    review: Review,
+    path: Path | str,
+    *,
+    allow_unaccepted: bool = False,
+    head: tuple[int, str] | None = None,
+    redact: bool = True,
+) -> Path:
     """The determination as a Word document at `path` (replaced atomically)."""
     import docx
 
-    doc_layout = layout(review, allow_unaccepted=allow_unaccepted)
+    doc_layout = layout(review, allow_unaccepted=allow_unaccepted, head=head, redact=redact)
     document = docx.Document()
     document.core_properties.title = doc_layout.title
     document.core_properties.author = review.reviewer
@@ -185,22 +217,42 @@ def export_review(
     *,
     reviewer: str | None = None,
     allow_unaccepted: bool = False,
+    redact: bool = True,
 ) -> Path:
     """Write the review to `out` as 'md' or 'docx', then record an `exported` event.
 
-    `reviewer` is who exports; default: the reviewer who accepted (or last acted on) it.
+    `reviewer` is who exports; default: the reviewer who accepted (or last acted on) it. The
+    file carries the ledger's chain head at the time of export.
     """
     if fmt not in FORMATS:
         raise ReviewError(f"Unknown export format {fmt!r}: use one of {', '.join(FORMATS)}.")
     review = ledger.review(review_id)
+    head = ledger.head()
     target = Path(out)
     if fmt == "md":
-        text = to_markdown(review, allow_unaccepted=allow_unaccepted)
+        text = to_markdown(review, allow_unaccepted=allow_unaccepted, head=head, redact=redact)
         _atomic(target, lambda p: Path(p).write_text(text, encoding="utf-8"))
     else:
-        to_docx(review, target, allow_unaccepted=allow_unaccepted)
+        to_docx(review, target, allow_unaccepted=allow_unaccepted, head=head, redact=redact)
     ledger.exported(review_id, fmt, reviewer or review.reviewer)
     return target
+
+
+def _redacted(review: Review) -> Review:
+    """The review with identifiers removed from every free text an export prints."""
+
+    def clean(text: str | None) -> str | None:
+        return redact_text(text).text if text else text
+
+    return review.model_copy(
+        update={
+            "case_summary": clean(review.case_summary) or "",
+            "item": clean(review.item) or "",
+            "final_text": clean(review.final_text) or "",
+            "override_reason": clean(review.override_reason),
+            "reject_reason": clean(review.reject_reason),
+        }
+    )
 
 
 def _paragraphs(text: str) -> list[str]:

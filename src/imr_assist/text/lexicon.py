@@ -11,151 +11,16 @@ lexicon, so the cost does not grow with the number of entries.
 from __future__ import annotations
 
 import re
+from importlib import resources
 from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from imr_assist.models import StrictModel
 from imr_assist.text.regions import BodyRegion
 
-# `canonical: surface forms, ... + terms also added to a search`, several per line split by ";".
-# The canonical name is itself a surface form; indented lines continue the line above. Matching
-# ignores case, treats spaces and hyphens alike ("H-wave" = "H wave" = "hwave") and accepts
-# plurals ("ESIs", "NSAIDs"). [diagnoses] and [claims] are context, never the requested item.
-_LEXICON_TABLE = """
-[devices and equipment]
-TENS: TENS, transcutaneous electrical nerve stimulation, transcutaneous electrical stimulation
-    + transcutaneous electrical nerve stimulation
-H-wave stimulation: H-wave, HWT
-interferential current stimulation: IF, IF unit, ICS, IFC, interferential, interferential current
-spinal cord stimulator: SCS, spinal cord stimulation, dorsal column stimulator + SCS
-intrathecal drug delivery: intrathecal, intrathecal pump, pain pump, morphine pump
-    + intrathecal pump
-durable medical equipment: DME; traction: mechanical traction
-lumbar support: back brace, back support, back belt, lumbar brace, lumbar belt, LSO,
-    lumbosacral orthosis, corset, lumbar corset
-home exercise kit: exercise kit, home exercise equipment + home exercise program
-foot orthotics: orthotics, orthoses, shoe inserts, shoe insert, insoles, insole + foot orthoses
-gym membership: gym, health club, fitness club, YMCA
-[therapies]
-physical therapy: PT, physiotherapy, physical therapist + physical medicine
-home exercise program: HEP, home exercise, home exercises, home exercise programme + HEP
-aquatic therapy: aquatic exercise, aquatic, aqua therapy, pool therapy, pool exercise,
-    water therapy, water exercise, hydrotherapy
-spinal manipulation: chiropractic, chiropractor, chiro, chiropractic manipulation, manipulation,
-    spinal manipulative therapy, SMT, CMT, chiropractic manipulative treatment, OMT,
-    osteopathic manipulative treatment, adjustment, spinal adjustment, back cracking,
-    cracking my back, mobilization, manual therapy + manual therapy, chiropractic
-McKenzie method: McKenzie, MDT, mechanical diagnosis and therapy
-acupuncture: electroacupuncture, acupuncturist; massage: massage therapy
-acupressure: auricular acupressure, ear seeds + acupuncture
-cognitive behavioral therapy: CBT, cognitive behavioural therapy, cognitive behavior therapy + CBT
-psychological treatment: pain psychology, psychotherapy, pain psychologist
-    + cognitive behavioral therapy
-mindfulness: mindfulness-based stress reduction, MBSR, meditation
-    + mindfulness-based stress reduction
-yoga: yoga class; tai chi: tai chi chuan, taiji; qigong: qi gong + qi gong; pilates: pilates class
-functional restoration program: FRP, functional restoration, interdisciplinary pain program,
-    multidisciplinary pain program, interdisciplinary pain rehabilitation program,
-    chronic pain program, pain rehabilitation program + FRP, multidisciplinary, interdisciplinary
-work conditioning: work hardening + work hardening
-functional capacity evaluation: FCE, functional capacity exam, functional capacity assessment
-low-level laser therapy: LLLT, cold laser, laser therapy, low level laser + LLLT
-[injections and procedures]
-epidural steroid injection: ESI, epidural, epidural injection, epidural steroid + ESI
-transforaminal epidural steroid injection: TFESI, TESI, transforaminal ESI,
-    transforaminal epidural + ESI
-interlaminar epidural steroid injection: ILESI, IESI, interlaminar ESI, interlaminar epidural + ESI
-lumbar epidural steroid injection: LESI + ESI; cervical epidural steroid injection: CESI + ESI
-spinal injection: shots in the back, shot in the back, shots in my back, shot in my back,
-    back shot, back injection, spine injection + epidural steroid injection
-medial branch block: MBB, medial branch nerve block, facet nerve block + facet joint
-facet joint injection: facet injection, facet block, facet joint block,
-    intra-articular facet injection + facet joint
-radiofrequency ablation: RFA, radiofrequency neurotomy, radiofrequency denervation,
-    radiofrequency, RF ablation, RF neurotomy, RF rhizotomy, rhizotomy, facet rhizotomy,
-    neurotomy + radiofrequency neurotomy, facet joint
-trigger point injection: TPI, trigger point; platelet-rich plasma: PRP, PRP injection
-stem cell therapy: stem cell, stem cell injection, bone marrow aspirate concentrate, BMAC
-botulinum toxin: Botox, botulinum, onabotulinumtoxinA + Botox
-kyphoplasty: balloon kyphoplasty + vertebral augmentation; vertebroplasty: + vertebral augmentation
-sacroiliac joint: SI joint, SI, SIJ, sacroiliac + SI joint
-[surgery]
-spinal fusion: fusion, lumbar fusion, cervical fusion, arthrodesis, PLIF, TLIF, ALIF, XLIF,
-    interbody fusion, posterior lumbar interbody fusion, transforaminal lumbar interbody fusion
-laminectomy: laminotomy, hemilaminectomy; discectomy: diskectomy, microdiscectomy, microdiskectomy
-[imaging and tests]
-MRI: magnetic resonance imaging, MR imaging + magnetic resonance imaging
-CT: CT scan, CAT scan, computed tomography, CT myelogram + computed tomography
-x-ray: xray, radiograph, plain film + radiographs
-EMG: electromyography, electromyogram + electromyography, electrodiagnostic
-nerve conduction study: NCS, NCV, nerve conduction velocity, nerve conduction studies
-    + NCS, electrodiagnostic
-urine drug screen: UDS, UDT, urine drug test, urine drug testing, urine toxicology, drug screen,
-    drug test, tox screen + drug testing
-[medications]
-NSAIDs: NSAID, nonsteroidal anti-inflammatory drug, non-steroidal anti-inflammatory drug,
-    anti-inflammatory, anti-inflammatories + nonsteroidal anti-inflammatory drugs
-ibuprofen: Motrin, Advil + NSAIDs; meloxicam: Mobic + NSAIDs; ketorolac: Toradol + NSAIDs
-naproxen: Naprosyn, Anaprox, Anaprox DS, Aleve, naproxen sodium + NSAIDs
-celecoxib: Celebrex + NSAIDs, COX-2; diclofenac: Voltaren, Arthrotec + NSAIDs
-topical diclofenac: Voltaren gel, diclofenac gel, Flector, Pennsaid
-    + topical NSAIDs, topical analgesics
-nabumetone: Relafen + NSAIDs; acetaminophen: Tylenol, APAP, paracetamol
-opioids: opioid, opiate, narcotic, narcotic pain medication
-hydrocodone: Norco, Vicodin, Lortab, hydrocodone/APAP, hydrocodone/acetaminophen, Hysingla,
-    Zohydro + Norco, opioids
-oxycodone: Percocet, OxyContin, Roxicodone, oxycodone/APAP, oxycodone/acetaminophen + opioids
-tramadol: Ultram, Ultracet, Ultram ER, ConZip + opioids; tapentadol: Nucynta, Nucynta ER + opioids
-morphine: MS Contin, Kadian, MSIR, morphine sulfate + opioids; methadone: Dolophine + opioids
-fentanyl: Duragesic, fentanyl patch + opioids; hydromorphone: Dilaudid, Exalgo + opioids
-buprenorphine: Butrans, Suboxone, Belbuca, Subutex + opioids; oxymorphone: Opana + opioids
-codeine: Tylenol with codeine + opioids
-morphine equivalent dose: MED, MME, morphine equivalent dosage, morphine milligram equivalent,
-    morphine equivalents + MED
-gabapentinoids: gabapentinoid, nerve pain pill, nerve pain medication, nerve pain medicine,
-    nerve pill, anticonvulsant, antiepilepsy drug, anti-epilepsy drug + gabapentin, pregabalin
-gabapentin: Neurontin, Gralise, Horizant + gabapentinoids, anticonvulsants
-pregabalin: Lyrica + gabapentinoids, anticonvulsants
-duloxetine: Cymbalta + SNRI, antidepressants; venlafaxine: Effexor + SNRI, antidepressants
-tricyclic antidepressants: TCA, tricyclic, tricyclic antidepressant + antidepressants
-amitriptyline: Elavil + tricyclic antidepressants
-nortriptyline: Pamelor + tricyclic antidepressants
-muscle relaxants: muscle relaxant, muscle relaxer, skeletal muscle relaxant, antispasmodic
-cyclobenzaprine: Flexeril, Amrix, Fexmid + muscle relaxants; carisoprodol: Soma + muscle relaxants
-methocarbamol: Robaxin + muscle relaxants; tizanidine: Zanaflex + muscle relaxants
-baclofen: Lioresal + muscle relaxants; metaxalone: Skelaxin + muscle relaxants
-orphenadrine: Norflex + muscle relaxants; benzodiazepines: benzodiazepine, benzo
-diazepam: Valium + benzodiazepines; alprazolam: Xanax + benzodiazepines
-clonazepam: Klonopin + benzodiazepines; lorazepam: Ativan + benzodiazepines
-lidocaine: Lidoderm, xylocaine + Lidoderm, topical analgesics
-lidocaine patch: pain patch, numbing patch + Lidoderm, topical analgesics
-topical analgesics: topical analgesic, topical compound, compounded cream, compound cream,
-    compounded topical, compounded, pain cream + compounded
-flurbiprofen: + topical analgesics, NSAIDs; ketoprofen: + topical analgesics, NSAIDs
-capsaicin: Zostrix + topical analgesics
-systemic corticosteroids: oral steroid, oral corticosteroid, steroid pack, dose pack, steroid taper
-methylprednisolone: Medrol, Medrol Dosepak, Medrol dose pack, Medrol Dosepack, Depo-Medrol
-    + systemic corticosteroids
-prednisone: Deltasone + systemic corticosteroids; triamcinolone: Kenalog + corticosteroids
-corticosteroids: corticosteroid, steroid
-cannabinoids: cannabis, CBD, cannabidiol, marijuana, medical marijuana, THC, dronabinol + cannabis
-supplements: supplement, dietary supplement; turmeric: curcumin + supplements
-vitamin D: vit D, cholecalciferol + supplements; fish oil: omega-3 + supplements
-glucosamine: chondroitin + supplements
-[diagnoses]
-low back pain: LBP, lower back pain, back pain, lumbar pain, lumbago + LBP
-radiculopathy: radicular pain, radicular, sciatica, pinched nerve, nerve root compression
-    + radicular pain
-disc herniation: HNP, herniated nucleus pulposus, herniated disc, herniated disk, disk herniation,
-    slipped disc, slipped disk, ruptured disc, ruptured disk, disc protrusion + herniated disc
-degenerative disc disease: DDD, degenerative disk disease, disc degeneration
-failed back surgery syndrome: FBSS, failed back syndrome, post-laminectomy syndrome
-complex regional pain syndrome: CRPS, RSD, reflex sympathetic dystrophy
-[claims]
-return to work: RTW; maximum medical improvement: MMI; activities of daily living: ADL
-range of motion: ROM; temporary total disability: TTD; Oswestry Disability Index: ODI
-visual analog scale: VAS
-"""
+_LEXICON_FILE = "lexicon.txt"
+"""The lexicon as data, shipped beside this module; its header says how it is written."""
 
 _CONTEXT_GROUPS = frozenset({"diagnoses", "claims"})
 
@@ -218,7 +83,7 @@ def _parse_lexicon(table: str) -> dict[str, Term]:
     rows: list[list[str]] = []
     group = ""
     for line in table.splitlines():
-        if not line.strip():
+        if not line.strip() or line.startswith("#"):
             continue
         if line.startswith("["):
             group = line.strip("[] ")
@@ -241,7 +106,11 @@ def _parse_lexicon(table: str) -> dict[str, Term]:
     return lexicon
 
 
-LEXICON: dict[str, Term] = _parse_lexicon(_LEXICON_TABLE)
+def _read_lexicon() -> str:
+    return resources.files("imr_assist.text").joinpath(_LEXICON_FILE).read_text(encoding="utf-8")
+
+
+LEXICON: dict[str, Term] = _parse_lexicon(_read_lexicon())
 _BY_KEY: dict[str, Term] = {_key(f): t for t in LEXICON.values() for f in (t.canonical, *t.forms)}
 _FORMS = sorted(
     {f for t in LEXICON.values() for f in (t.canonical, *t.forms)}, key=len, reverse=True
@@ -293,11 +162,7 @@ def _tokens(text: str) -> str:
     return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ExpandedQuery(_Model):
+class ExpandedQuery(StrictModel):
     """A query with guideline vocabulary appended for lexical (BM25) search."""
 
     original: str = Field(description="The query as typed")
@@ -448,7 +313,7 @@ _PUA = 0xE000  # private-use characters stand in for lexicon hits while the item
 _PUA_RE = re.compile("([\ue000-\uf8ff])")
 
 
-class RequestFacts(_Model):
+class RequestFacts(StrictModel):
     """Facts stated in one requested line item. Anything not stated is None (or False)."""
 
     text: str = Field(description="The request as typed, with runs of whitespace collapsed")

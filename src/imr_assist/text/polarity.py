@@ -48,7 +48,7 @@ _NEGATIVE = (
     r"|warranted|endorsed?|covered|certified)\b|\b(?:recommend|suggest|advise)\w*\s+against\b"
     r"|\b(?:unsupported|unwarranted|medically\s+unnecessary)\b"
     r"|\bshould\s+not\s+be\s+(?:used|offered|performed|ordered|prescribed|obtained)\b"
-    r"|\bdoes\s+not\s+meet\s+(?:the\s+)?criteria\b"
+    r"|\bdoes\s+not\s+meet\s+(?:the\s+)?criteria\b|\bnot\s+an?\s+option\b"
 )
 _POSITIVE = (
     rf"\brecommend(?:s|ed)?\b|\bsuggests?\b(?!\s+that)|\b(?:is|are)\s+{_ADV}suggested\b"
@@ -111,6 +111,17 @@ _DIRECTIONS = {
 }
 
 
+def grade_from_text(grade: str) -> tuple[Direction, Strength]:
+    """A printed GRADE label: 'Weak against' -> (against, weak); 'Neither for nor against' ->
+    (neither, none)."""
+    g = " ".join(grade.lower().split())
+    if g.startswith("neither"):
+        return Direction.NEITHER, Strength.NONE
+    strength = Strength.STRONG if g.startswith("strong") else Strength.WEAK
+    direction = Direction.AGAINST if g.endswith("against") else Direction.FOR
+    return direction, strength
+
+
 def grade_from_wording(statement: str) -> tuple[Direction, Strength] | None:
     """Direction and strength of a recommendation from its GRADE wording: 'we suggest against
     ...' -> (against, weak), 'X is recommended' -> (for, strong), 'insufficient evidence to
@@ -130,6 +141,7 @@ def grade_from_wording(statement: str) -> tuple[Direction, Strength] | None:
 
 __all__ = [
     "Polarity",
+    "grade_from_text",
     "grade_from_wording",
     "polarity",
     "stance",

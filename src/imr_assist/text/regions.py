@@ -20,19 +20,17 @@ BODY_REGIONS: tuple[BodyRegion, ...] = get_args(BodyRegion)
 SPECIFIC_REGIONS: tuple[BodyRegion, ...] = tuple(r for r in BODY_REGIONS if r != "general")
 """The regions a request can name (every one but 'general')."""
 
-_TITLE_PATTERNS: tuple[tuple[BodyRegion, re.Pattern[str]], ...] = tuple(
-    (region, re.compile(pattern, re.IGNORECASE))
-    for region, pattern in (
-        ("low_back", r"low back|lumbar|lumbosacral"),
-        ("cervical", r"\bneck\b|cervical"),
-        ("knee", r"\bknee"),
-        ("shoulder", r"shoulder"),
-        ("hip", r"\bhip\b"),
-        ("wrist_hand", r"hand|wrist|carpal"),
-        ("ankle_foot", r"ankle|\bfoot\b"),
-        ("elbow", r"elbow"),
-    )
+_TITLES: tuple[tuple[BodyRegion, str], ...] = (
+    ("low_back", r"low back|lumbar|lumbosacral"),
+    ("cervical", r"\bneck\b|cervical"),
+    ("knee", r"\bknee"),
+    ("shoulder", r"shoulder"),
+    ("hip", r"\bhip\b"),
+    ("wrist_hand", r"hand|wrist|carpal"),
+    ("ankle_foot", r"ankle|\bfoot\b"),
+    ("elbow", r"elbow"),
 )
+_TITLE_PATTERNS = tuple((region, re.compile(p, re.IGNORECASE)) for region, p in _TITLES)
 
 
 def region_of_title(title: str) -> BodyRegion | None:

@@ -8,14 +8,15 @@ from pathlib import Path
 import streamlit as st
 
 from imr_assist import api
+from imr_assist.citations import format_pages
 from imr_assist.errors import ImrAssistError
 from imr_assist.ingest.pipeline import FileProgress
+from imr_assist.ingest.reader import KIND_CHOICES
 from imr_assist.ingest.uploads import ALLOWED_UPLOAD_TYPES, max_upload_bytes, save_upload
-from imr_assist.models import IngestReport, Tier
+from imr_assist.models import DocumentRecord, IngestReport, Kind, Tier
+from imr_assist.reasoning.models import Recommendation
 from imr_assist.ui.render import escape_md
 from imr_assist.ui.workspace import Workspace, get_workspace, sidebar_index
-
-KINDS = ("auto", "guideline", "determination", "study")
 
 
 def upload_dir(ws: Workspace) -> Path:
@@ -51,7 +52,7 @@ def _upload(ws: Workspace) -> None:
         key="uploads",
     )
     c1, c2, c3 = st.columns(3)
-    kind = c1.selectbox("Kind", KINDS, help="auto detects determination letters")
+    kind = c1.selectbox("Kind", KIND_CHOICES, help="auto detects determination letters")
     tier = c2.selectbox("Authority tier", ["(detect)", *(t.value for t in Tier)])
     guideline = c3.text_input("Guideline short name (optional)")
     if not st.button("Ingest", type="primary", disabled=not files):
@@ -151,6 +152,7 @@ def _documents(ws: Workspace) -> None:
     if not records:
         st.info("No documents yet: upload some above.")
         return
+    recs = _recommendations_by_document(ws)
     st.dataframe(
         [
             {
@@ -159,6 +161,7 @@ def _documents(ws: Workspace) -> None:
                 "tier": r.tier.value,
                 "guideline": r.guideline or "",
                 "passages": r.passages,
+                "recommendations": len(recs.get(r.doc_id, [])),
                 "file": r.source_path,
                 "ingested": r.ingested_at[:19],
                 "doc_id": r.doc_id,
@@ -167,6 +170,7 @@ def _documents(ws: Workspace) -> None:
         ],
         hide_index=True,
     )
+    _recommendation_lists(records, recs)
     labels = {f"{r.title} ({r.source_path})": r.doc_id for r in records}
     choice = st.selectbox("Remove a document", ["", *labels], key="remove-choice")
     confirm = st.checkbox("I understand its passages leave the index", key="remove-confirm")
@@ -180,3 +184,50 @@ def _documents(ws: Workspace) -> None:
             f"Removed {escape_md(removed.title)} ({removed.passages} passages)."
         )
         st.rerun()
+
+
+def _recommendations_by_document(ws: Workspace) -> dict[str, list[Recommendation]]:
+    try:
+        found = api.recommendations(settings=ws.settings)
+    except ImrAssistError as exc:
+        st.error(str(exc))
+        return {}
+    by_doc: dict[str, list[Recommendation]] = {}
+    for rec in found:
+        by_doc.setdefault(rec.doc_id, []).append(rec)
+    return by_doc
+
+
+def _recommendation_lists(
+    records: Sequence[DocumentRecord], recs: dict[str, list[Recommendation]]
+) -> None:
+    """Per guideline, an expander listing its recommendation records (or saying none was
+    recognised: the guideline is then searchable as passages only)."""
+    for r in records:
+        if r.kind is not Kind.GUIDELINE:
+            continue
+        found = recs.get(r.doc_id, [])
+        with st.expander(f"{r.title}: {len(found)} recommendations", expanded=False):
+            if not found:
+                st.caption(
+                    "No recommendation statements were recognised; the guideline is searchable "
+                    "as passages."
+                )
+                continue
+            st.dataframe(
+                [
+                    {
+                        "label": rec.label,
+                        "direction": rec.direction.value,
+                        "strength": rec.strength_text,
+                        "interventions": "; ".join(rec.interventions),
+                        "phases": ", ".join(p.value for p in rec.phases),
+                        "pages": format_pages(rec.page_start, rec.page_end),
+                        "statement": rec.statement,
+                        "criteria": len(rec.criteria),
+                        "limits": "; ".join(rec.limits),
+                    }
+                    for rec in found
+                ],
+                hide_index=True,
+            )

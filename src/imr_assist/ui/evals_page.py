@@ -20,12 +20,8 @@ from imr_assist.evaluation.drafting.models import DraftingSummary
 from imr_assist.evaluation.drafting.run import run_drafting_eval
 from imr_assist.evaluation.retrieval.models import EvalSummary
 from imr_assist.evaluation.retrieval.run import RETRIEVER_NAMES, run_retrieval_eval
-from imr_assist.settings import Settings
+from imr_assist.settings import EvalSettings, Settings
 from imr_assist.ui.workspace import Workspace, get_workspace
-
-REPO = DEMO_CORPUS.parent
-EVAL_DIR = REPO / "eval"
-VADOD_PDF = REPO.parent / "shared" / "data" / "vadod-lbp-cpg" / "va-department_of_defense.pdf"
 
 
 @dataclass(frozen=True)
@@ -38,6 +34,7 @@ class EvalSet:
     qrels: Path
     level: str
     ingest: tuple[Path, ...]
+    results: Path  # the recorded results (eval/results/), committed with the code
     aliases: dict[str, str] = field(default_factory=dict)
     cases: Path | None = None  # the drafting cases over the same documents
 
@@ -45,27 +42,32 @@ class EvalSet:
         return [p for p in (self.queries, self.qrels, *self.ingest) if not p.exists()]
 
 
-EVAL_SETS = (
-    EvalSet(
-        key="demo",
-        label="Demo corpus (document level, 38 queries)",
-        queries=EVAL_DIR / "demo" / "queries.jsonl",
-        qrels=EVAL_DIR / "demo" / "qrels.txt",
-        level="document",
-        ingest=(DEMO_CORPUS / "guidelines", DEMO_CORPUS / "determinations"),
-        cases=EVAL_DIR / "drafting" / "demo.jsonl",
-    ),
-    EvalSet(
-        key="vadod",
-        label="VA/DoD low back pain CPG (page level, 93 queries)",
-        queries=EVAL_DIR / "vadod" / "queries.jsonl",
-        qrels=EVAL_DIR / "vadod" / "qrels.txt",
-        level="page",
-        ingest=(VADOD_PDF,),
-        aliases={"va-department_of_defense": "vadod-lbp-cpg"},
-        cases=EVAL_DIR / "drafting" / "vadod.jsonl",
-    ),
-)
+def eval_sets(where: EvalSettings) -> tuple[EvalSet, ...]:
+    """The labelled sets, at the locations the settings give (IMR_EVAL__*)."""
+    root = where.dir
+    return (
+        EvalSet(
+            key="demo",
+            label="Demo corpus (document level, 38 queries)",
+            queries=root / "demo" / "queries.jsonl",
+            qrels=root / "demo" / "qrels.txt",
+            level="document",
+            ingest=(DEMO_CORPUS / "guidelines", DEMO_CORPUS / "determinations"),
+            results=root / "results",
+            cases=root / "drafting" / "demo.jsonl",
+        ),
+        EvalSet(
+            key="vadod",
+            label="VA/DoD low back pain CPG (page level, 93 queries)",
+            queries=root / "vadod" / "queries.jsonl",
+            qrels=root / "vadod" / "qrels.txt",
+            level="page",
+            ingest=(where.vadod_pdf,),
+            aliases={"va-department_of_defense": "vadod-lbp-cpg"},
+            results=root / "results",
+            cases=root / "drafting" / "vadod.jsonl",
+        ),
+    )
 
 
 def eval_settings(ws: Workspace, s: EvalSet) -> Settings:
@@ -82,7 +84,7 @@ def render(ws: Workspace | None = None) -> None:
         "Retrieval quality on the labelled sets in eval/ (nDCG@10, recall, MRR; answerable and "
         "unanswerable queries apart), each retriever against the LangChain EnsembleRetriever peer."
     )
-    labels = {s.label: s for s in EVAL_SETS}
+    labels = {s.label: s for s in eval_sets(ws.settings.eval)}
     chosen = labels[st.selectbox("Labelled set", list(labels), key="eval-set")]
     retrievers = st.multiselect(
         "Retrievers", list(RETRIEVER_NAMES), default=["hybrid", "bm25", "dense"], key="eval-ret"
@@ -92,7 +94,8 @@ def render(ws: Workspace | None = None) -> None:
         st.warning(
             "This set needs files that are not on this machine: "
             + ", ".join(str(p) for p in missing)
-            + ". Licensed or third-party documents live in ../shared; see eval/README.md."
+            + ". Licensed or third-party documents live in ../shared (IMR_EVAL__VADOD_PDF and "
+            "IMR_EVAL__DIR say where); see eval/README.md."
         )
     c1, c2 = st.columns(2)
     run = c1.button(
@@ -289,7 +292,7 @@ def show_summary(summary: EvalSummary, out: Path) -> None:
 
 def _recorded(s: EvalSet) -> None:
     for folder, title in ((s.key, "retrieval"), (f"drafting-{s.key}", "drafting")):
-        results = EVAL_DIR / "results" / folder
+        results = s.results / folder
         report = results / "report.md"
         if not report.exists():
             continue

@@ -21,7 +21,11 @@ def render(ws: Workspace | None = None) -> None:
     if ws is None:
         return
     reviewer = reviewer_name()
-    check = chain_check(ws)
+    try:
+        check = chain_check(ws)
+    except ImrAssistError as exc:  # the ledger file, its key or head record is missing
+        st.error(str(exc))
+        return
     if check.ok:
         st.sidebar.success(f"Ledger verified: {check.events_checked} events, chain intact.")
     else:
@@ -69,7 +73,7 @@ def chain_check(ws: Workspace) -> LedgerCheck:
     path = Path(ws.ledger.path)
     stamp = tuple(
         (f.stat().st_size, f.stat().st_mtime_ns)
-        for f in (path, path.with_name(path.name + "-wal"))
+        for f in (path, path.with_name(path.name + "-wal"), ws.ledger.anchor.head_path)
         if f.exists()
     )
     cached = st.session_state.get("ledger-check")
@@ -128,10 +132,11 @@ def _exports(ws: Workspace, review: Review, reviewer: str) -> None:
     def record(fmt: str) -> None:
         ws.ledger.exported(review.review_id, fmt, reviewer)
 
+    head, redact = ws.ledger.head(), ws.settings.ledger.redact_exports
     c1, c2 = st.columns(2)
     c1.download_button(
         "Export Markdown",
-        to_markdown(review),
+        to_markdown(review, head=head, redact=redact),
         file_name=f"determination-{review.review_id}.md",
         mime="text/markdown",
         on_click=record,
@@ -139,7 +144,7 @@ def _exports(ws: Workspace, review: Review, reviewer: str) -> None:
     )
     c2.download_button(
         "Export DOCX",
-        _docx_bytes(review),
+        _docx_bytes(review, head, redact),
         file_name=f"determination-{review.review_id}.docx",
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         on_click=record,
@@ -147,8 +152,9 @@ def _exports(ws: Workspace, review: Review, reviewer: str) -> None:
     )
 
 
-def _docx_bytes(review: Review) -> bytes:
+def _docx_bytes(review: Review, head: tuple[int, str], redact: bool) -> bytes:
     from imr_assist.review.export import to_docx
 
     with tempfile.TemporaryDirectory() as tmp:
-        return to_docx(review, Path(tmp) / "determination.docx").read_bytes()
+        path = to_docx(review, Path(tmp) / "determination.docx", head=head, redact=redact)
+        return path.read_bytes()

@@ -14,8 +14,7 @@ from typing import Any
 import streamlit as st
 
 from imr_assist import api
-from imr_assist.drafting.chain import make_chain
-from imr_assist.drafting.composer import DRAFTER_NAME
+from imr_assist.drafting.chain import DRAFTER_NAME, make_chain
 from imr_assist.drafting.llm import chat_model_for, describe_llm, is_external, redactor_for
 from imr_assist.errors import ImrAssistError
 from imr_assist.index.filters import FILTER_KEYS

@@ -17,14 +17,14 @@ passages' titles removed) that occur in the span; `numbers` is the share of the 
 found in the span (the weight is dropped when the sentence states no number). The best span wins.
 All spans and sentences are embedded in ONE `embed_documents` call per `verify()`.
 
-Verdict: unsupported on a polarity conflict (recommended / not recommended / insufficient evidence
-disagree between sentence and span) or a number conflict (a number found in no cited passage while
-the span states a different number of the same kind: "12 visits" vs "9-10 visits"); otherwise
-supported at score >= `supported`, weak at >= `weak`, else unsupported. A number found in no cited
-passage and with no rival in the span caps the verdict at weak; one found in the passage but
-outside the span is only noted. Locators are not claims and are ignored: page references
-("pp. 114-116", "Page(s): 287-289", and a parenthetical holding one), "Chapter 12", "Rec 9",
-"Table 3", years, dates, "8 CCR 9792.21.1", "Labor Code 4604.5".
+Verdict: unsupported on a polarity conflict (recommended / not recommended / insufficient evidence,
+read by `text.polarity`, disagree between sentence and span) or a number conflict (a number found
+in no cited passage while the span states a different number of the same kind: "12 visits" vs
+"9-10 visits"); otherwise supported at score >= `supported`, weak at >= `weak`, else
+unsupported. A number found in no cited passage and with no rival in the span caps the verdict at
+weak; one found in the passage but outside the span is only noted. Locators are not claims and
+are ignored: page references ("pp. 114-116", "Page(s): 287-289", and a parenthetical holding
+one), "Chapter 12", "Rec 9", "Table 3", years, dates, "8 CCR 9792.21.1", "Labor Code 4604.5".
 
 Uncited sentences, first matching rule wins:
 
@@ -48,23 +48,24 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from imr_assist.citations import CITATION_RE, extract_citation_ids
 from imr_assist.models import (
     DraftDecision,
     Passage,
     SentenceCheck,
+    StrictModel,
     Tier,
     Verdict,
     VerificationReport,
 )
 from imr_assist.retrieval.authority import GUIDANCE_TIERS
+from imr_assist.text.polarity import Polarity, polarity
 from imr_assist.text.sentences import cited_sentences, split_sentences
 from imr_assist.text.tokens import tokenize
 
@@ -73,69 +74,17 @@ _WEIGHTS_LEXICAL = (0.0, 0.85, 0.15)
 _FRAME_WORDS = "according per states stated indicates noted guideline guidelines mtus acoem odg cpg"
 
 
-class VerifyThresholds(BaseModel):
+class VerifyThresholds(StrictModel):
     """Score cut-offs of the verdicts (the score is 0..1, see the module docstring)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
     supported: float = Field(
         default=0.55, description="Score at or above which a sentence is supported"
     )
     weak: float = Field(default=0.35, description="Score at or above which it is weakly supported")
 
 
-class Polarity(StrEnum):
-    """Direction a sentence gives a treatment."""
-
-    POSITIVE = "positive"
-    NEGATIVE = "negative"
-    NEUTRAL = "neutral"
-
-
-_FLIP_RE = re.compile(r"\bit\s+is\s+not\s+(?:true|the\s+case|correct|accurate)\s+that\b")
-_ADV = r"(?:\w+ly\s+)?"
-_CUES: tuple[tuple[re.Pattern[str], Polarity], ...] = tuple(
-    (re.compile(p), pol)
-    for p, pol in (
-        (  # masked first so that their "recommend" never reads as positive
-            r"\b(?:insufficient|inconclusive|conflicting|inadequate)\s+evidence\b"
-            r"(?:\s+to\s+(?:recommend|suggest|support)(?:\s+(?:either\s+)?for\s+or\s+against)?)?"
-            r"|\bneither\s+for\s+nor\s+against\b|\b(?:recommend|suggest)\w*\s+(?:either\s+)?for\s+or"
-            r"\s+against\b|\bfor\s+or\s+against\b|\binconclusive\b|\bno\s+recommendation\b"
-            r"|\black\s+of\s+(?:\w+\s+)?evidence\b|\bn(?:o|')t\s+(?:recommend|suggest)\w*\s+against\b",
-            Polarity.NEUTRAL,
-        ),
-        (r"\bnot\s+un(?:supported|necessary|warranted|reasonable)\b", Polarity.POSITIVE),
-        (
-            rf"\b(?:not|n't|never|cannot)\s+(?:be\s+|been\s+)?{_ADV}(?:be\s+)?(?:considered\s+|deemed\s+)?"
-            r"(?:recommend(?:ed|s)?|suggest(?:ed|s)?|support(?:ed|s)?|indicated|medically\s+necessary"
-            r"|warranted|endorsed?)\b|\b(?:recommend|suggest|advise)\w*\s+against\b"
-            r"|\b(?:unsupported|unwarranted|medically\s+unnecessary)\b"
-            r"|\bshould\s+not\s+be\s+(?:used|offered|performed)\b",
-            Polarity.NEGATIVE,
-        ),
-        (
-            rf"\brecommend(?:s|ed)?\b|\bsuggests?\b(?!\s+that)|\b(?:is|are)\s+{_ADV}suggested\b"
-            rf"|\bmedically\s+necessary\b|\b(?:is|are|be|been|remains?)\s+{_ADV}"
-            r"(?:supported|indicated|warranted)\b|\bsupports?\s+(?:the\s+)?(?:use|request)\b",
-            Polarity.POSITIVE,
-        ),
-    )
-)
 _CLAUSE_RE = re.compile(r"[;:]|,?\s+\b(?:but|however|whereas|although|though|while|except)\b")
-
-
-def polarity(text: str) -> frozenset[Polarity]:
-    """Directions the text states; double negatives ("not unwarranted") count as positive."""
-    text = text.lower()
-    flip = bool(_FLIP_RE.search(text))
-    text = _FLIP_RE.sub(" ", text)
-    found: set[Polarity] = set()
-    for pattern, pol in _CUES:
-        if pattern.search(text):
-            found.add(pol)
-            text = pattern.sub(" ", text)
-    swap = {Polarity.POSITIVE: Polarity.NEGATIVE, Polarity.NEGATIVE: Polarity.POSITIVE}
-    return frozenset(swap.get(p, p) for p in found) if flip else frozenset(found)
 
 
 # --------------------------------------------------------------------------- numbers

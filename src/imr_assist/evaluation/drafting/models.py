@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from imr_assist.models import DraftDecision, Stance
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from imr_assist.models import DraftDecision, Stance, StrictModel
 
 
-class DraftingCase(_Model):
+class DraftingCase(StrictModel):
     """One line of a drafting case file, with its label written down before any run."""
 
     qid: str = Field(min_length=1, description="Case id")
@@ -59,7 +55,7 @@ class DraftingCase(_Model):
         return label.value if label is not None else ""
 
 
-class CaseResult(_Model):
+class CaseResult(StrictModel):
     """What the chain produced on one case, reduced to what the metrics need."""
 
     qid: str = Field(description="Case id")
@@ -91,7 +87,7 @@ class CaseResult(_Model):
         return [i for i in self.cited_ids if i in known]
 
 
-class ClassRow(_Model):
+class ClassRow(StrictModel):
     """Per-label precision, recall and F1 of one label of a classification."""
 
     label: str = Field(description="The label")
@@ -102,7 +98,7 @@ class ClassRow(_Model):
     f1: float | None = Field(description="Harmonic mean of precision and recall")
 
 
-class Agreement(_Model):
+class Agreement(StrictModel):
     """Agreement of predicted with expected labels over a set of cases."""
 
     n: int = Field(description="Cases")
@@ -114,7 +110,7 @@ class Agreement(_Model):
     )
 
 
-class Abstention(_Model):
+class Abstention(StrictModel):
     """Abstention as a detector of cases the loaded guidelines do not address."""
 
     abstained: int = Field(description="Cases where the chain abstained")
@@ -127,7 +123,7 @@ class Abstention(_Model):
     accuracy: float | None = Field(description="Share of cases where abstaining was right")
 
 
-class Baseline(_Model):
+class Baseline(StrictModel):
     """The majority-class baseline, and the better of never / always abstaining."""
 
     stance_label: str | None = Field(description="Most frequent expected stance")
@@ -144,7 +140,7 @@ class Baseline(_Model):
     abstention_accuracy: float | None = Field(description="Its accuracy")
 
 
-class DraftingSummary(_Model):
+class DraftingSummary(StrictModel):
     """One `eval drafting` run. Rates are None when nothing was there to measure."""
 
     citation_validity: float | None = Field(
@@ -183,6 +179,11 @@ class DraftingSummary(_Model):
     n_ask: int = Field(description="ask cases")
     n_draft: int = Field(description="draft cases")
     cases_file: str = Field(description="The case file")
+    split: str = Field(
+        default="all",
+        description="Cases run: 'dev' (tune on), 'test' (report only) or 'all' "
+        "(imr_assist.evaluation.split: sha256 of the qid)",
+    )
     settings_hash: str = Field(description="Index hash of the settings the evidence came from")
     drafter: str = Field(description="Drafter(s) that wrote the results")
     index_documents: int = Field(description="Documents in the index")

@@ -66,7 +66,7 @@ def render_markdown(
         f"- Date (UTC): {s.date}",
         f"- Command: `{s.command or '(library call)'}`",
         f"- Cases: {s.cases_file} ({s.n}: {s.n_ask} ask, {s.n_draft} draft; "
-        f"{s.abstention.unanswerable} not answerable)",
+        f"{s.abstention.unanswerable} not answerable); split: **{s.split}**",
         f"- Settings hash: `{s.settings_hash}`; index: {s.index_documents} documents, "
         f"{s.index_passages} passages",
         "- Index settings: " + ", ".join(f"{k}={v}" for k, v in s.settings["index"].items()),

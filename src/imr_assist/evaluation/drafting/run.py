@@ -16,6 +16,7 @@ from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import EvaluationDataError
 from imr_assist.evaluation.drafting import metrics as M
 from imr_assist.evaluation.drafting.models import CaseResult, DraftingCase, DraftingSummary
+from imr_assist.evaluation.split import SPLITS, keep
 from imr_assist.evaluation.trec import read_jsonl_models
 from imr_assist.ingest.pipeline import FileProgress
 from imr_assist.models import DraftDecision, Stance, Verdict
@@ -161,14 +162,20 @@ def run_drafting_eval(
     runner: CaseRunner | None = None,
     progress: CaseProgress | None = None,
     ingest_progress: FileProgress | None = None,
+    split: str = "all",
 ) -> DraftingSummary:
-    """Ingest `corpus` (optional), run every case, write report.md, summary.json and
-    cases.csv into `out_dir` (default HOME/eval/drafting-<UTC time>), return the summary."""
+    """Ingest `corpus` (optional), run every case of `split` (dev, test or all), write
+    report.md, summary.json and cases.csv into `out_dir` (default HOME/eval/drafting-<UTC
+    time>), return the summary."""
     from imr_assist import api
     from imr_assist.evaluation.drafting.report import write_outputs
 
     started = datetime.now(UTC)
-    cases = read_cases(cases_path)
+    if split not in SPLITS:
+        raise EvaluationDataError(f"Unknown split {split!r}: use {', '.join(SPLITS)}.")
+    cases = keep(read_cases(cases_path), split)
+    if not cases:
+        raise EvaluationDataError(f"No case of {cases_path} falls in the {split} split.")
     if corpus:
         report = api.ingest(list(corpus), settings=settings, progress=ingest_progress)
         if report.failed:
@@ -185,6 +192,7 @@ def run_drafting_eval(
     summary = summarize(
         results,
         cases_file=str(cases_path),
+        split=split,
         settings_hash=settings.index_hash,
         index_documents=status.documents,
         index_passages=status.passages,

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from imr_assist.models import StrictModel
 
 METRIC_KEYS = ("ndcg@10", "recall@10", "recall@20", "recall@100", "mrr@10", "p@5", "hit@1")
 """Metric names as reported, in report order."""
 
 
-class _Model(BaseModel):
+class _Aliased(StrictModel):
+    """Metric fields carry their report names as aliases ('ndcg@10'), used in and out."""
+
     model_config = ConfigDict(
-        extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
     )
 
 
-class EvalQuery(_Model):
+class EvalQuery(_Aliased):
     """One line of a queries.jsonl file."""
 
     qid: str = Field(description="Query id, as in the qrels")
@@ -34,7 +38,7 @@ class EvalQuery(_Model):
     )
 
 
-class Metrics(_Model):
+class Metrics(_Aliased):
     """Retrieval metrics of one query, or their mean over answerable queries."""
 
     ndcg_10: float = Field(alias="ndcg@10", description="nDCG@10, trec_eval ndcg_cut_10")
@@ -52,7 +56,7 @@ class Metrics(_Model):
         return self.model_dump(by_alias=True, include=set(Metrics.model_fields))
 
 
-class QueryRow(_Model):
+class QueryRow(_Aliased):
     """One retriever on one query: metrics (answerable queries) and what the gate said."""
 
     retriever: str = Field(description="Retriever name")
@@ -81,7 +85,7 @@ class RetrieverSummary(Metrics):
     )
 
 
-class Abstention(_Model):
+class Abstention(_Aliased):
     """How one retriever's relevance gate behaved on unanswerable and answerable queries."""
 
     unanswerable: int = Field(description="Unanswerable queries")
@@ -96,7 +100,7 @@ class Abstention(_Model):
     )
 
 
-class Significance(_Model):
+class Significance(_Aliased):
     """Paired test of one retriever against the default on per-query nDCG@10."""
 
     retriever: str = Field(description="The retriever compared")
@@ -115,7 +119,7 @@ class Significance(_Model):
     seed: int = Field(description="Random seed of the randomization test")
 
 
-class StratumCell(_Model):
+class StratumCell(_Aliased):
     """Mean nDCG@10 of one retriever over the answerable queries of one stratum."""
 
     queries: int = Field(description="Answerable queries in the stratum")
@@ -151,6 +155,11 @@ class EvalSummary(Metrics):
     queries_file: str = Field(description="Queries file, or the BEIR folder")
     qrels_file: str = Field(description="Qrels file")
     doc_aliases: dict[str, str] = Field(description="doc_id -> alias used in judged ids")
+    split: str = Field(
+        default="all",
+        description="Queries evaluated: 'dev' (tune on), 'test' (report only) or 'all' "
+        "(imr_assist.evaluation.split: sha256 of the qid)",
+    )
     date: str = Field(description="UTC time of the run, ISO 8601")
     command: str = Field(description="The command line that produced the run")
     out_dir: str = Field(default="", description="Folder holding the outputs")

@@ -34,6 +34,13 @@ _LEVEL_NOTES = {
 }
 
 
+_SPLIT_NOTES = {
+    "dev": " (the queries tuned on)",
+    "test": " (held out: reported, never tuned on)",
+    "all": " (dev and test together)",
+}
+
+
 def write_outputs(summary: EvalSummary, outcome: EvalOutcome, out: Path) -> EvalSummary:
     """Write every output into `out`; return the summary with `out_dir` and `files` filled."""
     out.mkdir(parents=True, exist_ok=True)
@@ -83,6 +90,7 @@ def render_markdown(summary: EvalSummary, rows: Sequence[QueryRow]) -> str:
         f"- Command: `{s.command or '(library call)'}`",
         f"- Queries: {s.queries_file} ({s.n_queries}: {s.n_answerable} answerable, "
         f"{s.n_unanswerable} unanswerable); qrels: {s.qrels_file}",
+        f"- Split: **{s.split}**{_SPLIT_NOTES.get(s.split, '')}",
         f"- Judged unit: {s.level}; hits requested per query: {s.k}",
         f"- Index: hash `{s.index_hash}`, collection `{s.collection}`, {s.index_documents} "
         f"documents, {s.index_passages} passages",

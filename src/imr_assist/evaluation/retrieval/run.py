@@ -30,6 +30,7 @@ from imr_assist.evaluation.retrieval.models import (
     StratumCell,
 )
 from imr_assist.evaluation.significance import DEFAULT_ROUNDS, DEFAULT_SEED, compare
+from imr_assist.evaluation.split import SPLITS, keep
 from imr_assist.evaluation.trec import (
     LEVELS,
     Qrels,
@@ -295,11 +296,13 @@ def run_retrieval_eval(
     hybrid_factory: HybridFactory | None = None,
     progress: EvalProgress | None = None,
     ingest_progress: FileProgress | None = None,
+    split: str = "all",
 ) -> EvalSummary:
     """Ingest (optional), evaluate the named retrievers, write the outputs, return the summary.
 
     Give `queries_path` + `qrels_path` (level page|passage|document, default page), or
-    `beir_dir` (its corpus goes into HOME/beir-<name>; document level).
+    `beir_dir` (its corpus goes into HOME/beir-<name>; document level). `split` keeps the
+    queries of one split (`dev` to tune on, `test` to report; `imr_assist.evaluation.split`).
     """
     from imr_assist.evaluation.retrieval.report import write_outputs
 
@@ -337,6 +340,7 @@ def run_retrieval_eval(
             )
         queries, qrels = read_queries(queries_path), read_qrels(qrels_path)
         source, qrels_file = str(queries_path), str(qrels_path)
+    queries, qrels = _split(queries, qrels, split)
     status = index.status()
     if status.passages == 0:
         raise EvaluationDataError(
@@ -380,6 +384,7 @@ def run_retrieval_eval(
             "queries_file": source,
             "qrels_file": qrels_file,
             "doc_aliases": dict(doc_aliases or {}),
+            "split": split,
             "date": started.isoformat(timespec="seconds"),
             "command": command,
             "warnings": warnings + outcome.warnings,
@@ -387,6 +392,19 @@ def run_retrieval_eval(
     )
     out = out_dir or Path(settings.home) / "eval" / started.strftime("%Y%m%dT%H%M%SZ")
     return write_outputs(summary, outcome, out)
+
+
+def _split(queries: list[EvalQuery], qrels: Qrels, split: str) -> tuple[list[EvalQuery], Qrels]:
+    """The queries of one split and the qrels of those queries ('all' keeps everything)."""
+    if split not in SPLITS:
+        raise QueryError(f"Unknown split {split!r}: use {', '.join(SPLITS)}.")
+    kept = keep(queries, split)
+    qids = {q.qid for q in kept}
+    if split != "all":
+        qrels = {qid: judged for qid, judged in qrels.items() if qid in qids}
+    if not kept:
+        raise EvaluationDataError(f"No query falls in the {split} split; nothing to evaluate.")
+    return kept, qrels
 
 
 def _check_ingest(report: IngestReport) -> None:

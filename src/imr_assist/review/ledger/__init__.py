@@ -3,6 +3,7 @@
 API (the `imr-assist ledger` commands and the workspace pages are thin shells over it)::
 
     ledger = open_ledger(settings)          # <IMR_HOME>/ledger.sqlite3, created on first use
+                                            # (0600, in a 0700 home), keyed by keys/ledger.key
     review = ledger.start(draft, "Dr. Lee", evidence)   # Answer | DeterminationDraft + the
                                                         # passages it was drafted from -> drafted
     report = verify(text, evidence, embedder=...)       # verification.verify, on every edit
@@ -14,6 +15,8 @@ API (the `imr-assist ledger` commands and the workspace pages are thin shells ov
     ledger.reviews(status="accepted", reviewer="dr. lee", text="kit", limit=200) -> [Review]
     ledger.review(review_id) -> Review;  ledger.events(review_id=None) -> [LedgerEvent]
     ledger.verify() -> LedgerCheck          # the whole chain; names the first bad event
+    ledger.verify(head=HASH)                # ... and a head recorded elsewhere is still in it
+    ledger.head() -> (seq, hash)            # the chain head, printed in every export
 
 Rules: a reviewer name is required (stripped; blank is an error). `edit` and `accept` take the
 `VerificationReport` of exactly the text they record (checked, whitespace aside), so the gate
@@ -35,22 +38,33 @@ Hash chain: one chain across the whole database. ``hash = sha256(prev_hash + can
 {seq, review_id, kind, reviewer, at, payload})`` (sorted keys, no spaces, UTF-8); the first event's
 prev_hash is 64 zeros. `verify()` recomputes every hash and link and checks that seq runs 1..N
 with N equal to the highest seq SQLite ever issued (AUTOINCREMENT), so altering, deleting,
-reordering or truncating events is detected, and reports missing append-only triggers. Someone
-who can rewrite the file can recompute the whole chain: keep the `head_hash` that `verify()`
-reports somewhere else (e.g. in each export) to anchor it.
+reordering or truncating events is detected, and reports missing append-only triggers.
 
-Layout: `models.py` (errors, enums, pydantic models), `gate.py` (the accept gate, summaries,
-diffs), `chain.py` (canonical JSON, event hash, chain check), `fold.py` (a `Review` from its
+Anchor (someone who can rewrite the file can recompute that chain and reset the sequence): each
+event carries an HMAC of its hash under a key kept outside the file (IMR_HOME/keys/ledger.key,
+0600, or IMR_LEDGER__KEY_FILE), and a MACed head record (keys/ledger.head) names the last event.
+A recomputed chain or forged event has no valid MAC; a cut tail, emptied table or older copy
+of the file falls short of the head record; a deleted ledger file is reported missing (the head
+record shows one existed), never recreated empty. What the key holder or someone who also
+rolls back the keys folder can do is caught by heads kept elsewhere: every export prints the
+head, and `verify(head=HASH)` (`imr-assist ledger verify --head HASH`) checks it is still in the
+chain. A damaged event is reported by seq, review id and hash, never by its content (PHI).
+
+Layout: `models.py` (enums, pydantic models), `gate.py` (the accept gate, summaries, diffs),
+`chain.py` (canonical JSON, event hash and MAC, head record, chain check: pure, shared by every
+storage backend), `anchor.py` (key and head record files), `fold.py` (a `Review` from its
 events), `store.py` (SQLite, `Ledger`, `open_ledger`). Import from `imr_assist.review.ledger`.
 """
 
 from __future__ import annotations
 
-from imr_assist.review.ledger.chain import GENESIS_HASH, canonical_json, event_hash
+from imr_assist.review.ledger.anchor import LedgerAnchor
+from imr_assist.review.ledger.chain import GENESIS_HASH, canonical_json, event_hash, event_mac
 from imr_assist.review.ledger.gate import accept_blockers, summarize, text_diff
 from imr_assist.review.ledger.models import (
     EventKind,
     EvidenceRef,
+    HeadRecord,
     LedgerCheck,
     LedgerEvent,
     Review,
@@ -72,7 +86,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "EventKind",
     "EvidenceRef",
+    "HeadRecord",
     "Ledger",
+    "LedgerAnchor",
     "LedgerCheck",
     "LedgerEvent",
     "Review",
@@ -81,6 +97,7 @@ __all__ = [
     "accept_blockers",
     "canonical_json",
     "event_hash",
+    "event_mac",
     "open_ledger",
     "summarize",
     "text_diff",

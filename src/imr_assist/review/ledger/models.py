@@ -9,13 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from imr_assist.models import DraftDecision, ResolvedCitation, Stance
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from imr_assist.models import DraftDecision, ResolvedCitation, Stance, StrictModel
 
 
 class EventKind(StrEnum):
@@ -36,7 +32,7 @@ class ReviewStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class LedgerEvent(_Model):
+class LedgerEvent(StrictModel):
     """One row of the append-only, hash-chained event log."""
 
     seq: int = Field(description="Position in the ledger (1, 2, ...), one chain for all reviews")
@@ -47,9 +43,13 @@ class LedgerEvent(_Model):
     payload: dict[str, Any] = Field(description="What was recorded (texts, reasons, summaries)")
     prev_hash: str = Field(description="Hash of the previous event (64 zeros for the first)")
     hash: str = Field(description="sha256 of prev_hash + canonical JSON of this event")
+    mac: str | None = Field(
+        default=None,
+        description="HMAC-SHA256 of the hash under the ledger key (None: written before the key)",
+    )
 
 
-class EvidenceRef(_Model):
+class EvidenceRef(StrictModel):
     """A passage the draft was made from, frozen: its id, citation and a hash of its text."""
 
     id: str = Field(description="Citation id")
@@ -57,7 +57,7 @@ class EvidenceRef(_Model):
     text_sha256: str = Field(description="sha256 of the passage text (UTF-8) at drafting time")
 
 
-class VerificationSummary(_Model):
+class VerificationSummary(StrictModel):
     """The verification of the text as last recorded, with what blocked Accept."""
 
     supported: int = Field(description="Sentences supported")
@@ -68,7 +68,7 @@ class VerificationSummary(_Model):
     blockers: list[str] = Field(description="Lines from accept_blockers(); empty = may accept")
 
 
-class Review(_Model):
+class Review(StrictModel):
     """A draft under review, folded from its events."""
 
     review_id: str = Field(description="Ledger id of the review")
@@ -105,7 +105,19 @@ class Review(_Model):
     exports: list[str] = Field(default_factory=list, description="Formats exported, in order")
 
 
-class LedgerCheck(_Model):
+class HeadRecord(StrictModel):
+    """The chain head as recorded outside the ledger file (IMR_HOME/keys/ledger.head), MACed
+    with the ledger key: the ledger must still hold this event, with this hash."""
+
+    seq: int = Field(description="Seq of the last event recorded (0: an empty ledger)")
+    hash: str = Field(description="Hash of that event (64 zeros for an empty ledger)")
+    keyed_from: int = Field(
+        description="First seq that must carry a MAC (1 unless the ledger predates the key)"
+    )
+    mac: str = Field(description="HMAC-SHA256 of seq, hash and keyed_from under the ledger key")
+
+
+class LedgerCheck(StrictModel):
     """Outcome of `Ledger.verify()`."""
 
     ok: bool = Field(description="True when every event and link checks out")
@@ -113,3 +125,7 @@ class LedgerCheck(_Model):
     first_bad_seq: int | None = Field(description="First event that fails (or is missing)")
     message: str = Field(description="What was found, and what to do")
     head_hash: str = Field(description="Hash of the last event; keep it elsewhere to anchor")
+    anchored: bool = Field(
+        default=False,
+        description="True when MACs and the head record were checked with the ledger key",
+    )

@@ -1,0 +1,118 @@
+"""Matching a typed request to recommendation records: one row per guideline, population fit."""
+
+from __future__ import annotations
+
+import pytest
+
+from imr_assist.index.embedding import HashingEmbeddings
+from imr_assist.models import Direction, Strength, Tier
+from imr_assist.reasoning.matching import find_findings, population_fits
+from imr_assist.reasoning.models import Phase, Recommendation, Request
+
+EMB = HashingEmbeddings()
+
+
+def rec(
+    guideline: str,
+    label: str,
+    interventions: list[str],
+    *,
+    direction: Direction = Direction.FOR,
+    phases: tuple[Phase, ...] = (Phase.ANY,),
+    region: str | None = "low_back",
+    tier: Tier = Tier.OTHER_GUIDELINE,
+) -> Recommendation:
+    return Recommendation(
+        id=f"{guideline}:{label}",
+        doc_id=guideline.lower(),
+        content_hash="h",
+        guideline=guideline,
+        tier=tier,
+        label=label,
+        statement=f"We suggest {' and '.join(interventions)}.",
+        interventions=interventions,
+        phases=list(phases),
+        body_region=region,
+        direction=direction,
+        strength_text="Weak for",
+        strength=Strength.WEAK,
+        page_start="1",
+        page_end="1",
+    )
+
+
+def req(item: str, phase: Phase | None = None, region: str | None = "low_back") -> Request:
+    return Request(text=item, item=item, concepts=[item], phase=phase, body_region=region)
+
+
+@pytest.mark.parametrize(
+    ("request_phase", "rec_phases", "fits"),
+    [
+        (None, (Phase.ACUTE,), True),
+        (Phase.CHRONIC, (Phase.ANY,), True),
+        (Phase.CHRONIC, (Phase.ACUTE,), False),
+        (Phase.ACUTE, (Phase.CHRONIC,), False),
+        (Phase.SUBACUTE, (Phase.ACUTE,), True),
+        (Phase.POSTOPERATIVE, (Phase.CHRONIC,), False),
+        (Phase.POSTOPERATIVE, (Phase.POSTOPERATIVE, Phase.CHRONIC), True),
+    ],
+)
+def test_population_phase(
+    request_phase: Phase | None, rec_phases: tuple[Phase, ...], fits: bool
+) -> None:
+    ok, why = population_fits(
+        req("acupuncture", request_phase), rec("G", "1", ["x"], phases=rec_phases)
+    )
+
+    assert ok is fits
+    assert why
+
+
+def test_another_body_region_does_not_fit() -> None:
+    ok, why = population_fits(req("MRI", region="low_back"), rec("G", "1", ["MRI"], region="knee"))
+
+    assert not ok and "knee" in why
+
+
+def test_the_chronic_recommendation_governs_a_chronic_request_over_the_acute_one() -> None:
+    acute = rec("VA/DoD", "Rec 35", ["acupuncture"], phases=(Phase.ACUTE,))
+    chronic = rec("VA/DoD", "Rec 34", ["acupuncture"], phases=(Phase.CHRONIC,))
+
+    (row,) = find_findings(req("acupuncture", Phase.CHRONIC), [(acute, 0.9), (chronic, 0.8)], EMB)
+
+    assert row.governing is not None and row.governing.recommendation.label == "Rec 34"
+    assert "Rec 35" in row.governing.reason and row.others[0].recommendation.label == "Rec 35"
+
+
+def test_each_guideline_gets_its_own_row_in_authority_order_and_silent_ones_are_listed() -> None:
+    long_doc = [rec("VA/DoD", f"Rec {i}", ["yoga"]) for i in range(10)]
+    short = rec("WHO", "Rec 3", ["yoga"], tier=Tier.GUIDELINE)
+    loaded = [("MTUS", "mtus-doc", Tier.MTUS)]
+
+    rows = find_findings(
+        req("yoga"), [(r, 0.9) for r in long_doc] + [(short, 0.1)], EMB, guidelines=loaded
+    )
+
+    assert [(r.guideline, r.silent) for r in rows] == [
+        ("MTUS", True),
+        ("WHO", False),
+        ("VA/DoD", False),
+    ]
+
+
+def test_an_unrelated_recommendation_is_not_a_match() -> None:
+    loaded = [("VA/DoD", "va/dod", Tier.OTHER_GUIDELINE)]
+    opioids = rec("VA/DoD", "Rec 9", ["opioids"])
+
+    rows = find_findings(req("knee brace"), [(opioids, 0.9)], EMB, guidelines=loaded)
+
+    assert [(r.guideline, r.silent, r.governing) for r in rows] == [("VA/DoD", True, None)]
+
+
+def test_the_canonical_concept_named_in_the_statement_matches() -> None:
+    r = rec("NYS", "E.2", ["Therapeutic procedures"])
+    r = r.model_copy(update={"statement": "Home exercise kits are recommended with a program."})
+
+    (row,) = find_findings(req("home exercise kit"), [(r, 0.2)], EMB)
+
+    assert row.governing is not None and row.governing.similarity >= 0.8

@@ -52,8 +52,8 @@ def run(rounds: int, home: Path | None, note: str) -> dict[str, Any]:
     from imr_assist import api
     from imr_assist.drafting.chain import make_chain
     from imr_assist.evaluation.drafting.run import read_cases
+    from imr_assist.index import embedding as verification_cache
     from imr_assist.settings import Settings
-    from imr_assist.verification import verify as verification
 
     with tempfile.TemporaryDirectory(prefix="imr-bench-drafting-") as tmp:
         settings = Settings(home=home or Path(tmp))
@@ -74,7 +74,7 @@ def run(rounds: int, home: Path | None, note: str) -> dict[str, Any]:
                 state = inp
                 for name, step in zip(STEPS, steps, strict=True):
                     if name == "verify":
-                        verification._caches.clear()  # cold: nothing embedded before
+                        verification_cache._caches.clear()  # cold: nothing embedded before
                         before = state
                     t0 = time.perf_counter()
                     state = step.invoke(state)

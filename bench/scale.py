@@ -390,7 +390,10 @@ def _markdown(result: dict[str, Any]) -> str:
     row("timed queries with no hits", lambda r: r.get("timed_queries_without_hits", "-"))
     row("gate: share of queries judged relevant", "gate_relevant_share")
     row("query embedding backend", "query_backend")
-    row("**bulk store passages/s** (Chroma upsert, precomputed vectors)", "bulk_passages_per_s")
+    row(
+        "**bulk store passages/s** (PassageIndex.add_many, precomputed vectors)",
+        "bulk_passages_per_s",
+    )
     row("PassageIndex.add passages/s (real write path, last docs)", "add_passages_per_s")
     row("PassageIndex.add ms per 50-passage document (median)", "add_ms_per_document_median")
     row("**BM25 build + save s** (HybridRetriever.sync)", "bm25_build_s")

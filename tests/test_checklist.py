@@ -307,16 +307,22 @@ LIMIT_CASES = [
         "Electrical stimulation 3x4 lumbar",
         MET,
     ),
-    ("As clinically indicated.", "PT 2x6", ND),
+    ("Maximum duration: 12 visits.", "Physical therapy for the lumbar spine", ND),
 ]
 
 
 @pytest.mark.parametrize(("limit", "line", "status"), LIMIT_CASES)
 def test_limits_compare_numbers(limit: str, line: str, status: CriterionStatus) -> None:
     check = check_limit(limit, parse(line))
+    assert check is not None
     assert check.status is status
     assert check.is_limit
     assert check.evidence == (None if status is ND else parse(line).text)
+
+
+@pytest.mark.parametrize("limit", ["As clinically indicated.", "As needed use may be reasonable."])
+def test_a_limit_without_a_number_is_not_checked(limit: str) -> None:
+    assert check_limit(limit, parse("PT 2x6")) is None
 
 
 # --------------------------------------------------------------------------- real embedder

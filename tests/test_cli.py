@@ -62,11 +62,13 @@ def test_search_json_contract(demo_home) -> None:
         "guideline",
         "page_start",
         "page_end",
+        "page_number",
         "section",
         "recommendation",
     }
     for hit in data["hits"]:
         assert required <= set(hit)
+        assert isinstance(hit["page_start"], str) and hit["page_number"] is None  # Markdown
         assert re.fullmatch(r"[0-9a-f]{12}", hit["id"])
     assert "tens" in data["hits"][0]["text"].lower()
     assert data["relevant"] is True and data["highest_tier"] == "mtus"
@@ -141,7 +143,8 @@ def test_parse_seed_json(run) -> None:
     result = run("parse", str(SEED_LETTER), "--json", home_dir=None)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"case_summary", "reviewer_specialty", "items"}
+    assert set(data) == {"case_summary", "reviewer_specialty", "items", "warnings"}
+    assert data["warnings"] == []
     item = data["items"][0]
     assert item["item"] == "Lumbar spine home exercise kit"
     assert item["decision"] == "upheld"
@@ -155,6 +158,33 @@ def test_parse_seed_json(run) -> None:
     }
     human = run("parse", str(SEED_LETTER), home_dir=None).output
     assert "UPHELD" in human and "Physical Medicine and Rehabilitation" in human
+
+
+def test_parse_lists_what_it_could_not_read(run) -> None:
+    letter = REPO / "tests" / "fixtures" / "determinations" / "final-partly-unreadable.txt"
+    human = run("parse", str(letter), home_dir=None)
+    assert human.exit_code == 0, human.output
+    assert "Not read (3); check these lines of the letter:" in human.output
+    assert "line 19: no decision found for 'Acupuncture for the lumbar spine, 6 sessions'" in (
+        human.output
+    )
+    data = json.loads(run("parse", str(letter), "--json", home_dir=None).output)
+    assert [w["line"] for w in data["warnings"]] == [19, 26, 28]
+    assert set(data["warnings"][0]) == {"line", "text", "problem"}
+
+
+def test_ingest_reports_what_a_letter_left_unread(run) -> None:
+    letter = REPO / "tests" / "fixtures" / "determinations" / "maximus-2013-unread.txt"
+    result = run("ingest", str(letter), "--kind", "determination", "--json")
+    assert result.exit_code == 0, result.output
+    [file] = json.loads(result.output)["files"]
+    assert file["status"] == "ingested"
+    assert file["warnings"] == [
+        "maximus-2013-unread.txt: line 9: no guideline or rationale text found for 'a hinged "
+        "knee brace'; only its listed decision was read.",
+        "maximus-2013-unread.txt: line 32: item 'a knee injection': the decision says "
+        "overturned but the rationale concludes upheld; the decision was kept.",
+    ]
 
 
 def test_parse_non_letter_is_clear(run, tmp_path: Path) -> None:

@@ -182,3 +182,16 @@ def test_a_contradictory_record_is_reported_not_decided() -> None:
 
     assert r.decision is II and r.stance is Stance.RECOMMENDED
     assert any("contradicts itself" in p for p in r.problems)
+
+
+def test_a_limit_without_a_requested_amount_is_listed_not_decisive() -> None:
+    checks = [
+        CriterionCheck(
+            criterion="Maximum: 12 visits", status=CriterionStatus.NOT_DOCUMENTED, is_limit=True
+        )
+    ]
+
+    r = decide(REQ, [finding(rec("VA/DoD", FOR))], checks)
+
+    assert r.decision is MN and r.rule.startswith("Rule 8")
+    assert r.would_change == ["the quantity requested, to check against: Maximum: 12 visits"]

@@ -15,6 +15,7 @@ from imr_assist.ingest.determination import (
     parse_determination,
     parse_guideline_citations,
 )
+from imr_assist.ingest.determination.letter_text import read_letter
 from imr_assist.models import CaseSummary, Decision, Determination, DeterminationItem
 from imr_assist.models import GuidelineCitation as Cite
 
@@ -66,6 +67,7 @@ ACOEM_12 = "Chapter 12 Low Back Complaints"
 @pytest.mark.shared
 def test_seed_letter_parses_exactly() -> None:
     parsed = parse_determination(seed_text(), source=str(SEED))
+    assert parsed.warnings == []
 
     summary = parsed.case_summary
     assert (summary.age, summary.sex, summary.date_of_injury) == (39, "female", "07/06/2006")
@@ -212,6 +214,60 @@ LETTERS = [
         "Physical Medicine and Rehabilitation",
         id="older-single-unnumbered",
     ),
+    # real-letter shapes (issue 13): "1)" numbering, words run together, lines broken
+    # mid-phrase, running page headers and page numbers in the middle of sentences
+    pytest.param(
+        "maximus-2013-notice-pdf.txt",
+        "maximus_older",
+        [
+            ("a home H-wave device purchase", UPHELD),
+            ("six sessions of acupuncture for the lumbar spine", OVERTURNED),
+        ],
+        CaseSummary(
+            age=47,
+            sex="male",
+            date_of_injury="4/17/2010",
+            diagnoses=["lumbar degenerative disc disease"],
+            requested=["a home H-wave device purchase", "six sessions of acupuncture"],
+        ),
+        "Physical Medicine and Rehabilitation",
+        id="2013-notice-decision-list-and-blocks",
+    ),
+    pytest.param(
+        "maximus-2013-numbered-pdf.txt",
+        "maximus_older",
+        [("a cervical pillow", UPHELD), ("Lidocaine 5% patches #30", OVERTURNED)],
+        CaseSummary(
+            age=36,
+            sex="female",
+            date_of_injury="6/02/2011",
+            diagnoses=["cervical strain", "lumbar radiculitis"],
+            requested=["a cervical pillow", "lidocaine 5% patches #30"],
+        ),
+        "Anesthesiology",
+        id="older-numbered-1)-capitals-glued",
+    ),
+    pytest.param(
+        "final-decisions-next-line-pdf.txt",
+        "imr_final",
+        [
+            ("Cold therapy unit purchase for the right shoulder", UPHELD),
+            (
+                "Outpatient physical therapy 2 times a week for 6 weeks for the right shoulder",
+                OVERTURNED,
+            ),
+        ],
+        CaseSummary(
+            age=44,
+            sex="male",
+            date_of_injury="01/09/2012",
+            surgeries=["right shoulder arthroscopy on 05/01/2013"],
+            diagnoses=["right shoulder impingement"],
+            requested=["a cold therapy unit", "outpatient physical therapy"],
+        ),
+        "Orthopedic Surgery",
+        id="final-decision-on-next-line",
+    ),
 ]
 
 
@@ -228,10 +284,18 @@ def test_fixture_letters(
     assert [(item.item, item.decision) for item in parsed.items] == items
     assert parsed.case_summary.model_dump(exclude={"text"}) == summary.model_dump(exclude={"text"})
     assert parsed.reviewer_specialty == specialty
+    assert parsed.warnings == []
     for item in parsed.items:
         assert item.reviewer_guidelines, item.item
         assert re.search(r"medically necessary( and appropriate)?\.$", item.rationale), item.item
         assert "  " not in item.rationale and "\n" not in item.rationale
+        cited = " ".join(c.text for c in item.reviewer_guidelines)
+        assert not _FURNITURE.search(item.rationale + " " + cited), item.item
+    assert not _FURNITURE.search(parsed.case_summary.text)
+
+
+# page furniture of the fixtures: no page number, case number or running header may survive
+_FURNITURE = re.compile(r"Page \d|\bCM\d\d-|Fictional|Notice for Case|\| Page|- \d -")
 
 
 @pytest.mark.parametrize(
@@ -331,6 +395,373 @@ def test_final_decision_line_variants(line: str, decision: Decision) -> None:
     assert [(i.item, i.decision) for i in parse_determination(text).items] == [
         ("Lumbar brace", decision)
     ]
+
+
+# --------------------------------------------------------------------------- real-letter shapes
+
+BLOCKS = (
+    "MAXIMUS guideline: Decision based on MTUS ACOEM Chapter 12 Low Back Complaints Page(s): 301."
+    "\nDecision rationale: The guideline was applied to the record."
+)
+OLDER_BLOCKS = (
+    "Medical Treatment Guideline(s) Relied Upon by the Expert Reviewer:\n"
+    "MTUS Chronic Pain Medical Treatment Guidelines, pages 98-99, Physical Medicine.\n"
+    "Rationale for the Decision:\nThe guideline was applied to the record."
+)
+SUMMARY = "The patient is a 40-year-old male."
+TENS = "a TENS unit rental for 30 days"
+
+
+def older_letter(items: str) -> str:
+    """A minimal older-format letter (no issues heading) around an items section."""
+    return f"MAXIMUS Federal Services, Inc.\nCase Summary:\n{SUMMARY}\n{items}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # items numbered "1)" as well as "1.", in both letter shapes
+        pytest.param(
+            older_letter(f"1) {PT} is not medically necessary and appropriate.\n{OLDER_BLOCKS}"),
+            [(PT, UPHELD)],
+            id="older-numbered-1)",
+        ),
+        pytest.param(
+            older_letter(
+                f"2)MAXIMUS Federal Services, Inc. has determined the request for {TENS} is "
+                f"medically necessary and appropriate.\n{OLDER_BLOCKS}"
+            ),
+            [(TENS, OVERTURNED)],
+            id="older-numbered-1)-maximus",
+        ),
+        pytest.param(
+            letter(SUMMARY, f"1) Lumbar brace:  Upheld\n{BLOCKS}"),
+            [("Lumbar brace", UPHELD)],
+            id="final-numbered-1)",
+        ),
+        # words run together by PDF extraction
+        pytest.param(
+            older_letter(f"1. {PT} isnot medicallynecessary andappropriate.\n{OLDER_BLOCKS}"),
+            [(PT, UPHELD)],
+            id="older-glued-necessity",
+        ),
+        pytest.param(
+            older_letter(
+                "MAXIMUSFederal Services, Inc.has determined therequest for "
+                f"{TENS} is notmedically necessary.\n{OLDER_BLOCKS}"
+            ),
+            [(TENS, UPHELD)],
+            id="older-glued-maximus",
+        ),
+        pytest.param(
+            letter(
+                SUMMARY, f"Lumbar brace:OVERTURNED\n{BLOCKS.replace(' rationale', 'rationale')}"
+            ),
+            [("Lumbar brace", OVERTURNED)],
+            id="final-glued-token-and-label",
+        ),
+        # decision words in any case
+        pytest.param(
+            older_letter(f"1. {PT} IS NOT MEDICALLY NECESSARY AND APPROPRIATE.\n{OLDER_BLOCKS}"),
+            [(PT, UPHELD)],
+            id="older-capitals",
+        ),
+        pytest.param(
+            letter(SUMMARY, f"Lumbar brace: overturned\n{BLOCKS}"),
+            [("Lumbar brace", OVERTURNED)],
+            id="final-lower-case",
+        ),
+        # the decision alone on the line after the item (no colon)
+        pytest.param(
+            letter(SUMMARY, f"1) Lumbar brace\nUpheld\n{BLOCKS}"),
+            [("Lumbar brace", UPHELD)],
+            id="final-next-line-after-numbered-item",
+        ),
+        pytest.param(
+            letter(SUMMARY, f"Lumbar brace for the\nlow back\nOVERTURNED\n{BLOCKS}"),
+            [("Lumbar brace for the low back", OVERTURNED)],
+            id="final-next-line-before-label",
+        ),
+        # items spanning lines
+        pytest.param(
+            older_letter(
+                "1) MAXIMUS Federal Services, Inc. has determined the request for\nphysical "
+                "therapy\n2x6 is not\nmedically necessary and appropriate.\n" + OLDER_BLOCKS
+            ),
+            [("physical therapy 2x6", UPHELD)],
+            id="older-spanning-lines",
+        ),
+        pytest.param(
+            letter(
+                SUMMARY,
+                f"Outpatient physical therapy 2 times a week\nfor 6 weeks:\nUpheld\n{BLOCKS}",
+            ),
+            [("Outpatient physical therapy 2 times a week for 6 weeks", UPHELD)],
+            id="final-spanning-lines",
+        ),
+    ],
+)
+def test_item_line_variants_of_real_letters(
+    text: str, expected: list[tuple[str, Decision]]
+) -> None:
+    parsed = parse_determination(text)
+    assert [(i.item, i.decision) for i in parsed.items] == expected
+    assert parsed.warnings == []
+    assert parsed.items[0].rationale == "The guideline was applied to the record."
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda body: letter(SUMMARY, f"Lumbar brace:  Upheld\n{body}"), id="final"),
+        pytest.param(
+            lambda body: older_letter(f"1. {PT} is not medically necessary.\n{body}"), id="older"
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    ("rationale", "why"),
+    [
+        (
+            "The earlier denial was\nupheld\nby the claims administrator.",
+            "a bare 'upheld' in prose",
+        ),
+        (
+            "Two criteria apply. 1. Radiculopathy is documented.\n2. The request is not "
+            "medically necessary without it.",
+            "a numbered sentence in the rationale",
+        ),
+    ],
+)
+def test_rationale_text_never_becomes_an_item(make, rationale: str, why: str) -> None:
+    body = f"Claims Administrator guideline: MTUS.\nDecision rationale: {rationale}"
+    if "Relied" in make(""):
+        body = body.replace("Decision rationale:", "Rationale for the Decision:")
+    parsed = parse_determination(make(body))
+    assert len(parsed.items) == 1, why
+    assert parsed.items[0].rationale == " ".join(rationale.split()), why
+    assert parsed.warnings == [], why
+
+
+def test_page_number_continuing_a_citation_is_not_an_item() -> None:
+    text = letter(
+        SUMMARY,
+        "Norco 10/325 mg #120:  Upheld\nMAXIMUS guideline: Decision based on MTUS Chronic Pain "
+        "Medical Treatment Guidelines Page(s): 43,\n78.\nDecision rationale: Applied.",
+    )
+    parsed = parse_determination(text)
+    assert [(i.item, i.reviewer_guidelines[0].pages) for i in parsed.items] == [
+        ("Norco 10/325 mg #120", "43, 78")
+    ]
+    assert parsed.warnings == []
+
+
+def _with_running_header(text: str, anchors: list[str], header: str, footer: str) -> str:
+    """Break the sentence after each anchor with a page footer and a running header."""
+    for page, anchor in enumerate(anchors, 2):
+        assert anchor in text, anchor
+        text = text.replace(anchor, f"{anchor}\n{footer.format(n=page - 1)}\n{header}\n", 1)
+    return text
+
+
+@pytest.mark.parametrize(
+    ("name", "anchors"),
+    [
+        ("final-multi-item.txt", ["pain with ambulation", "the patient is not going to be"]),
+        ("maximus-older-three-items.txt", ["fading of treatment", "for Norco 10/325 mg #90 is"]),
+    ],
+)
+@pytest.mark.parametrize(
+    ("header", "footer"),
+    [
+        ("Jane Example IMR Final Determination", "Page {n} of 4"),
+        ("MAXIMUS Federal Services, Inc. CM13-0034567", "{n} | Page"),
+        ("Independent Medical Review - Fictional Employer", "- {n} -"),
+    ],
+)
+def test_running_page_header_in_mid_sentence_is_dropped(
+    name: str, anchors: list[str], header: str, footer: str
+) -> None:
+    clean = fixture(name)
+    damaged = _with_running_header(clean, anchors, header, footer)
+    assert parse_determination(damaged) == parse_determination(clean)
+
+
+def test_repeated_lines_away_from_page_breaks_are_kept() -> None:
+    """The 2013 notice lists its decisions twice; a repeated line is a header only at page
+    breaks, so both lists survive (and agree)."""
+    parsed = parse_determination(fixture("maximus-2013-notice-pdf.txt"))
+    assert parsed.warnings == []
+    h_wave, acupuncture = parsed.items
+    assert h_wave.rationale.endswith("is notmedically necessary and appropriate.")
+    assert "H-wave trial with functional gains" in h_wave.rationale  # header cut out mid-sentence
+    assert acupuncture.reviewer_guidelines == [
+        Cite(
+            mtus=True,
+            guideline="Acupuncture Medical Treatment Guidelines",
+            pages="8",
+            text="MTUS Acupuncture Medical Treatment Guidelines, page 8",
+        )
+    ]
+    assert parsed.case_summary.text.endswith("six sessions of acupuncture.")
+
+
+LISTED_BLOCK = (
+    "Medical Treatment Guideline(s) Relied Upon by the Expert Reviewer:\nMTUS ACOEM Chapter 12.\n"
+    "Rationale for the Decision:\nThe guideline was applied. The request for {item} is {verdict}"
+    "medically necessary and appropriate.\n"
+)
+
+
+def _listed_letter(statement: str, blocks: list[tuple[str, str, str]]) -> str:
+    """A 2013-style letter: decision statement(s) first, then one block per item."""
+    parts = [statement, "Case Summary:", SUMMARY]
+    for header, item, verdict in blocks:
+        parts += [header, LISTED_BLOCK.format(item=item, verdict=verdict)]
+    return "\n".join(parts)
+
+
+MRI, ESI = "a repeat MRI of the lumbar spine", "a lumbar epidural steroid injection"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            _listed_letter(
+                f"MAXIMUS Federal Services, Inc. has determined the request for {MRI} is not\n"
+                "medically necessary and appropriate.",
+                [(f"Regarding the request for {MRI}:", MRI, "not ")],
+            ),
+            [(MRI, UPHELD)],
+            id="unnumbered-list-matched-by-name",
+        ),
+        pytest.param(
+            _listed_letter(
+                f"1. MAXIMUS Federal Services, Inc. has determined the request for {MRI} is "
+                f"medically necessary and appropriate.\n2. {ESI} is not medically necessary.",
+                [
+                    (f"1) Regarding the request for {MRI}:", MRI, ""),
+                    ("2) Regarding the request for an ESI at L4-5:", ESI, "not "),
+                ],
+            ),
+            [(MRI, OVERTURNED), ("an ESI at L4-5", UPHELD)],
+            id="numbered-list-matched-by-number",
+        ),
+        pytest.param(
+            _listed_letter(
+                f"MAXIMUS Federal Services, Inc. has determined the requested {MRI[2:]} and "
+                f"{ESI[2:]} are not medically necessary and appropriate.",
+                [
+                    (f"1. {MRI[2:]} is not medically necessary.", MRI, "not "),
+                    (f"2. {ESI[2:]} is not medically necessary.", ESI, "not "),
+                ],
+            ),
+            [(MRI[2:], UPHELD), (ESI[2:], UPHELD)],
+            id="one-statement-naming-two-items",
+        ),
+    ],
+)
+def test_listed_decisions_decide_their_blocks(
+    text: str, expected: list[tuple[str, Decision]]
+) -> None:
+    parsed = parse_determination(text)
+    assert [(i.item, i.decision) for i in parsed.items] == expected
+    assert parsed.warnings == []
+    assert all(i.rationale.startswith("The guideline was applied.") for i in parsed.items)
+
+
+# --------------------------------------------------------------------------- what was not read
+
+
+def _assert_lines_point_at_text(text: str, parsed: Determination) -> None:
+    """Each warning's line holds the start of its text (which may run on to the next line)."""
+    lines = [" ".join(line.split()) for line in text.split("\n")] + [""]
+    for warning in parsed.warnings:
+        here = f"{lines[warning.line - 1]} {lines[warning.line]}"
+        assert " ".join(warning.text.split()[:4]) in here, (warning, here)
+
+
+@pytest.mark.parametrize(
+    ("name", "items", "unread"),
+    [
+        pytest.param(
+            "final-partly-unreadable.txt",
+            [("Lumbar support brace", UPHELD), ("Urine drug screen", UPHELD)],
+            [
+                (19, "no decision found for 'Acupuncture for the lumbar spine, 6 sessions'"),
+                (26, "the decision says upheld but the rationale concludes overturned"),
+                (28, "a rationale block with no item line before it"),
+            ],
+            id="final",
+        ),
+        pytest.param(
+            "maximus-2013-unread.txt",
+            [
+                ("an MRI of the right knee", UPHELD),
+                ("a knee injection", OVERTURNED),
+                ("a hinged knee brace", UPHELD),
+            ],
+            [
+                (9, "no guideline or rationale text found for 'a hinged knee brace'"),
+                (32, "the decision says overturned but the rationale concludes upheld"),
+            ],
+            id="2013-notice",
+        ),
+    ],
+)
+def test_what_could_not_be_read_is_reported_with_its_line(
+    name: str, items: list[tuple[str, Decision]], unread: list[tuple[int, str]]
+) -> None:
+    text = fixture(name)
+    parsed = parse_determination(text)
+    assert [(i.item, i.decision) for i in parsed.items] == items
+    assert len(parsed.warnings) == len(unread)
+    for warning, (line, problem) in zip(parsed.warnings, unread, strict=True):
+        assert (warning.line, problem in warning.problem) == (line, True), warning
+    _assert_lines_point_at_text(text, parsed)
+    # page furniture added before a warning moves its line with it
+    noisy = parse_determination("Page 1 of 2\n\n" + text)
+    assert [w.line for w in noisy.warnings] == [line + 2 for line, _ in unread]
+
+
+def test_decision_list_disagreeing_with_the_item_line_is_reported() -> None:
+    text = _listed_letter(
+        f"1) MAXIMUS Federal Services, Inc. has determined the request for {MRI} is medically\n"
+        "necessary and appropriate.",
+        [(f"1) {MRI} is not medically necessary and appropriate.", MRI, "not ")],
+    )
+    parsed = parse_determination(text)
+    assert [(i.item, i.decision) for i in parsed.items] == [(MRI, UPHELD)]
+    [warning] = parsed.warnings
+    assert warning.line == 1
+    assert "lists 'a repeat MRI of the lumbar spine' as overturned" in warning.problem
+    assert "(line 5) says upheld" in warning.problem
+    _assert_lines_point_at_text(text, parsed)
+
+
+def test_item_without_decision_is_named_in_the_error() -> None:
+    with pytest.raises(DeterminationParseError) as caught:
+        parse_determination(fixture("final-no-decision.txt"))
+    assert "Line 18: no decision found for 'Lumbar epidural steroid injection at L4-5'" in str(
+        caught.value
+    )
+
+
+def test_letter_text_keeps_source_lines() -> None:
+    text = (
+        "Decision rationale: the physi-\ncal therapy\n\nPage 2 of 3\nRunning Header\n"
+        "notes show\n7\nRunning Header\nno gains.\nPage 3 of 3\n"
+    )
+    letter_text = read_letter(text)
+    assert letter_text.text == "Decision rationale: the physical therapy notes show no gains."
+    assert [
+        letter_text.line_at(letter_text.text.index(word))
+        for word in ("the", "physical", "therapy", "notes", "gains")
+    ] == [1, 1, 2, 6, 9]
+    assert letter_text.starts_line(letter_text.text.index("notes"))
+    assert not letter_text.starts_line(letter_text.text.index("physical"))
+    assert not letter_text.starts_line(letter_text.text.index("therapy"))
 
 
 # --------------------------------------------------------------------------- case summary facts

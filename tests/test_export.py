@@ -11,7 +11,17 @@ from pathlib import Path
 import docx
 import pytest
 
-from helpers import FAKE, GENERATED, MTUS, ODG, Clock, make_answer, make_draft, passages
+from helpers import (
+    FAKE,
+    GENERATED,
+    MTUS,
+    ODG,
+    Clock,
+    ingest_demo,
+    make_answer,
+    make_draft,
+    passages,
+)
 from imr_assist.errors import ReviewError
 from imr_assist.review.export import export_review, references, to_docx, to_markdown
 from imr_assist.review.ledger import EventKind, Ledger, Review
@@ -148,19 +158,10 @@ def test_export_review_writes_then_records(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_real_composer_draft_through_ledger_and_export(settings, tmp_path: Path) -> None:
     """The offline composer's draft on the demo corpus: start, edit, accept, export."""
-    from conftest import CORPUS
     from imr_assist.drafting.chain import make_chain
     from imr_assist.drafting.evidence import gather_evidence
-    from imr_assist.index.store import PassageIndex
-    from imr_assist.ingest.pipeline import ingest_paths
-    from imr_assist.retrieval.hybrid import HybridRetriever
 
-    index = PassageIndex(settings)
-    report = ingest_paths(
-        [CORPUS / "guidelines", CORPUS / "determinations"], settings=settings, index=index
-    )
-    assert not report.failed
-    retriever = HybridRetriever(index)
+    retriever = ingest_demo(settings)
     request = "Lumbar spine home exercise kit"
     summary = "39-year-old, lumbar fusion revision 07/2013, unable to attend PT"
     draft = make_chain(retriever).invoke({"request": request, "summary": summary, "kind": "draft"})
@@ -171,7 +172,7 @@ def test_real_composer_draft_through_ledger_and_export(settings, tmp_path: Path)
     assert review.verification is not None and review.verification.blockers == []
     head, _, tail = review.generated_text.rpartition("Given the above,")  # the conclusion
     final = f"{head}Based on the above,{tail}"
-    check = verify(final, evidence, embedder=index.embedder)
+    check = verify(final, evidence, embedder=retriever.index.embedder)
     review = ledger.accept(review.review_id, final, "Dr. Lee", check)
     assert review.diff.count("\n+") == 2  # "+++ final" and the conclusion
     text = to_markdown(review)

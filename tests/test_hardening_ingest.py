@@ -278,8 +278,11 @@ def test_unreachable_passages_are_found_by_check(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     index = ingest_demo(settings).index
-    ids = sorted(index.collection.get()["ids"])
-    blind = set(ids[::10])
+    got = index.collection.get(include=["embeddings"])
+    ids = sorted(got["ids"])
+    vectors = [tuple(np.round(v, 4)) for v in got["embeddings"]]
+    unique = sorted(i for i, v in zip(got["ids"], vectors, strict=True) if vectors.count(v) == 1)
+    blind = set(unique[::10])  # passages with a vector of their own (no ties to blank with them)
     blinded = _Blind(index.collection, blind)
     monkeypatch.setattr(PassageIndex, "collection", property(lambda self: blinded))
     report = check(index)
@@ -579,20 +582,29 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])  # closed when the block ends: nothing listens there
 
 
-def test_unreachable_openai_compatible_server_is_a_clear_error(settings: Settings) -> None:
+@pytest.mark.parametrize(
+    ("spec", "path", "shown", "error"),
+    [
+        ("openai:local-model", "/v1", "OpenAI-compatible local-model at", "Connection error."),
+        ("ollama:llama3.1", "", "Ollama llama3.1 at", "ConnectError"),
+    ],
+)
+def test_unreachable_llm_server_is_a_clear_error(
+    settings: Settings, spec: str, path: str, shown: str, error: str
+) -> None:
     from imr_assist.drafting.evidence import gather_evidence
     from imr_assist.drafting.llm import describe_llm, make_chat_model
     from imr_assist.drafting.llm_drafter import make_llm_drafter
 
-    url = f"http://127.0.0.1:{_closed_port()}/v1"
-    model = make_chat_model("openai:local-model", base_url=url, timeout_s=5)
-    drafter = make_llm_drafter(model, describe_llm("openai:local-model", url))
+    url = f"http://127.0.0.1:{_closed_port()}{path}"
+    model = make_chat_model(spec, base_url=url, timeout_s=5)
+    drafter = make_llm_drafter(model, describe_llm(spec, url))
     evidence = gather_evidence(ingest_demo(settings), "TENS unit")
     with pytest.raises(LLMError) as info:
         drafter(evidence, "draft", "TENS unit", "")
     message = str(info.value)
-    assert message.startswith(f"The drafting model OpenAI-compatible local-model at {url}")
-    assert "ConnectionError: Connection error." in message and "IMR_LLM__BASE_URL" in message
+    assert message.startswith(f"The drafting model {shown} {url} (external) failed (")
+    assert error in message and "IMR_LLM__BASE_URL" in message
     assert "unset IMR_LLM__MODEL to draft offline" in message
 
 

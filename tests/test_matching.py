@@ -7,7 +7,7 @@ import pytest
 from imr_assist.index.embedding import HashingEmbeddings
 from imr_assist.models import Direction, Strength, Tier
 from imr_assist.reasoning.matching import find_findings, population_fits
-from imr_assist.reasoning.models import Phase, Recommendation, Request
+from imr_assist.reasoning.models import Fact, Phase, Recommendation, Request
 
 EMB = HashingEmbeddings()
 
@@ -109,10 +109,41 @@ def test_an_unrelated_recommendation_is_not_a_match() -> None:
     assert [(r.guideline, r.silent, r.governing) for r in rows] == [("VA/DoD", True, None)]
 
 
-def test_the_canonical_concept_named_in_the_statement_matches() -> None:
-    r = rec("NYS", "E.2", ["Therapeutic procedures"])
-    r = r.model_copy(update={"statement": "Home exercise kits are recommended with a program."})
+def test_a_topic_label_names_the_item_and_a_passing_mention_does_not() -> None:
+    kit = rec("ODG", "Home exercise kits: an option", ["individual exercise program"])
+    gym = rec("ODG", "Exercise", ["exercise"])
+    gym = gym.model_copy(update={"statement": "Exercise is recommended; home exercise kits vary."})
 
-    (row,) = find_findings(req("home exercise kit"), [(r, 0.2)], EMB)
+    (row,) = find_findings(req("home exercise kit"), [(kit, 0.2), (gym, 0.9)], EMB)
 
-    assert row.governing is not None and row.governing.similarity >= 0.8
+    assert row.governing is not None and row.governing.recommendation.label.startswith("Home")
+    assert row.governing.similarity >= 0.8
+    assert all(m.recommendation.label != "Exercise" for m in row.others)
+
+
+def test_a_recommendation_about_another_body_region_never_governs() -> None:
+    loaded = [("NYS low back", "nys-low-back", Tier.OTHER_GUIDELINE)]
+    spine_prp = rec("NYS low back", "D.6.j PRP", ["platelet rich plasma"], region="low_back")
+
+    (row,) = find_findings(
+        req("platelet rich plasma", region="knee"), [(spine_prp, 0.9)], EMB, guidelines=loaded
+    )
+
+    assert row.silent and row.governing is None
+    assert row.others and not row.others[0].population_fits
+
+
+def test_among_recommendations_naming_the_item_the_case_context_decides() -> None:
+    bursitis = rec("NYS knee", "C.11 Bursitis: MRI", ["MRI"], region="knee")
+    meniscus = rec("NYS knee", "C.6 Meniscus tear: MRI", ["MRI"], region="knee")
+    request = req("MRI", region="knee").model_copy(
+        update={
+            "facts": [
+                Fact(text="Locking and a positive McMurray test: meniscus tear.", negated=False)
+            ]
+        }
+    )
+
+    (row,) = find_findings(request, [(bursitis, 0.9), (meniscus, 0.9)], EMB)
+
+    assert row.governing is not None and row.governing.recommendation.label.startswith("C.6")

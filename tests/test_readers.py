@@ -714,15 +714,22 @@ def test_seed_letter_forced_to_guideline_kind() -> None:
     (doc,) = read_source(SEED, ReadOptions(kind="guideline")).documents
 
     assert (doc.meta.kind, doc.meta.decision, doc.determination) == (Kind.GUIDELINE, None, None)
-    assert doc.meta.tier is Tier.MTUS  # its first 5,000 characters name the MTUS
+    # its first 5,000 characters name the MTUS, which no longer grants the tier (issue 15)
+    assert doc.meta.tier is Tier.GUIDELINE  # named ACOEM / ODG
 
 
 @pytest.mark.parametrize(
     ("kind", "front", "title", "text", "expected"),
     [
-        (Kind.GUIDELINE, {}, None, "MTUS Chronic Pain Medical Treatment Guidelines", Tier.MTUS),
-        (Kind.GUIDELINE, {}, None, "the Medical Treatment Utilization Schedule says", Tier.MTUS),
-        (Kind.GUIDELINE, {"guideline": "MTUS ACOEM"}, None, "Exercise helps.", Tier.MTUS),
+        # a mention never grants the MTUS tier (issue 15); the official DWC text does
+        (Kind.GUIDELINE, {}, None, "MTUS Chronic Pain Medical Treatment Guidelines",
+         Tier.OTHER_GUIDELINE),
+        (Kind.GUIDELINE, {}, None, "the Medical Treatment Utilization Schedule says",
+         Tier.OTHER_GUIDELINE),
+        (Kind.GUIDELINE, {"guideline": "MTUS ACOEM"}, None, "Exercise helps.", Tier.GUIDELINE),
+        (Kind.GUIDELINE, {}, "Chronic Pain Medical Treatment Guidelines",
+         "State of California, Division of Workers' Compensation. Medical Treatment "
+         "Utilization Schedule (MTUS), 8 C.C.R. §§9792.20 - 9792.26.", Tier.MTUS),
         (Kind.GUIDELINE, {}, "ODG Low Back", "Exercise helps.", Tier.GUIDELINE),
         (Kind.GUIDELINE, {}, None, "Official Disability Guidelines: Low Back", Tier.GUIDELINE),
         (Kind.GUIDELINE, {}, None, "ACOEM Practice Guidelines chapter 12", Tier.GUIDELINE),
@@ -747,7 +754,9 @@ MTUS_TEXT = "MTUS Chronic Pain Medical Treatment Guidelines\n\nExercise is recom
 @pytest.mark.parametrize(
     ("front", "options", "expected"),
     [
-        ("", ReadOptions(), Tier.MTUS),  # detected from the text
+        ("", ReadOptions(), Tier.OTHER_GUIDELINE),  # a mention grants nothing
+        ("---\ntier: mtus\n---\n", ReadOptions(), Tier.MTUS),  # front matter grants it
+        ("", ReadOptions(tier=Tier.MTUS), Tier.MTUS),  # so does the flag
         ("---\ntier: study\n---\n", ReadOptions(), Tier.STUDY),  # front matter beats detection
         ("---\ntier: study\n---\n", ReadOptions(tier=Tier.GUIDELINE), Tier.GUIDELINE),  # flag wins
         ("", ReadOptions(tier=Tier.OTHER_GUIDELINE), Tier.OTHER_GUIDELINE),

@@ -425,3 +425,14 @@ def test_no_clinical_number_is_lost() -> None:
 )
 def test_the_misses_of_issue_15(text: str, name: str) -> None:
     assert name not in redact(text).text
+
+
+def test_names_found_in_one_text_are_removed_from_the_others() -> None:
+    from imr_assist.drafting.redaction import redact_together
+
+    summary, rationale, empty = redact_together(
+        ["Pt: Maria G. Lopez, 52-year-old.", "The record of Maria Lopez lists no kit.", ""]
+    )
+    assert summary == "Pt: [NAME], 52-year-old."
+    assert rationale == "The record of [NAME] [NAME] lists no kit."
+    assert empty == ""

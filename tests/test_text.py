@@ -13,13 +13,13 @@ import pytest
 import imr_assist
 from fakes import QueuedChatModel
 from imr_assist import errors
-from imr_assist.drafting import composer
 from imr_assist.drafting.evidence import Evidence
 from imr_assist.drafting.llm_drafter import make_llm_drafter
 from imr_assist.errors import QueryError
 from imr_assist.index.filters import FILTER_KEYS, build_where, check_filters, filter_mask
 from imr_assist.ingest.reader import _body_region
-from imr_assist.models import Kind, SearchResult, Stance, StrictModel
+from imr_assist.models import Direction, Kind, SearchResult, Stance, Strength, StrictModel
+from imr_assist.reasoning import wording
 from imr_assist.retrieval.precedent import Precedent
 from imr_assist.review.ledger.gate import text_diff
 from imr_assist.text import lexicon, polarity
@@ -135,13 +135,24 @@ AGREEMENT = [
 def test_drafter_and_verifier_read_a_guideline_sentence_alike(
     sentence: str, expected: Stance
 ) -> None:
-    drafter = composer.polarity(sentence)
+    drafter = _drafter_reading(sentence)
     verifier = polarity.stance_of_directions(verify.polarity(sentence))
     assert drafter is verifier is expected
 
 
+def _drafter_reading(sentence: str) -> Stance:
+    """How the drafting side reads a sentence: the recommendation extractor's grade, else the
+    direction its statement states (reasoning/wording.py, through text/polarity)."""
+    grade = wording.grade_of(sentence) or wording.Grade("", None, Strength.NONE)
+    direction = wording.direction_of(grade, sentence)
+    return {
+        Direction.FOR: Stance.RECOMMENDED,
+        Direction.AGAINST: Stance.NOT_RECOMMENDED,
+        Direction.NEITHER: Stance.INSUFFICIENT_EVIDENCE,
+    }[direction]
+
+
 def test_every_stage_reads_polarity_from_text_polarity() -> None:
-    assert composer.polarity is polarity.stance
     assert verify.polarity is polarity.polarity
     for path in SRC.rglob("*.py"):
         if path.name == "polarity.py":

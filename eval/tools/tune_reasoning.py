@@ -27,7 +27,8 @@ def main() -> None:
     ap.add_argument("--home", required=True)
     ap.add_argument("--cases", required=True, action="append")
     ap.add_argument("--split", default="dev")
-    ap.add_argument("--thresholds", default="0.45,0.5,0.55,0.6,0.65,0.7,0.75,0.8")
+    ap.add_argument("--thresholds", default="0.65,0.7,0.75,0.8,0.85")
+    ap.add_argument("--related", default="0.55", help="comma list: looser threshold(s)")
     ap.add_argument("--show", action="store_true", help="print each case at the first threshold")
     args = ap.parse_args()
     index = PassageIndex(api.load_settings(home=args.home))
@@ -43,10 +44,13 @@ def main() -> None:
         for c in cases
     }
     print(f"{len(cases)} cases ({args.split})")
-    for i, t in enumerate(float(x) for x in args.thresholds.split(",")):
+    grid = [
+        (float(t), float(r)) for t in args.thresholds.split(",") for r in args.related.split(",")
+    ]
+    for i, (t, rel) in enumerate(grid):
         stance_ok = stance_n = dec_ok = dec_n = 0
         for c in cases:
-            r = reason_about(requests[c["qid"]], index, threshold=t)
+            r = reason_about(requests[c["qid"]], index, threshold=t, related=rel)
             if c.get("expected_stance"):
                 stance_n += 1
                 stance_ok += r.stance.value == c["expected_stance"]
@@ -58,11 +62,15 @@ def main() -> None:
                 want = c.get("expected_stance") or c.get("expected_decision")
                 got = r.stance.value if c.get("expected_stance") else r.decision.value
                 mark = "ok " if got == want else "BAD"
-                label = f"{gov.recommendation.guideline[:20]} {gov.recommendation.label[:30]} {gov.similarity:.2f}" if gov else "-"
-                print(f"  {mark} {c['qid']} want={want} got={got} | {label} | {(c.get('query') or c.get('request'))[:60]}")
+                label = "-"
+                if gov:
+                    rec = gov.recommendation
+                    label = f"{rec.guideline[:20]} {rec.label[:30]} {gov.similarity:.2f}"
+                line = (c.get("query") or c.get("request"))[:60]
+                print(f"  {mark} {c['qid']} want={want} got={got} | {label} | {line}")
         s = f"{stance_ok}/{stance_n}={stance_ok / stance_n:.3f}" if stance_n else "-"
         d = f"{dec_ok}/{dec_n}={dec_ok / dec_n:.3f}" if dec_n else "-"
-        print(f"threshold {t:.2f}: stance {s}  decision {d}")
+        print(f"threshold {t:.2f} related {rel:.2f}: stance {s}  decision {d}")
 
 
 if __name__ == "__main__":

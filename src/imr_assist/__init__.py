@@ -23,6 +23,7 @@ from imr_assist.ingest.determination import parse_determination
 from imr_assist.models import (
     Decision,
     Determination,
+    DocumentHits,
     Hit,
     Kind,
     Passage,
@@ -30,7 +31,7 @@ from imr_assist.models import (
     SourceDocument,
     Tier,
 )
-from imr_assist.retrieval.authority import order_by_authority
+from imr_assist.retrieval.authority import group_by_document, order_by_authority
 from imr_assist.retrieval.hybrid import HybridRetriever
 from imr_assist.retrieval.precedent import find_precedent
 from imr_assist.review.export import export_review, to_docx, to_markdown
@@ -44,6 +45,7 @@ __all__ = [
     "Decision",
     "Determination",
     "DeterminationDraft",
+    "DocumentHits",
     "Hit",
     "HybridRetriever",
     "ImrAssistError",
@@ -67,6 +69,7 @@ __all__ = [
     "extract_citation_ids",
     "find_precedent",
     "format_citation",
+    "group_by_document",
     "ingest",
     "load_settings",
     "make_chain",

@@ -55,7 +55,7 @@ def _cached_chain(settings_json: str) -> Any:
 
 def open_chain(settings: Settings) -> Any:
     """The drafting chain (retrieve -> order by authority -> draft -> verify) for settings."""
-    return _cached_chain(settings.model_dump_json())
+    return _cached_chain(settings.cache_key())
 
 
 def ask(
@@ -124,7 +124,7 @@ def _cached_index(settings_json: str) -> PassageIndex:
 
 def open_index(settings: Settings) -> PassageIndex:
     """The index for these settings (one per process and settings)."""
-    return _cached_index(settings.model_dump_json())
+    return _cached_index(settings.cache_key())
 
 
 @functools.lru_cache(maxsize=8)
@@ -134,7 +134,7 @@ def _cached_retriever(settings_json: str) -> HybridRetriever:
 
 def open_retriever(settings: Settings) -> HybridRetriever:
     """The hybrid retriever over `open_index(settings)` (one per process and settings)."""
-    return _cached_retriever(settings.model_dump_json())
+    return _cached_retriever(settings.cache_key())
 
 
 def ingest(

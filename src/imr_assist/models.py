@@ -163,6 +163,12 @@ class Passage(StrictModel):
     decision: Decision | None = Field(default=None, description="Decision, for determinations")
     page_start: str = Field(description="Printed label of the first page ('' if unpaged)")
     page_end: str = Field(description="Printed label of the last page ('' if unpaged)")
+    page_number: int | None = Field(
+        default=None,
+        description="1-based index of the first page in the file: the PDF page a viewer opens, "
+        "which the printed label ('60', 'i' in front matter) need not equal; None when the file "
+        "has no pages of its own (text or Markdown without form feeds, JSON sections, tables)",
+    )
     section: str | None = Field(default=None, description="Section heading")
     recommendation: str | None = Field(default=None, description="Recommendation number")
     recommendation_grade: str | None = Field(
@@ -173,6 +179,12 @@ class Passage(StrictModel):
         default="",
         description="Context line (guideline, section, recommendation statement) embedded "
         "with the text so a discussion passage is found by its recommendation's topic",
+    )
+    directives: int = Field(
+        default=0,
+        description="Sentences addressed to a reader or a tool ('Note to automated drafting "
+        "tools: ...'), which are not evidence: drafting never quotes or sends a sentence for "
+        "which ingest.injection.is_directive() is true (strip_directives(text) drops them)",
     )
     text: str = Field(description="Passage text")
 
@@ -281,6 +293,10 @@ class DocumentRecord(StrictModel):
     guideline: str | None = Field(default=None, description="Guideline short name")
     passages: int = Field(description="Number of passages stored")
     ingested_at: str = Field(description="UTC time of ingest, ISO 8601")
+    flagged: int = Field(
+        default=0,
+        description="Passages holding sentences addressed to a reader or a tool (not evidence)",
+    )
 
 
 class IndexStatus(StrictModel):
@@ -467,5 +483,10 @@ class ResolvedCitation(StrictModel):
     tier: Tier = Field(description="Authority tier")
     section: str | None = Field(default=None, description="Section")
     recommendation: str | None = Field(default=None, description="Recommendation number")
-    page_start: str = Field(description="First page ('' if unpaged)")
-    page_end: str = Field(description="Last page ('' if unpaged)")
+    page_start: str = Field(description="Printed label of the first page ('' if unpaged)")
+    page_end: str = Field(description="Printed label of the last page ('' if unpaged)")
+    page_number: int | None = Field(
+        default=None,
+        description="1-based index of the first page in the file (the PDF page); None when "
+        "the file has no pages of its own",
+    )

@@ -10,14 +10,19 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, SerializationInfo, field_serializer
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PARSER_VERSION = "6"  # 6: a mid-paragraph page cross-reference no longer relocates it
+PARSER_VERSION = "7"  # 7: passages carry page_number; 2013-format letters and their damage parse
 """Bump when readers or chunking change what passages look like: it changes the index hash."""
 EXTRACTOR_VERSION = "1"  # 1: recommendation records (reasoning/recommendations.py)
 """Bump when recommendation extraction changes what records look like: it changes the index
 hash, so records are re-derived (a stale record set is never reused silently)."""
+
+
+DEFAULT_TENANT = "default_tenant"
+"""Chroma's own default tenant and database (chromadb.config.DEFAULT_TENANT/DEFAULT_DATABASE)."""
+DEFAULT_DATABASE = "default_database"
 
 
 class _Group(BaseModel):
@@ -155,6 +160,11 @@ class LLMSettings(_Group):
     )
     base_url: str | None = Field(default=None, description="Server URL for ollama/openai")
     api_key: SecretStr | None = Field(default=None, description="API key for openai")
+
+    @field_serializer("api_key")
+    def _api_key(self, key: SecretStr | None, info: SerializationInfo) -> str | None:
+        return None if key is None else _secret(key, info)
+
     temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature")
     max_tokens: int = Field(default=512, ge=16, le=8192, description="Longest draft, in tokens")
     timeout_s: float = Field(default=60.0, gt=0, description="Per-call timeout")
@@ -212,6 +222,23 @@ class Settings(BaseSettings):
         description="http://host:port of a Chroma server; unset = embedded persistent Chroma "
         "in IMR_HOME. Setting it makes network calls to that server.",
     )
+    chroma_tenant: str = Field(
+        default=DEFAULT_TENANT,
+        min_length=1,
+        description="Tenant on the Chroma server (with IMR_CHROMA_URL); it must exist",
+    )
+    chroma_database: str = Field(
+        default=DEFAULT_DATABASE,
+        min_length=1,
+        description="Database within the tenant on the Chroma server (with IMR_CHROMA_URL); "
+        "it must exist",
+    )
+    chroma_headers: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="HTTP headers sent with every request to the Chroma server (with "
+        'IMR_CHROMA_URL), as JSON, e.g. {"Authorization": "Bearer TOKEN"} or '
+        '{"x-chroma-token": "KEY"}; the values are secrets, never printed',
+    )
     collection_prefix: str = Field(
         default="imr", description="Prefix of the Chroma collection name (the rest is a hash)"
     )
@@ -229,6 +256,19 @@ class Settings(BaseSettings):
         default_factory=LedgerSettings, description="Review ledger key and exports"
     )
     eval: EvalSettings = Field(default_factory=EvalSettings, description="Eval-set locations")
+
+    @field_serializer("chroma_headers")
+    def _chroma_headers(
+        self, headers: dict[str, SecretStr], info: SerializationInfo
+    ) -> dict[str, str]:
+        return {name: _secret(value, info) for name, value in headers.items()}
+
+    def cache_key(self) -> str:
+        """These settings as JSON with their secrets, to rebuild clients from in memory.
+
+        ``model_dump_json()`` masks secrets ('**********'), so settings re-read from it would
+        send a masked API key or Chroma header. Never write this string anywhere."""
+        return self.model_dump_json(context={"secrets": True})
 
     def index_fingerprint(self) -> dict[str, object]:
         """Everything that shapes the stored passages and vectors."""
@@ -256,6 +296,12 @@ class Settings(BaseSettings):
         if home is None:
             return self
         return self.model_copy(update={"home": Path(home)})
+
+
+def _secret(value: SecretStr, info: SerializationInfo) -> str:
+    """A secret's value when serialising with ``context={"secrets": True}``, else masked."""
+    context = info.context if isinstance(info.context, dict) else {}
+    return value.get_secret_value() if context.get("secrets") else str(value)
 
 
 def settings_table() -> list[str]:

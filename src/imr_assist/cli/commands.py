@@ -75,7 +75,11 @@ def ingest(
 @home_option
 @errors
 def parse(file: Path, as_json: bool, home: Path | None) -> None:
-    """Parse an IMR determination letter (.txt or .pdf)."""
+    """Parse an IMR determination letter (.txt or .pdf).
+
+    What could not be read (an item without a decision, a block without an item, decisions that
+    disagree) is listed with its line, under "Not read" (JSON: "warnings").
+    """
     det = api.parse_file(file)
     if as_json:
         click.echo(det.model_dump_json(indent=2, exclude={"format"}))
@@ -98,6 +102,11 @@ def parse(file: Path, as_json: bool, home: Path | None) -> None:
         for g in item.reviewer_guidelines:
             click.echo(f"   Reviewer: {g.text}")
         click.echo(f"   Rationale: {item.rationale}")
+    if det.warnings:
+        click.echo(f"\nNot read ({len(det.warnings)}); check these lines of the letter:")
+        for warning in det.warnings:
+            click.echo(f"   line {warning.line}: {warning.problem}")
+            click.echo(f"      {warning.text}")
 
 
 @main.command()
@@ -382,6 +391,7 @@ def _hit_json(hit: Hit) -> dict[str, Any]:
         "guideline": p.guideline,
         "page_start": p.page_start,
         "page_end": p.page_end,
+        "page_number": p.page_number,
         "section": p.section,
         "recommendation": p.recommendation,
         "recommendation_grade": p.recommendation_grade,

@@ -80,6 +80,7 @@ def _resolved(p: Passage) -> ResolvedCitation:
         recommendation=p.recommendation,
         page_start=p.page_start,
         page_end=p.page_end,
+        page_number=p.page_number,
     )
 
 
@@ -87,9 +88,9 @@ def _recommendation_hits(retriever: HybridRetriever, reasoning: Reasoning) -> li
     """The passages of every recommendation the reasoning names, so a rationale can cite them."""
     ids: list[str] = []
     for finding in reasoning.findings:
-        for match in [finding.governing, *finding.others[:1]]:
-            if match is not None:
-                ids += match.recommendation.passage_ids[:2]
+        for i, match in enumerate([finding.governing, *finding.others[:1]]):
+            if match is not None:  # all of the governing one's: its criteria may sit apart
+                ids += match.recommendation.passage_ids[: 8 if i == 0 else 2]
     ids = list(dict.fromkeys(ids))
     passages = retriever.index.get_passages(ids) if ids else []
     return [Hit(passage=p, score=0.0, rank=900 + i) for i, p in enumerate(passages)]

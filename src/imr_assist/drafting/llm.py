@@ -187,10 +187,15 @@ def llm_failure(name: str, exc: BaseException) -> ImrAssistError:
     if isinstance(exc, ImrAssistError):
         return exc
     detail = " ".join(str(exc).split())[:200] or "no detail"
+    check = (
+        "Check the model file and IMR_LLM__MAX_TOKENS (a local model's context is small)"
+        if name.endswith("(local)")
+        else "Check that its server is running and reachable (IMR_LLM__BASE_URL), the model "
+        "name (IMR_LLM__MODEL) and key (IMR_LLM__API_KEY)"
+    )
     return LLMError(
-        f"The drafting model {name} failed ({type(exc).__name__}: {detail}). Check that its "
-        "server is running and reachable (IMR_LLM__BASE_URL), the model name (IMR_LLM__MODEL) "
-        "and key (IMR_LLM__API_KEY); or unset IMR_LLM__MODEL to draft offline."
+        f"The drafting model {name} failed ({type(exc).__name__}: {detail}). {check}; or unset "
+        "IMR_LLM__MODEL to draft offline."
     )
 
 

@@ -18,6 +18,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from imr_assist.citations import format_citation
 from imr_assist.drafting.evidence import Evidence
 from imr_assist.drafting.llm import llm_failure
+from imr_assist.ingest.injection import strip_directives
 from imr_assist.text.sentences import cited_sentences
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def evidence_block(evidence: Evidence, limit: int = 8) -> str:
         if p.id in seen:
             continue
         seen.add(p.id)
-        text = " ".join(p.text.split())[:MAX_PASSAGE_CHARS].replace('"', "'")
+        text = " ".join(strip_directives(p.text).split())[:MAX_PASSAGE_CHARS].replace('"', "'")
         lines.append(
             f'<passage id="{p.id}" tier="{p.tier.value}" source="{format_citation(p)}">\n'
             f"{text}\n</passage>"
@@ -67,8 +68,7 @@ def decision_block(evidence: Evidence) -> str:
     from imr_assist.drafting.writer import DECISION_WORDS, checklist_lines, describe_findings
 
     lines = [
-        f"Decision (fixed): the request is {DECISION_WORDS[reasoning.decision]}; "
-        f"{reasoning.rule}.",
+        f"Decision (fixed): the request is {DECISION_WORDS[reasoning.decision]}; {reasoning.rule}.",
         "Guidelines consulted:",
         *(f"- {line}" for line in describe_findings(reasoning.findings)),
     ]

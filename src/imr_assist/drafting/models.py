@@ -26,52 +26,12 @@ class PrecedentSummary(StrictModel):
     )
 
 
-class Answer(StrictModel):
-    """A cited answer to a reviewer's question."""
+class _Drafted(StrictModel):
+    """What an answer and a determination draft share: the verified text's parts."""
 
-    query: str = Field(description="The question")
-    answer: str = Field(description="The answer text with citation markers")
-    stance: Stance = Field(description="What the governing evidence says")
-    governing_tier: Tier | None = Field(description="Tier the answer rests on")
-    sequence_note: str = Field(description="How far down the order of authority it went")
-    sentences: list[SentenceCheck] = Field(description="Each sentence with ids and verdict")
-    citations: list[ResolvedCitation] = Field(description="Cited passages, resolved")
-    fabricated_ids: list[str] = Field(description="Cited ids not in the evidence")
-    evidence_ids: list[str] = Field(
-        default_factory=list,
-        description="Every passage id the drafter was given, in authority order",
-    )
-    abstained: bool = Field(description="True when nothing relevant was found")
-    precedent: PrecedentSummary | None = Field(description="Similar prior determinations")
-    settings_hash: str = Field(description="Index hash of the evidence")
-    drafter: str = Field(description="Which drafter wrote it")
-    reasoning: Reasoning | None = Field(
-        default=None,
-        description="The structured decision: findings per guideline, checklist, rule applied",
-    )
-
-    @property
-    def text(self) -> str:
-        """The drafted text with its citation markers (what a reviewer edits)."""
-        return self.answer
-
-
-class DeterminationDraft(StrictModel):
-    """A drafted determination block for one disputed item, in the IMR layout."""
-
-    item: str = Field(description="The item as requested")
-    case_summary: str = Field(description="The case facts given")
-    decision: DraftDecision = Field(description="Drafted decision")
     stance: Stance = Field(description="What the governing evidence says about the item")
-    governing_tier: Tier | None = Field(description="Tier the decision rests on")
-    guideline_relied_on: list[str] = Field(
-        description="'MTUS ... Page(s): 287-289' / 'Non-MTUS Citation ODG, Low Back Chapter, ...'"
-    )
+    governing_tier: Tier | None = Field(description="Tier the answer or decision rests on")
     sequence_note: str = Field(description="The order of authority followed")
-    rationale: str = Field(description="Decision rationale with citation markers")
-    missing_documentation: list[str] = Field(
-        description="Documentation whose absence decided the outcome (would change it)"
-    )
     sentences: list[SentenceCheck] = Field(description="Each sentence with ids and verdict")
     citations: list[ResolvedCitation] = Field(description="Cited passages, resolved")
     fabricated_ids: list[str] = Field(description="Cited ids not in the evidence")
@@ -86,6 +46,33 @@ class DeterminationDraft(StrictModel):
     reasoning: Reasoning | None = Field(
         default=None,
         description="The structured decision: findings per guideline, checklist, rule applied",
+    )
+
+
+class Answer(_Drafted):
+    """A cited answer to a reviewer's question."""
+
+    query: str = Field(description="The question")
+    answer: str = Field(description="The answer text with citation markers")
+
+    @property
+    def text(self) -> str:
+        """The drafted text with its citation markers (what a reviewer edits)."""
+        return self.answer
+
+
+class DeterminationDraft(_Drafted):
+    """A drafted determination block for one disputed item, in the IMR layout."""
+
+    item: str = Field(description="The item as requested")
+    case_summary: str = Field(description="The case facts given")
+    decision: DraftDecision = Field(description="Drafted decision")
+    guideline_relied_on: list[str] = Field(
+        description="'MTUS ... Page(s): 287-289' / 'Non-MTUS Citation ODG, Low Back Chapter, ...'"
+    )
+    rationale: str = Field(description="Decision rationale with citation markers")
+    missing_documentation: list[str] = Field(
+        description="Documentation whose absence decided the outcome (would change it)"
     )
 
     @property

@@ -2,7 +2,8 @@
 
 `redact(text)` replaces identifiers with typed placeholders and returns a `Redaction`: the
 redacted text plus an audit trail of kinds and keyed hashes. The originals are never kept,
-so the trail can be logged.
+so the trail can be logged. `redact_together(texts)` redacts several texts of one case (an
+export's summary, item and rationale), so a name found in one is removed from all.
 
 Removed (placeholder): person names after an honorific (Mr./Ms./Mrs./Dr.), after a label
 ("Patient name:", "Pt:", "IW:", "Claimant:", "Applicant:", "Injured worker:", "Insured:", a
@@ -415,3 +416,15 @@ def redact(text: str, *, key: bytes | None = None) -> Redaction:
             alternatives = "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
             out = substitute(kind, re.compile(rf"(?<![\w\[])(?:{alternatives})(?![\w\]])"), out)
     return Redaction(text=out, removed=removed)
+
+
+_SEPARATOR = "\n\u241e\n"  # a line no rule crosses (SYMBOL FOR RECORD SEPARATOR)
+
+
+def redact_together(texts: list[str], *, key: bytes | None = None) -> list[str]:
+    """Each text redacted, with the names, employers and administrators found in any of them
+    also removed from the others ("Pt: Maria Lopez" in a summary, "Lopez" in a rationale)."""
+    if any(_SEPARATOR.strip() in t for t in texts):
+        return [redact(t, key=key).text for t in texts]
+    parts = redact(_SEPARATOR.join(texts), key=key).text.split(_SEPARATOR)
+    return parts if len(parts) == len(texts) else [redact(t, key=key).text for t in texts]

@@ -22,7 +22,9 @@ from pydantic import ConfigDict, Field
 from imr_assist.citations import cite, format_pages
 from imr_assist.drafting.evidence import Evidence
 from imr_assist.drafting.models import PrecedentSummary
+from imr_assist.ingest.injection import is_directive
 from imr_assist.models import Direction, DraftDecision, Hit, Passage, Stance, StrictModel, Tier
+from imr_assist.reasoning.decision import criterion_name
 from imr_assist.reasoning.models import (
     CriterionCheck,
     CriterionStatus,
@@ -78,17 +80,21 @@ def rec_locator(rec: Recommendation) -> str:
     return ", ".join(x for x in (rec.label, pages) if x)
 
 
-def _passage_for(rec: Recommendation, hits: Sequence[Hit]) -> Passage | None:
-    """The passage of `rec` that holds its statement (else the one sharing most of its words)."""
+def _passage_for(
+    rec: Recommendation, hits: Sequence[Hit], text: str | None = None
+) -> Passage | None:
+    """The passage of `rec` that holds `text` (default: its statement), else the one sharing
+    most of its words."""
     by_id = {h.passage.id: h.passage for h in hits}
     mine = [by_id[pid] for pid in rec.passage_ids if pid in by_id]
     if not mine:
         return None
-    head = _words(rec.statement)[:12]
+    text = rec.statement if text is None else text
+    head = _words(text)[:12]
     for p in mine:
         if " ".join(head) in " ".join(_words(p.text)):
             return p
-    wanted = set(_words(rec.statement))
+    wanted = set(_words(text))
     return max(mine, key=lambda p: len(wanted & set(_words(p.text))))
 
 
@@ -96,8 +102,8 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
-def _cite(rec: Recommendation, hits: Sequence[Hit]) -> str:
-    p = _passage_for(rec, hits)
+def _cite(rec: Recommendation, hits: Sequence[Hit], text: str | None = None) -> str:
+    p = _passage_for(rec, hits, text)
     return f" {cite(p.id)}" if p else ""
 
 
@@ -146,7 +152,7 @@ def recommendation_sentence(rec: Recommendation, hits: Sequence[Hit]) -> str:
     strength = f"; {rec.strength_text}" if rec.strength_text else ""
     where = f"{rec.guideline} ({rec_locator(rec)}{strength})"
     what = _what(rec)
-    if what and len(rec.statement) > 220:
+    if what and (len(rec.statement) > 220 or is_directive(rec.statement)):
         return f"{where} {_verb(rec)} {what}.{_cite(rec, hits)}"
     return f'{where} states: "{_short(statement_text(rec.statement), 260)}".{_cite(rec, hits)}'
 
@@ -168,7 +174,9 @@ def _silence_sentences(
             continue
         if tier not in loaded:
             continue
-        quoted = next(((h, s) for h, s in silences if h.passage.tier is tier), None)
+        quoted = next(
+            ((h, s) for h, s in silences if h.passage.tier is tier and not is_directive(s)), None
+        )
         name = next(f.guideline for f in reasoning.findings if f.tier is tier)
         if quoted is not None:
             hit, sentence = quoted
@@ -187,30 +195,36 @@ def _silence_sentences(
 def _criteria_sentences(
     reasoning: Reasoning, rec: Recommendation, hits: Sequence[Hit]
 ) -> list[str]:
-    """The conditions of the governing recommendation, then how the record meets each."""
+    """The conditions of the governing recommendation by name, then the record on the ones
+    that decide: what it contradicts, what it lacks, and (when every condition is met) the
+    record sentence that meets the first one."""
     checks = reasoning.checklist
     if not checks:
         return []
-    listed = "; ".join(_lower_first(_short(c.criterion, 120)) for c in checks[:3])
-    word = "condition" if len(checks[:3]) == 1 else "conditions"
-    out = [f"It sets the {word}: {listed}.{_cite(rec, hits)}"]
-    for c in checks:
-        quoted = f'"{_short(c.criterion, 100)}"'
-        if c.status is CriterionStatus.MET and c.evidence:
-            out.append(f'The record meets the condition {quoted}: "{_short(c.evidence)}".')
-        elif c.status is CriterionStatus.NOT_MET and c.evidence:
-            out.append(f'The record does not meet the condition {quoted}: "{_short(c.evidence)}".')
-        elif c.status is CriterionStatus.NOT_MET:
-            out.append(f"The request exceeds the condition {quoted}.")
-    missing = [
-        f'"{_short(c.criterion, 100)}"'
-        for c in checks
-        if c.status is CriterionStatus.NOT_DOCUMENTED
-    ]
+    names = [_lower_first(criterion_name(c.criterion, 90)) for c in checks[:4]]
+    word = "condition" if len(names) == 1 else "conditions"
+    source = " ".join(c.criterion for c in checks[:4])
+    out = [f"It sets the {word}: {'; '.join(names)}.{_cite(rec, hits, source)}"]
+    not_met = [c for c in checks if c.status is CriterionStatus.NOT_MET]
+    missing = [c for c in checks if c.status is CriterionStatus.NOT_DOCUMENTED and not c.is_limit]
+    for c in not_met[:2]:
+        name = f'"{criterion_name(c.criterion, 90)}"'
+        if c.evidence and not c.is_limit:
+            out.append(f'The record does not meet the condition {name}: "{_short(c.evidence)}".')
+        else:
+            out.append(f"The request exceeds the condition {name}.")
     if missing:
+        listed = " and ".join(f'"{criterion_name(c.criterion, 90)}"' for c in missing[:3])
         which = "condition" if len(missing) == 1 else "conditions"
-        out.append(f"The records provided do not document the {which} {' and '.join(missing[:3])}.")
-    return out[:5]
+        out.append(f"The records provided do not document the {which} {listed}.")
+    if not not_met and not missing:
+        met = next((c for c in checks if c.status is CriterionStatus.MET and c.evidence), None)
+        if met is not None:
+            out.append(
+                f'The record meets the condition "{criterion_name(met.criterion, 90)}": '
+                f'"{_short(met.evidence or "")}".'
+            )
+    return out
 
 
 def _conflict_sentences(reasoning: Reasoning, hits: Sequence[Hit]) -> list[str]:

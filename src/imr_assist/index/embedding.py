@@ -22,7 +22,10 @@ import math
 import os
 import re
 import tempfile
+import threading
 import warnings
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
@@ -451,3 +454,45 @@ def make_embedder(
     if model == HASHING_MODEL:
         return HashingEmbeddings()
     return SentenceEmbeddings(model, batch_size, query_backend=query_backend, cache_dir=cache_dir)
+
+
+# --------------------------------------------------------------------------- cached sentences
+
+_CACHE_SIZE = 50_000  # sentence vectors kept per embedder (~77 MB at 384-d float32)
+_caches: weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
+def embed_cached(embedder: Embeddings, texts: list[str]) -> np.ndarray:
+    """Unit vectors of `texts`, embedding only the ones this embedder has not seen lately.
+
+    The sentences of cited passages recur from draft to draft (and from edit to edit in the
+    workspace), so a verify() after the first embeds little more than the draft's own
+    sentences. LRU-bounded; an embedder that cannot be weakly referenced is not cached."""
+    try:
+        with _cache_lock:
+            cache = _caches.setdefault(embedder, OrderedDict())
+    except TypeError:
+        cache = OrderedDict()
+    with _cache_lock:
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+    if missing:
+        embed = getattr(embedder, "embed_sentences", None) or embedder.embed_documents
+        fresh = np.asarray(embed(missing), dtype=np.float32)
+        fresh /= np.maximum(np.linalg.norm(fresh, axis=1, keepdims=True), 1e-12)
+        with _cache_lock:
+            for text, vector in zip(missing, fresh, strict=True):
+                cache[text] = vector
+    with _cache_lock:
+        rows = []
+        for t in texts:
+            vector = cache.get(t)
+            if vector is None:  # evicted by another thread meanwhile: embed it again
+                vector = np.asarray(embedder.embed_documents([t])[0], dtype=np.float32)
+                vector /= max(float(np.linalg.norm(vector)), 1e-12)
+            else:
+                cache.move_to_end(t)
+            rows.append(vector)
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return np.vstack(rows)

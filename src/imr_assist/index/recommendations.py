@@ -68,8 +68,8 @@ class RecommendationStore:
         self._delete_versions(doc.doc_id, keep={doc.content_hash, self._published(doc.doc_id)})
         if not recs:
             return 0
-        vectors = self.index.embedder.embed_documents([embedding_text(r) for r in recs])
         try:
+            vectors = self.index.embedder.embed_documents([embedding_text(r) for r in recs])
             self.collection.upsert(
                 ids=[r.id for r in recs],
                 embeddings=[list(map(float, v)) for v in vectors],
@@ -79,7 +79,7 @@ class RecommendationStore:
         except Exception as exc:
             raise IndexError_(
                 f"{doc.source_path}: storing recommendation records failed ({exc}); nothing "
-                "was published. Check disk space or the Chroma server and ingest again."
+                "was changed. Check disk space or the Chroma server and ingest again."
             ) from exc
         return len(recs)
 

@@ -30,7 +30,7 @@ from imr_assist.index.embedding import Progress, make_embedder
 from imr_assist.index.filters import build_where
 from imr_assist.ingest.chunking import embedding_text
 from imr_assist.models import DocumentRecord, Hit, IndexStatus, Passage, SourceDocument
-from imr_assist.settings import Settings
+from imr_assist.settings import DEFAULT_DATABASE, DEFAULT_TENANT, Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,18 @@ passages younger than a grace period alone: they may belong to an ingest still r
 
 
 def make_client(settings: Settings) -> Any:
-    """An embedded persistent Chroma in IMR_HOME, or an HttpClient when IMR_CHROMA_URL is set."""
+    """An embedded persistent Chroma in IMR_HOME, or an HttpClient when IMR_CHROMA_URL is set.
+
+    A server client works in ``IMR_CHROMA_TENANT`` / ``IMR_CHROMA_DATABASE`` (both must exist
+    on the server) and sends ``IMR_CHROMA_HEADERS`` with every request, e.g. the token a managed
+    or distributed Chroma requires. Those settings without a server URL are refused, not ignored.
+    """
     home = Path(settings.home)
     if not home.exists():  # the ledger, uploads and index of case work: the owner's only
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
     import chromadb
     from chromadb.config import Settings as ChromaSettings
+    from chromadb.errors import NotFoundError
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
@@ -60,18 +66,43 @@ def make_client(settings: Settings) -> Any:
         url = urlparse(settings.chroma_url)
         if url.scheme not in {"http", "https"} or not url.hostname:
             raise ConfigError(f"IMR_CHROMA_URL={settings.chroma_url!r} is not http(s)://host:port.")
+        headers = {
+            name: value.get_secret_value() for name, value in settings.chroma_headers.items()
+        }
         try:
             return chromadb.HttpClient(
                 host=url.hostname,
                 port=url.port or (443 if url.scheme == "https" else 8000),
                 ssl=url.scheme == "https",
+                headers=headers or None,
                 settings=chroma_settings,
+                tenant=settings.chroma_tenant,
+                database=settings.chroma_database,
             )
+        except NotFoundError as exc:
+            raise IndexError_(
+                f"The Chroma server at {settings.chroma_url} has no tenant "
+                f"{settings.chroma_tenant!r} with database {settings.chroma_database!r} ({exc}). "
+                "Fix IMR_CHROMA_TENANT / IMR_CHROMA_DATABASE, or have the server's administrator "
+                "create them (chromadb.AdminClient: create_tenant, create_database)."
+            ) from exc
         except Exception as exc:
             raise IndexError_(
                 f"Cannot reach the Chroma server at {settings.chroma_url} ({exc}). Start it "
-                "(`chroma run --path DIR --port N`) or unset IMR_CHROMA_URL."
+                "(`chroma run --path DIR --port N`) or unset IMR_CHROMA_URL; a server that "
+                "requires credentials gets them from IMR_CHROMA_HEADERS."
             ) from exc
+    server_only = {
+        "IMR_CHROMA_TENANT": settings.chroma_tenant != DEFAULT_TENANT,
+        "IMR_CHROMA_DATABASE": settings.chroma_database != DEFAULT_DATABASE,
+        "IMR_CHROMA_HEADERS": bool(settings.chroma_headers),
+    }
+    if any(server_only.values()):
+        names = ", ".join(name for name, is_set in server_only.items() if is_set)
+        raise ConfigError(
+            f"{names} apply to a Chroma server, but IMR_CHROMA_URL is unset (the index is "
+            "embedded in IMR_HOME). Set IMR_CHROMA_URL or unset them."
+        )
     path = Path(settings.home) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
@@ -124,6 +155,7 @@ def _record(d: PendingDocument, ingested_at: str) -> DocumentRecord:
         guideline=d.doc.meta.guideline,
         passages=len(d.passages),
         ingested_at=ingested_at,
+        flagged=sum(1 for p in d.passages if p.directives),
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from imr_assist.citations import make_citation_id
+from imr_assist.ingest.injection import is_directive
 from imr_assist.models import Block, Passage, SourceDocument
 from imr_assist.text.sentences import split_sentences
 
@@ -89,6 +90,19 @@ def _group_key(block: Block) -> tuple[object, ...]:
     return (block.section, block.recommendation, block.decision)
 
 
+_PAGED_TEXT_SUFFIXES = (".txt", ".text", ".md", ".markdown")
+
+
+def _page_number(doc: SourceDocument, block: Block) -> int | None:
+    """1-based index of the block's page in the file, for a file made of pages: a PDF, or a text
+    file split by form feeds. None otherwise (one-page text, JSON sections, tables), whatever the
+    printed label says (a digest's labels are the pages it cites, not its own)."""
+    path = doc.source_path.lower()
+    if path.endswith(".pdf") or (path.endswith(_PAGED_TEXT_SUFFIXES) and len(doc.pages) > 1):
+        return block.page_index + 1
+    return None
+
+
 def chunk_document(doc: SourceDocument, size: int, overlap: int) -> list[Passage]:
     """Passages of a document with their locators and content-derived citation ids."""
     passages: list[Passage] = []
@@ -136,11 +150,13 @@ def chunk_document(doc: SourceDocument, size: int, overlap: int) -> list[Passage
                     decision=first.decision or doc.meta.decision,
                     page_start=first.page_label,
                     page_end=last.page_end_label,
+                    page_number=_page_number(doc, first),
                     section=first.section,
                     recommendation=first.recommendation,
                     recommendation_grade=rec.grade if rec else None,
                     ordinal=len(passages),
                     heading=_heading(doc, first, rec.text if rec else None),
+                    directives=sum(is_directive(u.text) for u in units),
                     text=text,
                 )
             )

@@ -215,6 +215,10 @@ def _read_file(
                 read.warnings.append(
                     f"{path.name}: {doc.doc_id}: left out {screened.problem()} (the rest stored)."
                 )
+            if doc.determination is not None:  # what the letter parser could not read
+                read.warnings.extend(
+                    f"{path.name}: line {w.line}: {w.problem}" for w in doc.determination.warnings
+                )
             documents[doc.doc_id] = PendingDocument(doc, screened.kept, abs_path, data_hash)
         if refused and not documents:
             raise CorruptSourceError(

@@ -21,7 +21,7 @@ from imr_assist.errors import (
     UnsupportedSourceError,
 )
 from imr_assist.ingest.determination import looks_like_determination, parse_determination
-from imr_assist.ingest.injection import find_instructions
+from imr_assist.ingest.injection import directive_sentences, find_instructions
 from imr_assist.ingest.pdf import read_pdf_pages
 from imr_assist.ingest.sectionjson import looks_like_section_json, parse_json, read_section_json
 from imr_assist.ingest.structure import build_blocks, find_recommendations
@@ -136,7 +136,9 @@ def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
                     "Check the file; it may be misnamed or damaged.",
                 )
             pages, title = read_pdf_pages(path, max_pages=options.max_pdf_pages)
-            return ReadResult([_document(path, digest, pages, {}, title, options, markdown=False)])
+            notes: list[str] = []
+            doc = _document(path, digest, pages, {}, title, options, markdown=False, notes=notes)
+            return ReadResult([doc], notes)
         text = decode_bytes(data, path)
         if suffix == ".csv":
             if not is_dmhc_header(text.lstrip("\ufeff").split("\n", 1)[0]):
@@ -154,19 +156,10 @@ def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
             return ReadResult([_section_json_document(path, digest, text, options)])
         meta, body = split_front_matter(text, path)
         pages = text_pages(body, path)
-        return ReadResult(
-            [
-                _document(
-                    path,
-                    digest,
-                    pages,
-                    meta,
-                    None,
-                    options,
-                    markdown=suffix in {".md", ".markdown"},
-                )
-            ]
-        )
+        notes = []
+        markdown = suffix in {".md", ".markdown"}
+        doc = _document(path, digest, pages, meta, None, options, markdown=markdown, notes=notes)
+        return ReadResult([doc], notes)
     except SourceError:
         raise
     except ValidationError as exc:
@@ -188,7 +181,10 @@ def _document(
     options: ReadOptions,
     *,
     markdown: bool,
+    notes: list[str] | None = None,
 ) -> SourceDocument:
+    """One document; `notes` receives what the ingest report should say about it (how the
+    MTUS tier was or was not granted, sentences marked as not evidence)."""
     _refuse_instructions(path, pages, front)
     full_text = "\n".join(p.text for p in pages)
     try:
@@ -205,7 +201,10 @@ def _document(
     if kind is Kind.DETERMINATION:
         determination = parse_determination(full_text, source=str(path))
     tier = options.tier or front_tier
-    tier = tier or detect_tier(kind, front, embedded_title, full_text)
+    if tier is None:
+        tier = detect_tier(kind, front, embedded_title, full_text)
+        if notes is not None and kind is Kind.GUIDELINE:
+            notes.extend(_tier_notes(path, tier, front, embedded_title, full_text))
     title = str(front.get("title") or _title(path, embedded_title, determination))
     decision = front.get("decision")
     if determination and len(determination.items) == 1 and decision is None:
@@ -231,6 +230,8 @@ def _document(
             blocks = _with_cited_pages(blocks)
     if not blocks:
         raise EmptySourceError(path, "no text was found after cleaning.", "Check the file content.")
+    if notes is not None:
+        notes.extend(_directive_notes(path, blocks))
     return SourceDocument(
         doc_id=doc_id_for(path),
         source_path=path.name,
@@ -318,14 +319,31 @@ def _kind(front: dict[str, Any], text: str, options: ReadOptions) -> Kind:
     return Kind.DETERMINATION if looks_like_determination(text) else Kind.GUIDELINE
 
 
+_MTUS_NAME = re.compile(r"\bMTUS\b|Medical Treatment Utilization Schedule")
+_DWC = re.compile(r"Division of Workers['’]? Compensation|\bDWC\b")
+_MTUS_SECTIONS = re.compile(r"(?:§+|\b[Ss]ections?|\bC\.?C\.?R\.?)\s*9792\.2\d")
+
+
+def official_mtus(title: str | None, text: str) -> bool:
+    """Is this the MTUS as the DWC publishes it? Its opening names the schedule, the Division
+    of Workers' Compensation and the regulation sections (8 CCR 9792.20-9792.27)."""
+    head = " ".join(filter(None, [title or "", text[:5000]]))
+    return all(r.search(head) for r in (_MTUS_NAME, _DWC, _MTUS_SECTIONS))
+
+
 def detect_tier(kind: Kind, front: dict[str, Any], title: str | None, text: str) -> Tier:
-    """Authority tier from kind, names and wording when no flag or front matter gives it."""
+    """Authority tier from kind, names and wording when no flag or front matter gives it.
+
+    The MTUS tier (the top of the order of authority) is never granted from a mention: only
+    from front matter (`tier: mtus`), a flag (--tier mtus) or the official DWC text
+    (`official_mtus`). A memo that merely names the MTUS is tiered by its other names.
+    """
     if kind is Kind.DETERMINATION:
         return Tier.PRIOR_DETERMINATION
     if kind is Kind.STUDY:
         return Tier.STUDY
     probe = " ".join(filter(None, [str(front.get("guideline", "")), title or "", text[:5000]]))
-    if re.search(r"\bMTUS\b|Medical Treatment Utilization Schedule", probe):
+    if official_mtus(title, text):
         return Tier.MTUS
     if re.search(r"\bACOEM\b|\bODG\b|Official Disability Guidelines", probe):
         return Tier.GUIDELINE
@@ -335,6 +353,38 @@ def detect_tier(kind: Kind, front: dict[str, Any], title: str | None, text: str)
     ):
         return Tier.STUDY
     return Tier.OTHER_GUIDELINE
+
+
+def _tier_notes(
+    path: Path, tier: Tier, front: dict[str, Any], title: str | None, text: str
+) -> list[str]:
+    """What the ingest report says about a detected tier that involves the MTUS."""
+    if tier is Tier.MTUS:
+        return [
+            f"{path.name}: tiered mtus as the official DWC MTUS text (it names the Division "
+            "and 8 CCR 9792.2x on its first pages)."
+        ]
+    probe = " ".join(filter(None, [str(front.get("guideline", "")), title or "", text[:5000]]))
+    if not _MTUS_NAME.search(probe):
+        return []
+    return [
+        f"{path.name}: names the MTUS but was tiered {tier.value}: the MTUS tier is granted "
+        "only by front matter (tier: mtus), --tier mtus, or the official DWC MTUS text. "
+        "Ingest it again with --tier mtus if it is the official MTUS."
+    ]
+
+
+def _directive_notes(path: Path, blocks: list[Block]) -> list[str]:
+    """A line for the ingest report when sentences addressed to a reader or tool were found."""
+    found = [s for b in blocks for s in directive_sentences(b.text)]
+    if not found:
+        return []
+    first = " ".join(found[0].split())
+    first = first if len(first) <= 100 else first[:99] + "…"
+    return [
+        f"{path.name}: {len(found)} sentence(s) addressed to a reader or a tool, not evidence: "
+        f"marked, never quoted or sent to a model (first: '{first}')."
+    ]
 
 
 def _body_region(title: str, kind: Kind) -> str | None:

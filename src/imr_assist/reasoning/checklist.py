@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from imr_assist.index.embedding import embed_cached
 from imr_assist.reasoning.facts import read_facts
 from imr_assist.reasoning.models import (
     CriterionCheck,
@@ -91,7 +92,8 @@ def check_criteria(
         recommendation.criteria, request, embedder=embedder, threshold=threshold, nlp=nlp,
         drugs=drugs,
     )  # fmt: skip
-    return [*checks, *(check_limit(limit, request) for limit in recommendation.limits)]
+    limits = (check_limit(limit, request) for limit in recommendation.limits)
+    return [*checks, *(c for c in limits if c is not None)]
 
 
 def check_statements(
@@ -172,13 +174,9 @@ def _expanded(text: str) -> str:
 
 
 def _similarities(embedder: Embeddings, texts: list[str], n: int) -> np.ndarray:
-    """Cosine similarity of each of the first `n` texts with each of the rest. Short texts go
-    through `embed_sentences` when the embedder has it (the bundled model's unpadded ONNX
-    path, as for verification), else `embed_documents`."""
-    embed = getattr(embedder, "embed_sentences", None) or embedder.embed_documents
-    vectors = np.asarray(embed(texts), dtype=float)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = vectors / np.where(norms == 0, 1.0, norms)
+    """Cosine similarity of each of the first `n` texts with each of the rest (unit vectors
+    from the shared sentence cache: a recommendation's criteria are embedded once)."""
+    vectors = embed_cached(embedder, texts).astype(float)
     return vectors[:n] @ vectors[n:].T
 
 
@@ -229,9 +227,12 @@ def _bare_count(m: re.Match[str], text: str) -> bool:
     return numeric and _ANY_COUNT_UNIT_RE.search(text) is not None
 
 
-def check_limit(limit: str, request: Request) -> CriterionCheck:
-    """One limit against the request's amounts (see `read_limit`)."""
+def check_limit(limit: str, request: Request) -> CriterionCheck | None:
+    """One limit against the request's amounts (see `read_limit`); None for a limit that sets
+    no number ('As needed use may be reasonable'): there is nothing to exceed."""
     spec = read_limit(limit)
+    if all(value is None for value in spec):
+        return None
     asked = _requested(request)
     pairs = [(a, b) for a, b in zip(asked, spec, strict=True) if a is not None and b is not None]
     if not pairs:

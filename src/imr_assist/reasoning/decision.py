@@ -24,6 +24,7 @@ are returned as `conflicts` with the reason for the choice (8 CCR 9792.25.1).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -124,6 +125,20 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+_LEAD_RE = re.compile(r"^\s*\*\*(.+?)\*\*")
+
+
+def criterion_name(criterion: str, limit: int = 110) -> str:
+    """How a criterion is named to a reviewer: its bold lead ('**Components are listed.**
+    The request names ...' -> 'Components are listed'), else its first sentence, shortened."""
+    lead = _LEAD_RE.match(criterion)
+    text = lead.group(1) if lead else re.split(r"(?<=[.;])\s+(?=[A-Z])", criterion.strip())[0]
+    text = " ".join(text.replace("**", "").split()).rstrip(" .;:,")
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + " ..."
+    return text
+
+
 def apply_rules(facts: Facts) -> Rule:
     """The first row of `RULES` whose condition holds."""
     return next(rule for rule in RULES if rule.when(facts))
@@ -195,7 +210,10 @@ def decide(
         governing.governing.recommendation.direction if governing and governing.governing else None
     )
     not_met = [c for c in checklist if c.status is CriterionStatus.NOT_MET]
-    undocumented = [c for c in checklist if c.status is CriterionStatus.NOT_DOCUMENTED]
+    # a limit the request states no amount for is not a missing record: it is listed, not decisive
+    undocumented = [
+        c for c in checklist if c.status is CriterionStatus.NOT_DOCUMENTED and not c.is_limit
+    ]
     problems = []
     if not request.item:
         problems.append(
@@ -215,7 +233,13 @@ def decide(
     stance = rule.stance or (_STANCE[direction] if direction else Stance.NOT_ADDRESSED)
     would_change: list[str] = []
     if rule.number in (6, 7):
-        would_change = [c.criterion for c in [*not_met, *undocumented]]
+        would_change = [criterion_name(c.criterion) for c in [*not_met, *undocumented]]
+    if direction is Direction.FOR:
+        would_change += [
+            f"the quantity requested, to check against: {criterion_name(c.criterion)}"
+            for c in checklist
+            if c.is_limit and c.status is CriterionStatus.NOT_DOCUMENTED
+        ]
     elif rule.number == 2:
         would_change = ["a case summary whose facts agree with each other"]
     return Reasoning(

@@ -15,22 +15,24 @@ Pure: candidates and an `Embeddings` come in, `GuidelineFinding`s go out. `index
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from imr_assist.index.embedding import embed_cached
 from imr_assist.models import Direction, Strength, Tier
 from imr_assist.reasoning.models import GuidelineFinding, Match, Phase, Recommendation, Request
 from imr_assist.retrieval.authority import GUIDANCE_TIERS
 from imr_assist.text.lexicon import expand_query
 
-MATCH_THRESHOLD = 0.55
-"""Least similarity of requested item and intervention for a recommendation to be about the
+MATCH_THRESHOLD = 0.75
+"""Least similarity of the requested item and an intervention for a recommendation to name the
 item. Chosen on the development splits only (eval/README.md, 'Reasoning')."""
+RELATED_THRESHOLD = 0.55
+"""Least similarity for a recommendation about a broader or related concept ('exercise' for a
+home exercise kit): used only when no loaded guideline names the item itself."""
 CONCEPT_SIMILARITY = 0.80
 """Similarity credited when the item's canonical concept is named in the statement itself."""
 CANDIDATES = 40
@@ -64,6 +66,8 @@ def item_phrases(request: Request, *, broad: bool = False) -> list[str]:
     lexicon's wider concepts ('home exercise program' for a kit), used only when no guideline
     names the item itself."""
     phrases = [request.item or "", *request.concepts, *request.drugs]
+    # the reviewer's own words for the item ('PRP', 'Norco') count as well as its canonical name
+    phrases += [surface for surface, _ in expand_query(request.text).matched]
     for drug in request.drugs:
         phrases += expand_query(drug).terms_added
     if broad:
@@ -87,33 +91,6 @@ def targets(rec: Recommendation) -> list[str]:
     return out or [rec.statement]
 
 
-class _Vectors:
-    """Embeds short phrases once per process (interventions repeat across requests)."""
-
-    def __init__(self, embedder: Embeddings) -> None:
-        self._embed = functools.lru_cache(maxsize=4096)(self._one)
-        self._embedder = embedder
-
-    def _one(self, text: str) -> tuple[float, ...]:
-        vec = np.asarray(self._embedder.embed_query(text), dtype=np.float32)
-        norm = float(np.linalg.norm(vec)) or 1.0
-        return tuple((vec / norm).tolist())
-
-    def many(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray([self._embed(t) for t in texts], dtype=np.float32)
-
-
-_VECTORS: dict[int, _Vectors] = {}
-
-
-def _vectors(embedder: Embeddings) -> _Vectors:
-    key = id(embedder)
-    if key not in _VECTORS:
-        _VECTORS.clear() if len(_VECTORS) > 8 else None
-        _VECTORS[key] = _Vectors(embedder)
-    return _VECTORS[key]
-
-
 def similarity(
     request: Request, rec: Recommendation, embedder: Embeddings, *, broad: bool = False
 ) -> float:
@@ -121,12 +98,11 @@ def similarity(
     phrases = item_phrases(request, broad=broad)
     if not phrases:
         return 0.0
-    if any(_phrase_in(p, f"{' '.join(rec.interventions)} {rec.statement}") for p in phrases):
+    if any(_phrase_in(p, " ".join(targets(rec))) for p in phrases):
         lexical = CONCEPT_SIMILARITY
     else:
         lexical = 0.0
-    vec = _vectors(embedder)
-    sims = vec.many(phrases) @ vec.many(targets(rec)).T
+    sims = embed_cached(embedder, phrases) @ embed_cached(embedder, targets(rec)).T
     return float(max(lexical, float(sims.max()) if sims.size else 0.0))
 
 
@@ -150,19 +126,47 @@ def population_fits(request: Request, rec: Recommendation) -> tuple[bool, str]:
     ):
         covered = ", ".join(sorted(p.value for p in phases))
         return False, f"it covers {covered} conditions, the request is {phase.value}"
-    asked, said = request.body_region, rec.body_region
-    if asked and said and "general" not in (asked, said) and asked != said:
-        return False, f"it is about the {said.replace('_', ' ')}, the request the " + asked.replace(
-            "_", " "
-        )
+    if not region_fits(request, rec):
+        said = (rec.body_region or "").replace("_", " ")
+        return False, f"it is about the {said}, the request the " + (
+            request.body_region or ""
+        ).replace("_", " ")
     return True, "the population fits"
 
 
 _STRENGTH_ORDER = {Strength.STRONG: 2, Strength.WEAK: 1, Strength.NONE: 0}
 
 
+SIMILARITY_STEP = 0.05
+"""Similarities within one step are a tie, broken by how well the case context fits."""
+
+
 def _rank_key(m: Match) -> tuple[bool, float, int]:
-    return (m.population_fits, round(m.similarity, 2), _STRENGTH_ORDER[m.recommendation.strength])
+    bucket = round(m.similarity / SIMILARITY_STEP) * SIMILARITY_STEP
+    return (m.population_fits, round(bucket, 2), _STRENGTH_ORDER[m.recommendation.strength])
+
+
+def region_fits(request: Request, rec: Recommendation) -> bool:
+    """False when the recommendation is about another body region than the request."""
+    asked, said = request.body_region, rec.body_region
+    return not (asked and said and "general" not in (asked, said) and asked != said)
+
+
+def _context_similarity(
+    request: Request, matches: Sequence[Match], embedder: Embeddings
+) -> dict[str, float]:
+    """Similarity of the case (request line and the record's first facts) with each matched
+    recommendation's label, population and statement: among recommendations that all name the
+    item ('MRI' under several knee conditions), the one about this case's condition wins."""
+    if len(matches) < 2:
+        return {}
+    case = " ".join([request.text, *(f.text for f in request.facts[:4])])
+    texts = [
+        f"{m.recommendation.label}. {m.recommendation.population}. {m.recommendation.statement}"
+        for m in matches
+    ]
+    sims = embed_cached(embedder, texts) @ embed_cached(embedder, [case])[0]
+    return {m.recommendation.id: float(x) for m, x in zip(matches, sims, strict=True)}
 
 
 def find_findings(
@@ -194,10 +198,23 @@ def find_findings(
             Match(recommendation=rec, similarity=round(sim, 4), population_fits=fits, reason=why)
         )
         meta.setdefault(rec.guideline, (rec.doc_id, rec.tier))
+    context = _context_similarity(
+        request, [m for ms in by_guideline.values() for m in ms], embedder
+    )
     findings = []
     for name, (doc_id, tier) in meta.items():
-        matches = sorted(by_guideline.get(name, []), key=_rank_key, reverse=True)
-        governing = matches[0] if matches else None
+        matches = sorted(
+            by_guideline.get(name, []),
+            key=lambda m: (
+                *_rank_key(m)[:2],
+                context.get(m.recommendation.id, 0.0),
+                _rank_key(m)[2],
+            ),
+            reverse=True,
+        )
+        # a recommendation about another body region never governs this request
+        eligible = [m for m in matches if region_fits(request, m.recommendation)]
+        governing = eligible[0] if eligible else None
         if governing is not None:
             governing = governing.model_copy(update={"reason": _why_governs(governing, matches)})
             doc_id = governing.recommendation.doc_id
@@ -207,7 +224,7 @@ def find_findings(
                 doc_id=doc_id,
                 tier=tier,
                 governing=governing,
-                others=matches[1:5],
+                others=[m for m in matches if m is not (eligible[0] if eligible else None)][:4],
                 silent=governing is None,
             )
         )
@@ -255,9 +272,11 @@ def gather_findings(
     guidelines: Sequence[tuple[str, str, Tier]] = (),
     where: dict[str, object] | None = None,
     threshold: float | None = None,
+    related: float | None = None,
 ) -> list[GuidelineFinding]:
     """Fetch candidates from `source` for each item phrase, then `find_findings`: first for the
-    item itself, and only when no guideline names it, for its broader concept."""
+    item itself (a close match), and only when no guideline names it, for its broader concept
+    (a looser one)."""
     for broad in (False, True):
         texts = item_phrases(request, broad=broad) or [request.text]
         candidates: list[tuple[Recommendation, float]] = []
@@ -269,8 +288,14 @@ def gather_findings(
             embedder,
             guidelines=guidelines,
             broad=broad,
-            threshold=MATCH_THRESHOLD if threshold is None else threshold,
+            threshold=_pick(threshold, MATCH_THRESHOLD)
+            if not broad
+            else _pick(related, RELATED_THRESHOLD),
         )
         if any(f.governing is not None for f in findings):
             return findings
     return findings
+
+
+def _pick(value: float | None, default: float) -> float:
+    return default if value is None else value

@@ -58,6 +58,7 @@ def reason_about(
     embedder: Embeddings | None = None,
     filters: dict[str, str] | None = None,
     threshold: float | None = None,
+    related: float | None = None,
 ) -> Reasoning:
     """Findings per loaded guideline, the governing recommendation's checklist, the decision."""
     from imr_assist.index.recommendations import RecommendationStore
@@ -70,7 +71,7 @@ def reason_about(
     findings = [
         f
         for f in gather_findings(
-            request, store, embedder, guidelines=guidelines, threshold=threshold
+            request, store, embedder, guidelines=guidelines, threshold=threshold, related=related
         )
         if f.guideline in names
     ]

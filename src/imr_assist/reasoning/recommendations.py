@@ -30,7 +30,8 @@ Maximum duration", "Dose", visit and session fields are its limits; conditional 
 statement itself ("when red flags are present", "in the absence of ...") are criteria too.
 Discontinuation, contraindication and rationale fields stay discussion (passages). Finding the
 statements (1-5) lives in `reasoning.statements`; the printed strength vocabulary and the readers
-of direction, phase, population and intervention in `reasoning.wording`. Bump `settings.EXTRACTOR_VERSION` when what this module returns changes.
+of direction, phase, population and intervention in `reasoning.wording`. Bump
+`settings.EXTRACTOR_VERSION` when what this module returns changes.
 """
 
 from __future__ import annotations
@@ -168,6 +169,7 @@ def _attach_criteria_sections(doc: GuidelineText, drafts: list[Draft]) -> None:
         target = (about or before)[-1]
         text = _LIST_ITEM_RE.sub("", block.text)
         target.criteria.append(" ".join(text.split()))
+        target.criteria_blocks.append(i)
 
 
 # --------------------------------------------------------------------------- records
@@ -217,6 +219,12 @@ def _records(
         else:
             passage_ids = [
                 p.id for p, (a, b) in zip(own, spans, strict=True) if a <= last and b >= draft.start
+            ]
+        if draft.criteria_blocks and spans:  # its criteria listed under their own heading
+            passage_ids += [
+                p.id
+                for p, (a, b) in zip(own, spans, strict=True)
+                if any(a <= i <= b for i in draft.criteria_blocks) and p.id not in passage_ids
             ]
         population = population_of(draft.statement)
         reading = expand_acronyms(f"{draft.statement} {population}", doc.acronyms)

@@ -83,6 +83,8 @@ class Draft:
     end: int = -1
     criteria: list[str] = field(default_factory=list)
     limits: list[str] = field(default_factory=list)
+    criteria_blocks: list[int] = field(default_factory=list)
+    """Blocks outside its own section that hold its criteria ('Criteria for the use of X')."""
 
 
 @dataclass

@@ -114,9 +114,13 @@ def grade_of(text: str) -> Grade | None:
     grade in parentheses, a 'Strength of evidence' line or a GRADE sentence)."""
     for pattern, direction, strength in _LABELS:
         match = pattern.search(text)
-        if match:
+        if match and not _NEGATED_BEFORE_RE.search(text, 0, match.start()):
             return Grade(" ".join(match.group(0).split()), direction, strength)
     return None
+
+
+_NEGATED_BEFORE_RE = re.compile(r"\b(?:not|n't|never|no)\s+$", re.IGNORECASE)
+"""'does not recommend against yoga' states no grade: the label after a negation is negated."""
 
 
 def _printed(text: str, end: int) -> str:
@@ -215,7 +219,7 @@ _CLAUSE_END_RE = re.compile(
     r"|for\s+(?:patients|people|adults|those|the\s+(?:treatment|management)|treatment"
     r"|management|acute|chronic|subacute|non-acute)|to\s+(?:inform|improve|reduce|assist|help"
     r"|treat|manage|achieve)|as\s+(?:part|an?\b|the|first|second|adjunct)|with\s+or\s+without"
-    r"|over\s+|rather\s+than|compared|for\s+example|such\s+as|including"
+    r"|over\s+|rather\s+than|compared|for\s+example|such\s+as|including|particularly"
     r"|with\s+(?:at\s+least|an?\s|the\s))\b|,\s+(?:delivered|performed|given|provided|used)\b"
     r"|\s(?:is|are|was|were|has|have)\s|[.;:]\s|[.;:]$|\s\((?:e\.g\.|i\.e\.|see)",
     re.IGNORECASE,
@@ -234,18 +238,19 @@ def intervention_phrases(statement: str) -> list[str]:
     match = _OBJECT_RE.search(text)
     if match:
         return split_phrase(match.group("obj"))
+    text = without_parentheses(text)
     predicate = _PREDICATE_RE.search(text)
     if predicate is None:
         return []
     subject = _strip_lead_clause(re.split(r"[:;]\s", text[: predicate.start()])[-1].strip())
-    if _NOT_A_SUBJECT_RE.match(subject) or len(subject.split()) > MAX_INTERVENTION_WORDS:
+    if _NOT_A_SUBJECT_RE.match(subject) or len(subject.split()) > 2 * MAX_INTERVENTION_WORDS:
         return []
     return split_phrase(subject)
 
 
 def _strip_lead_clause(text: str) -> str:
     """'For patients with X, Y is recommended' -> 'Y is recommended'."""
-    return re.sub(r"^(?:for|in|among)\s[^,]{3,120},\s*", "", text, flags=re.IGNORECASE)
+    return re.sub(r"^(?:(?:for|in|among|or|and)\s[^,]{3,120},\s*)+", "", text, flags=re.IGNORECASE)
 
 
 def split_phrase(phrase: str) -> list[str]:

@@ -33,7 +33,7 @@ from pathlib import Path
 from pydantic import Field
 
 from imr_assist.citations import extract_citation_ids
-from imr_assist.drafting.redaction import redact as redact_text
+from imr_assist.drafting.redaction import redact_together
 from imr_assist.errors import ExportError, ReviewError
 from imr_assist.models import DraftDecision, StrictModel
 from imr_assist.review.ledger import Ledger, Review, ReviewStatus
@@ -239,18 +239,15 @@ def export_review(
 
 
 def _redacted(review: Review) -> Review:
-    """The review with identifiers removed from every free text an export prints."""
-
-    def clean(text: str | None) -> str | None:
-        return redact_text(text).text if text else text
-
+    """The review with identifiers removed from every free text an export prints, together: a
+    name found in the case summary is removed from the rationale too."""
+    fields = ("case_summary", "item", "final_text", "override_reason", "reject_reason")
+    texts = [getattr(review, f) or "" for f in fields]
+    clean = redact_together(texts)
     return review.model_copy(
         update={
-            "case_summary": clean(review.case_summary) or "",
-            "item": clean(review.item) or "",
-            "final_text": clean(review.final_text) or "",
-            "override_reason": clean(review.override_reason),
-            "reject_reason": clean(review.reject_reason),
+            f: (c if getattr(review, f) is not None else None)
+            for f, c in zip(fields, clean, strict=True)
         }
     )
 

@@ -92,19 +92,30 @@ def _upload(ws: Workspace) -> None:
 def detected_mtus(ws: Workspace, report: IngestReport) -> list[str]:
     """A warning per uploaded document that detection placed in the MTUS tier.
 
-    MTUS governs the order of authority, and detection trusts a document that calls itself
-    MTUS; a reviewer should confirm that it is the official MTUS text."""
+    MTUS governs the order of authority. Detection grants it only to a document that reads as
+    the official DWC text (a mention is not enough); a reviewer should still confirm it."""
     lines = []
     for r in report.files:
         for doc_id in r.doc_ids:
             record = ws.index.record(doc_id)
             if record is not None and record.tier is Tier.MTUS:
                 lines.append(
-                    f"{Path(r.path).name}: detected as MTUS from its text, so it governs drafts "
-                    "ahead of every other guideline. If it is not the official MTUS, remove it "
-                    "and ingest it again with the right tier."
+                    f"{Path(r.path).name}: detected as the official MTUS (DWC) text, so it "
+                    "governs drafts ahead of every other guideline. If it is not the official "
+                    "MTUS, remove it and ingest it again with the right tier."
                 )
     return lines
+
+
+def flagged_lines(records: Sequence[DocumentRecord]) -> list[str]:
+    """A warning per document holding sentences addressed to a reader or a tool (injection)."""
+    return [
+        f"{escape_md(r.title)} ({r.source_path}): {r.flagged} passage(s) hold sentences "
+        "addressed to a reader or a tool, such as 'Note to automated drafting tools: ...'. "
+        "They are not evidence and are never quoted; check where the file came from."
+        for r in records
+        if r.flagged
+    ]
 
 
 def ingest_uploads(
@@ -162,6 +173,7 @@ def _documents(ws: Workspace) -> None:
                 "guideline": r.guideline or "",
                 "passages": r.passages,
                 "recommendations": len(recs.get(r.doc_id, [])),
+                "flagged passages": r.flagged,
                 "file": r.source_path,
                 "ingested": r.ingested_at[:19],
                 "doc_id": r.doc_id,
@@ -170,6 +182,8 @@ def _documents(ws: Workspace) -> None:
         ],
         hide_index=True,
     )
+    for line in flagged_lines(records):
+        st.warning(line)
     _recommendation_lists(records, recs)
     labels = {f"{r.title} ({r.source_path})": r.doc_id for r in records}
     choice = st.selectbox("Remove a document", ["", *labels], key="remove-choice")

@@ -93,7 +93,7 @@ def get_workspace(settings: Settings | None = None) -> Workspace | None:
     """The shared workspace, building the demo index on an empty home; None after an error shown."""
     try:
         settings = settings or api.load_settings()
-        ws = _workspace(settings.model_dump_json())
+        ws = _workspace(settings.cache_key())
         ensure_demo(ws.settings, ws.index)
     except ImrAssistError as exc:
         st.error(str(exc))

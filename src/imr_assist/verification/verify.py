@@ -43,9 +43,6 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +52,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import ConfigDict, Field
 
 from imr_assist.citations import CITATION_RE, extract_citation_ids
+from imr_assist.index.embedding import embed_cached
 from imr_assist.models import (
     DraftDecision,
     Passage,
@@ -238,46 +236,6 @@ def _focus(text: str, other: set[str]) -> frozenset[Polarity]:
 @functools.cache
 def _frame() -> frozenset[str]:
     return frozenset(tokenize([_FRAME_WORDS])[0])
-
-
-_CACHE_SIZE = 50_000  # sentence vectors kept per embedder (~77 MB at 384-d float32)
-_caches: weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]] = weakref.WeakKeyDictionary()
-_cache_lock = threading.Lock()
-
-
-def embed_cached(embedder: Embeddings, texts: list[str]) -> np.ndarray:
-    """Unit vectors of `texts`, embedding only the ones this embedder has not seen lately.
-
-    The sentences of cited passages recur from draft to draft (and from edit to edit in the
-    workspace), so a verify() after the first embeds little more than the draft's own
-    sentences. LRU-bounded; an embedder that cannot be weakly referenced is not cached."""
-    try:
-        with _cache_lock:
-            cache = _caches.setdefault(embedder, OrderedDict())
-    except TypeError:
-        cache = OrderedDict()
-    with _cache_lock:
-        missing = list(dict.fromkeys(t for t in texts if t not in cache))
-    if missing:
-        embed = getattr(embedder, "embed_sentences", None) or embedder.embed_documents
-        fresh = np.asarray(embed(missing), dtype=np.float32)
-        fresh /= np.maximum(np.linalg.norm(fresh, axis=1, keepdims=True), 1e-12)
-        with _cache_lock:
-            for text, vector in zip(missing, fresh, strict=True):
-                cache[text] = vector
-    with _cache_lock:
-        rows = []
-        for t in texts:
-            vector = cache.get(t)
-            if vector is None:  # evicted by another thread meanwhile: embed it again
-                vector = np.asarray(embedder.embed_documents([t])[0], dtype=np.float32)
-                vector /= max(float(np.linalg.norm(vector)), 1e-12)
-            else:
-                cache.move_to_end(t)
-            rows.append(vector)
-        while len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
-    return np.vstack(rows)
 
 
 class _Scorer:

@@ -32,7 +32,7 @@ rejected, exported* at any time), so the events are the single source of truth.
 Storage: SQLite in WAL mode, `busy_timeout` 30 s, every write in `BEGIN IMMEDIATE` (the chain head
 is read and the next event appended under one write lock, so concurrent reviewers in many
 processes serialise and never lose an event). Table `events(seq, review_id, kind, reviewer, at,
-payload, prev_hash, hash)`; triggers ABORT any UPDATE or DELETE.
+payload, prev_hash, hash, mac)`; triggers ABORT any UPDATE or DELETE.
 
 Hash chain: one chain across the whole database. ``hash = sha256(prev_hash + canonical JSON of
 {seq, review_id, kind, reviewer, at, payload})`` (sorted keys, no spaces, UTF-8); the first event's

@@ -120,7 +120,14 @@ class Ledger:
                 "check IMR_HOME / --home and its permissions."
             ) from exc
         self._init_schema()
-        self._key = self._init_anchor()
+        try:
+            self._key = self._init_anchor()
+        except OSError as exc:
+            raise LedgerError(
+                f"Cannot create the ledger key or head record in {self.anchor.head_path.parent} "
+                f"or {self.anchor.key_path.parent} ({type(exc).__name__}: {exc.strerror}); check "
+                "IMR_LEDGER__KEY_FILE and the folders' permissions."
+            ) from exc
 
     # ------------------------------------------------------------------ actions
 
@@ -403,6 +410,14 @@ class Ledger:
                     self.anchor.create_head(make_head(key, seq, digest, seq + 1))
         return key
 
+    def _advance(self, seq: int, digest: str) -> None:
+        """Move the head record; the event is committed, so a failure here only leaves the
+        record behind (verify() accepts that) and is logged, not raised."""
+        try:
+            self.anchor.advance(self._key, seq, digest)
+        except (OSError, LedgerError) as exc:
+            log.warning("ledger head record not moved to event %d: %s", seq, exc)
+
     def _missing(self) -> LedgerError:
         why = (
             f"its head record {self.anchor.head_path} shows that one was created here"
@@ -425,7 +440,7 @@ class Ledger:
             yield conn
             conn.execute("COMMIT")
             if appended:
-                self.anchor.advance(self._key, *max(appended))
+                self._advance(*max(appended))
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

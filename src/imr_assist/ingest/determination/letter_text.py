@@ -23,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 __all__ = ["LetterText", "read_letter"]
 
@@ -68,9 +69,19 @@ class LetterText:
             return False
         return self.origin[offset] != self.origin[offset - 1]
 
+    @cached_property
+    def _spans(self) -> dict[int, int]:
+        starts = [i for i in range(len(self.text)) if self.starts_line(i)]
+        ends = [start - 1 for start in starts[1:]] + [len(self.text)] * bool(starts)
+        return dict(zip(starts, ends, strict=True))
+
     def line_starts(self) -> list[int]:
         """Offsets of the first character of every source line kept in the stream."""
-        return [i for i in range(len(self.text)) if self.starts_line(i)]
+        return list(self._spans)
+
+    def line_text(self, start: int) -> str:
+        """The text of the source line that starts at ``start`` (see :meth:`line_starts`)."""
+        return self.text[start : self._spans.get(start, start)]
 
 
 def read_letter(text: str, *, keep: Callable[[str], bool] | None = None) -> LetterText:
@@ -194,4 +205,3 @@ def _sub(
     out.append(text[last:])
     where.extend(origin[last:])
     return "".join(out), where
-

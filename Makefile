@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, pinned: the CPU wheel on this machine (unpinned pulls a multi-GB CUDA build)
 	$(BIN)/pip install -q torch==2.13.0
+	# llama.cpp built portable (no -march=native: a native build died with "Illegal instruction"
+	# on this VM) and never from a cached wheel that may have been built native
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -q --no-cache-dir -c constraints.txt llama-cpp-python
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev,llm]'
 	touch $(STAMP)
 

@@ -140,6 +140,17 @@ def _what(rec: Recommendation) -> str:
     return what
 
 
+def _topic(rec: Recommendation) -> str:
+    """What a recommendation is about when it names no intervention: its label without the
+    section number ('D.8.g Rehabilitation: Manipulation under Anesthesia' -> 'manipulation
+    under anesthesia')."""
+    label = re.sub(r"^[A-Z]?(?:\.?\d+|\.[a-z]+|\.[ivx]+)*\.?\s+", "", rec.label).strip()
+    topic = label.rsplit(":", 1)[-1].strip() if ":" in label else label
+    return (
+        _lower_first(topic) if topic and not re.fullmatch(r"rec\w*\.?\s*\d+", topic, re.I) else ""
+    )
+
+
 def _for_population(population: str) -> str:
     p = population.strip().rstrip(",.")
     return p if re.match(r"(?:for|in|among|after|with)\b", p, re.I) else f"for {p}"
@@ -151,8 +162,9 @@ def recommendation_sentence(rec: Recommendation, hits: Sequence[Hit]) -> str:
     is long; a short statement is quoted, since its exact words are what the reviewer cites."""
     strength = f"; {rec.strength_text}" if rec.strength_text else ""
     where = f"{rec.guideline} ({rec_locator(rec)}{strength})"
-    what = _what(rec)
-    if what and (len(rec.statement) > 220 or is_directive(rec.statement)):
+    what = _what(rec) or _topic(rec)
+    bare = len(_words(rec.statement)) <= 4  # the statement is only its label: 'Not Recommended'
+    if what and (bare or len(rec.statement) > 220 or is_directive(rec.statement)):
         return f"{where} {_verb(rec)} {what}.{_cite(rec, hits)}"
     return f'{where} states: "{_short(statement_text(rec.statement), 260)}".{_cite(rec, hits)}'
 

@@ -98,12 +98,13 @@ def similarity(
     phrases = item_phrases(request, broad=broad)
     if not phrases:
         return 0.0
-    if any(_phrase_in(p, " ".join(targets(rec))) for p in phrases):
-        lexical = CONCEPT_SIMILARITY
-    else:
-        lexical = 0.0
     sims = embed_cached(embedder, phrases) @ embed_cached(embedder, targets(rec)).T
-    return float(max(lexical, float(sims.max()) if sims.size else 0.0))
+    semantic = float(sims.max()) if sims.size else 0.0
+    if any(_phrase_in(p, " ".join(targets(rec))) for p in phrases):
+        # named in so many words: at least CONCEPT_SIMILARITY, and among recommendations that
+        # all name it ('Manipulation' vs 'Manipulation under anesthesia') the closer one wins
+        return min(1.0, max(semantic, CONCEPT_SIMILARITY + (1 - CONCEPT_SIMILARITY) * semantic))
+    return semantic
 
 
 _PHASE_NEIGHBOURS = {

@@ -207,9 +207,13 @@ class HybridRetriever:
             dense_top = dense_hits[0].score if dense_hits else 0.0
             scored = [(hit.passage, hit.score) for hit in dense_hits]
         else:
-            lexical_hits = self.lexical().search(expanded, k, filters)
+            lexical = self.lexical()
+            lexical_hits = lexical.search(expanded, k, filters)
             ids = [pid for pid, _ in lexical_hits]
             fetched = {p.id: p for p in self.index.get_passages(ids)} if ids else {}
+            # a version published after the side-store was built hides the old one's passages
+            # from this result: search the new generation instead
+            raced = self.index.generation() != lexical.generation
             for pid, score in lexical_hits:
                 if pid not in fetched:
                     raced = True  # deleted between the two reads

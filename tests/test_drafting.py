@@ -305,3 +305,14 @@ def test_reviewer_filters_narrow_every_search_of_the_chain(demo: HybridRetriever
     assert Tier.MTUS not in tiers
     with pytest.raises(QueryError):
         chain.invoke({"request": "TENS", "kind": "ask", "filters": {"colour": "blue"}})
+
+
+def test_ask_and_draft_on_one_item_reach_the_same_stance(demo: HybridRetriever) -> None:
+    """Both go through one decision: the README's claim that they cannot disagree."""
+    chain = make_chain(demo)
+    for item in (KIT, "Purchase of a TENS unit with supplies", "Gym membership for 12 months"):
+        asked = chain.invoke({"request": item, "kind": "ask"})
+        drafted = chain.invoke({"request": item, "summary": "", "kind": "draft"})
+        assert asked.reasoning is not None and drafted.reasoning is not None
+        assert asked.stance is drafted.stance is drafted.reasoning.stance, item
+        assert asked.reasoning.rule == drafted.reasoning.rule, item

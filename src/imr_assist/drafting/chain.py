@@ -29,6 +29,7 @@ from imr_assist.errors import QueryError
 from imr_assist.models import Hit, Passage, ResolvedCitation, Tier
 from imr_assist.reasoning.models import Reasoning
 from imr_assist.reasoning.pipeline import excluded_tiers, reason_about
+from imr_assist.reasoning.request import parse_request
 from imr_assist.retrieval.hybrid import HybridRetriever
 from imr_assist.retrieval.validation import clean_query, clean_summary
 from imr_assist.verification.verify import verify_draft
@@ -110,8 +111,6 @@ def make_chain(
             raise QueryError(f"Unknown kind {kind!r}: use 'draft' or 'ask'.")
         filters = inp.get("filters") or None
         evidence = gather_evidence(retriever, request, filters=filters)
-        from imr_assist.reasoning.request import parse_request
-
         reasoning = reason_about(
             parse_request(request, summary),
             retriever.index,

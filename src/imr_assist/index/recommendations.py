@@ -47,6 +47,7 @@ class RecommendationStore:
 
     def __init__(self, index: PassageIndex) -> None:
         self.index = index
+        self._searched_versions: dict[str, str] | None = None
         name = f"{index.settings.collection_name}{COLLECTION_SUFFIX}"
         try:
             self.collection = index.client.get_or_create_collection(
@@ -144,7 +145,10 @@ class RecommendationStore:
             where=where or None,
             include=["metadatas", "distances"],
         )
-        versions = self._versions()
+        # one manifest read per store, not per search: a request searches once per item phrase
+        if self._searched_versions is None:
+            self._searched_versions = self._versions()
+        versions = self._searched_versions
         out: builtins.list[tuple[Recommendation, float]] = []
         for meta, distance in zip(got["metadatas"][0], got["distances"][0], strict=True):
             if versions.get(str(meta.get("doc_id"))) != meta.get("content_hash"):

@@ -147,3 +147,19 @@ def test_among_recommendations_naming_the_item_the_case_context_decides() -> Non
     (row,) = find_findings(request, [(bursitis, 0.9), (meniscus, 0.9)], EMB)
 
     assert row.governing is not None and row.governing.recommendation.label.startswith("C.6")
+
+
+def test_the_reviewers_own_abbreviation_names_the_item() -> None:
+    """A rule first seen on the NYS knee guideline ('PRP'), checked on another wording: a
+    WHO-style record that names its intervention by the abbreviation only."""
+    smt = rec("WHO", "Rec 14", ["SMT"], region=None)
+    request = Request(
+        text="SMT x6 lumbar",
+        item="spinal manipulation",
+        concepts=["spinal manipulation"],
+        body_region="low_back",
+    )
+
+    (row,) = find_findings(request, [(smt, 0.1)], EMB)
+
+    assert row.governing is not None and row.governing.similarity >= 0.8

@@ -423,3 +423,30 @@ def test_per_document_view(tmp_path: Path, settings: Settings, index: PassageInd
     assert [h.passage.id for h in plain.hits] == [h.passage.id for h in result.hits]
     with pytest.raises(QueryError):
         HybridRetriever(index).search(query, per_document=-1)
+
+
+def test_search_keeps_retrying_while_ingests_publish(
+    small: HybridRetriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ingests publishing back to back can race one search many times (CI saw a fixed count of
+    three retries run out, and a result lose a document being replaced): the search retries
+    until a pass sees one generation throughout, within RACE_DEADLINE_S."""
+    import imr_assist.retrieval.hybrid as hybrid
+
+    real = HybridRetriever._search_once
+    calls = [0]
+
+    def racing(self: HybridRetriever, *args: object) -> tuple[object, bool]:
+        calls[0] += 1
+        result, _ = real(self, *args)
+        return result, calls[0] <= 6  # six passes raced, the seventh sees one generation
+
+    monkeypatch.setattr(HybridRetriever, "_search_once", racing)
+    monkeypatch.setattr(hybrid.time, "sleep", lambda s: None)
+    small.search("TENS", mode="bm25")
+    assert calls[0] == 7
+    # past the deadline the last result is returned (logged), never an endless loop
+    calls[0] = -10**6
+    monkeypatch.setattr(hybrid, "RACE_DEADLINE_S", 0.0)
+    assert small.search("TENS", mode="bm25").hits is not None
+    assert calls[0] == -10**6 + 1  # the raced pass, then no retry past the deadline

@@ -15,6 +15,7 @@ import functools
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,11 @@ def is_boilerplate(passage: Passage) -> bool:
     return len(_CITATION_NOISE_RE.findall(passage.text)) >= 3
 
 
-_RACE_RETRIES = 3  # ingests publishing back to back can race a search more than once
+RACE_DEADLINE_S = 20.0
+"""How long a search keeps retrying while ingests publish new generations under it. Ingests
+published back to back (a batch replacing documents one by one) can race a search several times
+in a row, each retry rebuilding the BM25 side; a count of retries ran out under load on 2 cores
+(CI), a deadline does not while the ingests end. Past it the last result is returned, logged."""
 EXTRA_DOCUMENTS = 4
 """Documents below the text-scored head whose best candidates are fetched and scored too: at
 most EXTRA_DOCUMENTS x document_quota passages more per query, whatever the corpus size."""
@@ -163,10 +168,19 @@ class HybridRetriever:
         if per_document < 0:
             raise QueryError("per_document must be 0 (no per-document view) or more.")
         result, raced = self._search_once(text, k, filters, mode, per_document)
-        for _ in range(_RACE_RETRIES):
-            if not raced:
+        deadline = time.monotonic() + RACE_DEADLINE_S
+        pause = 0.02
+        while raced:
+            if time.monotonic() > deadline:
+                log.warning(
+                    "the index kept changing for %.0f s during a search; the result may miss "
+                    "documents being replaced (search again once the ingest has finished)",
+                    RACE_DEADLINE_S,
+                )
                 break
             log.info("index changed during the search; searching the new generation")
+            time.sleep(pause)  # let the publishing ingest finish its write before re-reading
+            pause = min(pause * 2, 0.5)
             self._lexical = None
             result, raced = self._search_once(text, k, filters, mode, per_document)
         return result

@@ -446,7 +446,7 @@ def test_search_keeps_retrying_while_ingests_publish(
     small.search("TENS", mode="bm25")
     assert calls[0] == 7
     # past the deadline the last result is returned (logged), never an endless loop
-    calls[0] = -10**6
+    calls[0] = -(10**6)
     monkeypatch.setattr(hybrid, "RACE_DEADLINE_S", 0.0)
     assert small.search("TENS", mode="bm25").hits is not None
-    assert calls[0] == -10**6 + 1  # the raced pass, then no retry past the deadline
+    assert calls[0] == -(10**6) + 1  # the raced pass, then no retry past the deadline

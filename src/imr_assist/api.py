@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from imr_assist.index.consistency import ConsistencyReport
 from imr_assist.index.filters import check_filters
 from imr_assist.index.store import PassageIndex
 from imr_assist.ingest.pipeline import FileProgress, ingest_paths
+from imr_assist.ingest.progress import JobListener
 from imr_assist.ingest.reader import ReadOptions, read_source
 from imr_assist.models import (
     Determination,
@@ -146,7 +147,10 @@ def ingest(
     tier: str | None = None,
     guideline: str | None = None,
     progress: FileProgress | None = None,
+    job_progress: JobListener | None = None,
+    names: Callable[[Path], str] | None = None,
 ) -> IngestReport:
+    """Ingest files and folders (`ingest_paths`); `job_progress` hears the whole job."""
     settings = settings or load_settings(home)
     return ingest_paths(
         paths,
@@ -156,6 +160,8 @@ def ingest(
         tier=tier,
         guideline=guideline,
         progress=progress,
+        job_progress=job_progress,
+        names=names,
     )
 
 
@@ -291,6 +297,7 @@ def build_demo(
     settings: Settings | None = None,
     if_missing: bool = False,
     progress: FileProgress | None = None,
+    job_progress: JobListener | None = None,
 ) -> IngestReport | None:
     """Index the illustrative demo corpus shipped with the package (None when already indexed)."""
     if not DEMO_CORPUS.is_dir():
@@ -300,6 +307,8 @@ def build_demo(
     if if_missing and any(r.file_path.startswith(str(DEMO_CORPUS)) for r in index.records()):
         return None
     paths = [DEMO_CORPUS / "guidelines", DEMO_CORPUS / "determinations"]
-    report = ingest_paths(paths, settings=settings, index=index, progress=progress)
+    report = ingest_paths(
+        paths, settings=settings, index=index, progress=progress, job_progress=job_progress
+    )
     open_retriever(settings).sync()
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from imr_assist.errors import CorruptSourceError, EmptySourceError
@@ -20,8 +21,14 @@ from imr_assist.models import Page
 log = logging.getLogger(__name__)
 
 
-def read_pdf_pages(path: Path, *, max_pages: int = 2000) -> tuple[list[Page], str | None]:
-    """Cleaned pages of a PDF and its embedded title.
+PageProgress = Callable[[int, int], None]
+"""(pages extracted, pages in the PDF), after each page."""
+
+
+def read_pdf_pages(
+    path: Path, *, max_pages: int = 2000, progress: PageProgress | None = None
+) -> tuple[list[Page], str | None]:
+    """Cleaned pages of a PDF and its embedded title; `progress` hears of each page extracted.
 
     The label of a page is the printed page number when the page prints one ('Page 23 of 141'),
     else the PDF's own page label, else the 1-based page index.
@@ -69,6 +76,8 @@ def read_pdf_pages(path: Path, *, max_pages: int = 2000) -> tuple[list[Page], st
                 "%s: page %d could not be extracted (%s); it is left empty", path, i + 1, exc
             )
             raw.append("")
+        if progress is not None:
+            progress(i + 1, n_pages)
     if not any(t.strip() for t in raw):
         raise EmptySourceError(
             path,

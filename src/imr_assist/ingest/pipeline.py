@@ -6,6 +6,10 @@ several per file), in the index's order: the group's passages first, then its re
 generation, then stale versions. The documents of one file are always published together. When
 a group's write fails, its files are stored again one by one, so that one file's failure never
 fails another.
+
+Progress: `progress` (name, passages done, passages total) per stored group, as before; and
+`job_progress` hears `JobProgress` events over the whole job (the step, the file, PDF pages
+parsed, passages embedded, the job's fraction: ingest/progress.py).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from imr_assist.errors import (
@@ -28,6 +33,7 @@ from imr_assist.index.embedding import Progress
 from imr_assist.index.recommendations import RecommendationStore
 from imr_assist.index.store import PassageIndex, PendingDocument, usable_doc_id
 from imr_assist.ingest.chunking import chunk_document, screen_passages
+from imr_assist.ingest.progress import JobListener, JobTracker
 from imr_assist.ingest.reader import (
     SUPPORTED_SUFFIXES,
     ReadOptions,
@@ -96,8 +102,13 @@ def ingest_paths(
     tier: Tier | str | None = None,
     guideline: str | None = None,
     progress: FileProgress | None = None,
+    job_progress: JobListener | None = None,
+    names: Callable[[Path], str] | None = None,
 ) -> IngestReport:
-    """Ingest every file; one bad file never stops the others or changes what is stored."""
+    """Ingest every file; one bad file never stops the others or changes what is stored.
+
+    `job_progress` hears the whole job's progress; `names` gives the name it reports for a
+    file (default: the file's name)."""
     started = time.perf_counter()
     options = ReadOptions(
         kind=kind,
@@ -108,13 +119,17 @@ def ingest_paths(
     )
     results: list[FileResult | None] = []
     group: list[_ReadFile] = []
+    files = list(iter_files(Path(p) for p in paths))
+    tracker = JobTracker([path for path, _ in files], job_progress, names)
 
     def flush() -> None:
-        for slot, result in _store(group, index, progress):
+        for slot, result in _store(group, index, progress, tracker):
             results[slot] = result
+            tracker.finished(slot)
         group.clear()
 
-    for path, explicit in iter_files(Path(p) for p in paths):
+    for path, explicit in files:
+        tracker.reading(len(results))
         if path.is_dir():
             results.append(
                 FileResult(
@@ -124,6 +139,7 @@ def ingest_paths(
                     "folder of .pdf/.txt/.md/.csv/corpus.jsonl files.",
                 )
             )
+            tracker.finished(len(results) - 1)
             continue
         if not explicit and path.suffix.lower() not in SUPPORTED_SUFFIXES:
             results.append(
@@ -133,20 +149,26 @@ def ingest_paths(
                     message=f"{path}: not a supported type; skipped.",
                 )
             )
+            tracker.finished(len(results) - 1)
             continue
         if os.path.realpath(path) in {f.abs_path for f in group}:
             flush()  # the same file twice: the second time sees the first one published
         claimed = {d.doc.doc_id: f.abs_path for f in group for d in f.documents}
         claimed.update({_CONTENT + f.file_hash: str(f.path) for f in group})
-        read = _read_file(path, options, settings, index, claimed, slot=len(results))
+        slot = len(results)
+        file_options = replace(options, on_page=partial(tracker.page, slot))
+        read = _read_file(path, file_options, settings, index, claimed, slot=slot)
         if isinstance(read, FileResult):
             results.append(read)
+            tracker.finished(slot)
             continue
         results.append(None)
+        tracker.read(slot)
         group.append(read)
         if sum(f.passages for f in group) >= GROUP_PASSAGES:
             flush()
     flush()
+    tracker.close()
     return IngestReport(
         files=[r for r in results if r is not None],
         index_hash=settings.index_hash,
@@ -298,18 +320,19 @@ def _free_doc_id(
 
 
 def _store(
-    group: list[_ReadFile], index: PassageIndex, progress: FileProgress | None
+    group: list[_ReadFile],
+    index: PassageIndex,
+    progress: FileProgress | None,
+    tracker: JobTracker,
 ) -> list[tuple[int, FileResult]]:
     """Store and publish the group's documents, then remove documents its files no longer
     hold; (report slot, result) per file."""
     if not group:
         return []
-    cb: Progress | None = None
-    if progress is not None:
-        name = group[0].path.name
-        if len(group) > 1:
-            name += f" and {len(group) - 1} more file(s)"
-        cb = _file_progress(progress, name)
+    name = group[0].path.name
+    if len(group) > 1:
+        name += f" and {len(group) - 1} more file(s)"
+    cb = _group_progress(progress, name, tracker, [f.slot for f in group])
     try:
         _store_recommendations(group, index)
         index.add_many([d for f in group for d in f.documents], progress=cb)
@@ -319,7 +342,7 @@ def _store(
             log.warning(
                 "storing %d files together failed (%s); storing one by one", len(group), exc
             )
-            return [out for f in group for out in _store([f], index, progress)]
+            return [out for f in group for out in _store([f], index, progress, tracker)]
         f = group[0]
         if not isinstance(exc, IndexError_):
             log.exception("storing %s failed", f.path)
@@ -388,8 +411,14 @@ def _finish(f: _ReadFile, index: PassageIndex) -> FileResult:
     )
 
 
-def _file_progress(progress: FileProgress, name: str) -> Progress:
+def _group_progress(
+    progress: FileProgress | None, name: str, tracker: JobTracker, slots: list[int]
+) -> Progress:
+    """The store's (done, total) callback: to the per-group callback and the job tracker."""
+
     def report(done: int, total: int) -> None:
-        progress(name, done, total)
+        if progress is not None:
+            progress(name, done, total)
+        tracker.embedding(slots, done, total)
 
     return report

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,8 @@ class ReadOptions:
     guideline: str | None = None
     max_file_mb: float = 50.0
     max_pdf_pages: int = 2000
+    on_page: Callable[[int, int], None] | None = None
+    """Hears of each PDF page extracted: (pages done, pages in the PDF)."""
 
 
 def file_hash(data: bytes) -> str:
@@ -135,7 +138,9 @@ def read_source(path: Path, options: ReadOptions | None = None) -> ReadResult:
                     "is not a PDF (no %PDF header).",
                     "Check the file; it may be misnamed or damaged.",
                 )
-            pages, title = read_pdf_pages(path, max_pages=options.max_pdf_pages)
+            pages, title = read_pdf_pages(
+                path, max_pages=options.max_pdf_pages, progress=options.on_page
+            )
             notes: list[str] = []
             doc = _document(path, digest, pages, {}, title, options, markdown=False, notes=notes)
             return ReadResult([doc], notes)

@@ -191,7 +191,15 @@ class EvalSettings(_Group):
 
 
 class LedgerSettings(_Group):
-    """The review ledger's key and what leaves it in exports."""
+    """Where the review ledger is kept, its key, and what leaves it in exports."""
+
+    url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user@host:port/database of a PostgreSQL ledger shared by "
+        "several app machines (one audit trail; every machine needs the same key); unset = "
+        "SQLite in IMR_HOME/ledger.sqlite3. Setting it makes network calls to that server. "
+        "Keep the password in PGPASSWORD or ~/.pgpass; it is never printed",
+    )
 
     key_file: Path | None = Field(
         default=None,
@@ -204,6 +212,10 @@ class LedgerSettings(_Group):
         description="Remove identifiers (names, SSN, DOB, claim and member ids, phones, "
         "addresses) from the case summary, item and texts of exported determinations",
     )
+
+    @field_serializer("url")
+    def _url(self, url: SecretStr | None, info: SerializationInfo) -> str | None:
+        return None if url is None else _secret(url, info)
 
 
 class Settings(BaseSettings):

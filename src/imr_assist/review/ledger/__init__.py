@@ -3,7 +3,8 @@
 API (the `imr-assist ledger` commands and the workspace pages are thin shells over it)::
 
     ledger = open_ledger(settings)          # <IMR_HOME>/ledger.sqlite3, created on first use
-                                            # (0600, in a 0700 home), keyed by keys/ledger.key
+                                            # (0600, in a 0700 home), keyed by keys/ledger.key;
+                                            # or the PostgreSQL ledger at IMR_LEDGER__URL
     review = ledger.start(draft, "Dr. Lee", evidence)   # Answer | DeterminationDraft + the
                                                         # passages it was drafted from -> drafted
     report = verify(text, evidence, embedder=...)       # verification.verify, on every edit
@@ -29,15 +30,20 @@ already recorded records nothing. Errors: `ReviewError` (workflow: what to do ne
 A `Review` is never stored: it is folded from its events (drafted -> edited* -> accepted |
 rejected, exported* at any time), so the events are the single source of truth.
 
-Storage: SQLite in WAL mode, `busy_timeout` 30 s, every write in `BEGIN IMMEDIATE` (the chain head
-is read and the next event appended under one write lock, so concurrent reviewers in many
-processes serialise and never lose an event). Table `events(seq, review_id, kind, reviewer, at,
-payload, prev_hash, hash, mac)`; triggers ABORT any UPDATE or DELETE.
+Storage: SQLite by default (`sqlite.py`: one file in IMR_HOME, WAL mode, `busy_timeout` 30 s,
+every write in `BEGIN IMMEDIATE`), or PostgreSQL shared by several app machines when
+`IMR_LEDGER__URL=postgresql://user@host:port/db` is set (`postgres.py`: schema `imr_ledger`,
+every write takes the head row `FOR UPDATE`). Either way the chain head is read and the next
+event appended in one transaction while every other writer waits, so concurrent reviewers in
+many processes (or machines) serialise and never lose an event; triggers refuse any UPDATE or
+DELETE of an event. Only storage differs (`backend.py`, the interface); the chain, its anchor
+and the workflow are shared.
 
 Hash chain: one chain across the whole database. ``hash = sha256(prev_hash + canonical JSON of
 {seq, review_id, kind, reviewer, at, payload})`` (sorted keys, no spaces, UTF-8); the first event's
 prev_hash is 64 zeros. `verify()` recomputes every hash and link and checks that seq runs 1..N
-with N equal to the highest seq SQLite ever issued (AUTOINCREMENT), so altering, deleting,
+with N equal to the highest seq the database ever issued (SQLite's AUTOINCREMENT, PostgreSQL's
+head row), so altering, deleting,
 reordering or truncating events is detected, and reports missing append-only triggers.
 
 Anchor (someone who can rewrite the file can recompute that chain and reset the sequence): each
@@ -53,12 +59,14 @@ chain. A damaged event is reported by seq, review id and hash, never by its cont
 Layout: `models.py` (enums, pydantic models), `gate.py` (the accept gate, summaries, diffs),
 `chain.py` (canonical JSON, event hash and MAC, head record, chain check: pure, shared by every
 storage backend), `anchor.py` (key and head record files), `fold.py` (a `Review` from its
-events), `store.py` (SQLite, `Ledger`, `open_ledger`). Import from `imr_assist.review.ledger`.
+events), `backend.py` (what a storage backend provides), `sqlite.py` and `postgres.py` (the
+two backends), `store.py` (`Ledger`, `open_ledger`). Import from `imr_assist.review.ledger`.
 """
 
 from __future__ import annotations
 
 from imr_assist.review.ledger.anchor import LedgerAnchor
+from imr_assist.review.ledger.backend import SCHEMA_VERSION, Storage
 from imr_assist.review.ledger.chain import GENESIS_HASH, canonical_json, event_hash, event_mac
 from imr_assist.review.ledger.gate import accept_blockers, summarize, text_diff
 from imr_assist.review.ledger.models import (
@@ -71,13 +79,8 @@ from imr_assist.review.ledger.models import (
     ReviewStatus,
     VerificationSummary,
 )
-from imr_assist.review.ledger.store import (
-    BUSY_TIMEOUT_MS,
-    LEDGER_FILE,
-    SCHEMA_VERSION,
-    Ledger,
-    open_ledger,
-)
+from imr_assist.review.ledger.sqlite import BUSY_TIMEOUT_MS, LEDGER_FILE, SQLiteStore
+from imr_assist.review.ledger.store import Ledger, open_ledger
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -93,6 +96,8 @@ __all__ = [
     "LedgerEvent",
     "Review",
     "ReviewStatus",
+    "SQLiteStore",
+    "Storage",
     "VerificationSummary",
     "accept_blockers",
     "canonical_json",

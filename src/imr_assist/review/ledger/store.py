@@ -1,15 +1,15 @@
-"""The ledger's storage: one SQLite file, the `Ledger` class over it, and `open_ledger`.
+"""`Ledger`, the review workflow over a storage backend, and `open_ledger`.
 
-SQLite in WAL mode, `busy_timeout` 30 s, every write in `BEGIN IMMEDIATE` (the chain head is read
-and the next event appended under one write lock, so concurrent reviewers in many processes
-serialise and never lose an event). Table `events(seq, review_id, kind, reviewer, at, payload,
-prev_hash, hash, mac)`; triggers ABORT any UPDATE or DELETE. Every call opens its own connection,
-read-write but never create: a ledger file deleted under a running app is an error, not a new
-empty ledger. The file is created 0600 in a 0700 folder.
+The backend (`sqlite.py`: one file in IMR_HOME, the default; `postgres.py`: a database shared by
+several app machines, `IMR_LEDGER__URL`) only stores rows and holds the chain head during a
+write (`backend.py`); the chain, its MACs and the head record (`chain.py`, `anchor.py`) and the
+workflow below are the same for both.
 
-The key and head record that anchor the chain live outside the file (`anchor.py`); each append
+The key and head record that anchor the chain live outside the ledger (`anchor.py`); each append
 MACs its event under the key and, once committed, moves the head record forward. Opening a home
-whose head record exists but whose ledger file does not raises `LedgerError` (missing).
+whose head record exists but whose ledger does not raises `LedgerError` (missing). A home that
+first opens a shared ledger already holding events checks that its key signs them and anchors
+its head record at the head it finds (each machine's record then covers the events up to it).
 """
 
 from __future__ import annotations
@@ -17,14 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -32,9 +30,9 @@ from imr_assist.citations import format_citation
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import LedgerError, ReviewError
 from imr_assist.models import Passage, VerificationReport
-from imr_assist.review.ledger.anchor import LedgerAnchor, private_dir
+from imr_assist.review.ledger.anchor import LedgerAnchor
+from imr_assist.review.ledger.backend import SCHEMA_VERSION, Gone, Storage, Transaction
 from imr_assist.review.ledger.chain import (
-    GENESIS_HASH,
     canonical_json,
     check_chain,
     event_hash,
@@ -52,74 +50,55 @@ from imr_assist.review.ledger.models import (
     Review,
     ReviewStatus,
 )
+from imr_assist.review.ledger.sqlite import BUSY_TIMEOUT_MS, LEDGER_FILE, SQLiteStore
 from imr_assist.settings import Settings
 
 log = logging.getLogger(__name__)
 
-LEDGER_FILE = "ledger.sqlite3"
-BUSY_TIMEOUT_MS = 30_000
-SCHEMA_VERSION = 2  # 2: events.mac, the HMAC of each event's hash under the ledger key
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    review_id TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('drafted', 'edited', 'accepted', 'rejected', 'exported')),
-    reviewer TEXT NOT NULL CHECK (length(trim(reviewer)) > 0),
-    at TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    mac TEXT
-);
-CREATE INDEX IF NOT EXISTS events_by_review ON events (review_id, seq);
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'the review ledger is append-only: events cannot be changed'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'the review ledger is append-only: events cannot be deleted'); END;
-"""
-_TRIGGERS = ("events_no_update", "events_no_delete")
-_COLUMNS = "seq, review_id, kind, reviewer, at, payload, prev_hash, hash, mac"
+__all__ = ["BUSY_TIMEOUT_MS", "LEDGER_FILE", "SCHEMA_VERSION", "Ledger", "open_ledger"]
 
 
 def open_ledger(settings: Settings) -> Ledger:
-    """The ledger of a data directory: `settings.home / "ledger.sqlite3"`, keyed with
-    `settings.ledger.key_file` (default `settings.home / "keys" / "ledger.key"`)."""
-    return Ledger(settings.home / LEDGER_FILE, key_file=settings.ledger.key_file)
+    """The ledger of a data directory: `settings.home / "ledger.sqlite3"`, or the shared
+    PostgreSQL ledger at `settings.ledger.url` when set; keyed with `settings.ledger.key_file`
+    (default `settings.home / "keys" / "ledger.key"`)."""
+    url = settings.ledger.url
+    if url is not None:
+        from imr_assist.review.ledger.postgres import PostgresStore  # psycopg only when used
+
+        store: Storage = PostgresStore(url.get_secret_value(), settings.home)
+    else:
+        store = SQLiteStore(settings.home / LEDGER_FILE)
+    return Ledger(store, key_file=settings.ledger.key_file)
 
 
 class Ledger:
-    """The review ledger in one SQLite file; safe to share across threads and processes.
+    """The review ledger; safe to share across threads and processes (and, with PostgreSQL,
+    machines).
 
+    `store` is a ledger file (a path: SQLite) or a backend (`SQLiteStore`, `PostgresStore`).
     Each call opens its own connection, so one `Ledger` can serve a whole server process.
-    `key_file` is where the chain's key is kept (default: `keys/ledger.key` beside the file).
-    `clock` and `new_id` are seams for tests (fixed times, known ids).
+    `key_file` is where the chain's key is kept (default: `keys/ledger.key` beside the file, or
+    in the home of a shared ledger). `clock` and `new_id` are seams for tests.
     """
 
     def __init__(
         self,
-        path: Path | str,
+        store: Path | str | Storage,
         *,
         key_file: Path | str | None = None,
         clock: Callable[[], datetime] | None = None,
         new_id: Callable[[], str] | None = None,
     ) -> None:
-        self.path = Path(path)
-        self.anchor = LedgerAnchor(self.path, Path(key_file) if key_file else None)
+        self.store: Storage = SQLiteStore(store) if isinstance(store, (str, Path)) else store
+        self.path = self.store.anchor_path  # the SQLite file; beside a shared ledger's anchor
+        self.where = self.store.where
+        self.anchor = LedgerAnchor(self.store.anchor_path, Path(key_file) if key_file else None)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._new_id = new_id or (lambda: uuid.uuid4().hex[:12])
-        try:
-            private_dir(self.path.parent)
-            if not self.path.exists():
-                if self.anchor.head_path.exists():
-                    raise self._missing()
-                _create_private(self.path)
-        except OSError as exc:
-            raise LedgerError(
-                f"Cannot create the ledger {self.path} ({type(exc).__name__}: {exc.strerror}); "
-                "check IMR_HOME / --home and its permissions."
-            ) from exc
-        self._init_schema()
+        if not self.store.exists() and self.anchor.head_path.exists():
+            raise self._missing()
+        self.store.create()
         try:
             self._key = self._init_anchor()
         except OSError as exc:
@@ -187,25 +166,25 @@ class Ledger:
             "drafter": draft.drafter,
             "verification": summarize(_report_of(draft)).model_dump(mode="json"),
         }
-        with self._write() as conn:
+        with self._write() as tx:
             review_id = self._new_id()
-            if conn.execute("SELECT 1 FROM events WHERE review_id = ?", (review_id,)).fetchone():
+            if tx.has_review(review_id):
                 raise LedgerError(f"Review id {review_id} already exists; try again.")
-            self._append(conn, review_id, EventKind.DRAFTED, name, payload)
-            return self._load(conn, review_id)
+            self._append(tx, review_id, EventKind.DRAFTED, name, payload)
+            return self._load(tx, review_id)
 
     def edit(self, review_id: str, text: str, reviewer: str, report: VerificationReport) -> Review:
         """Record an edited text with its verification (nothing when the text is unchanged)."""
         name = _name(reviewer)
         text = _required(text, "The edited text is empty; write the rationale or reject the draft.")
         _check_report(text, report)
-        with self._write() as conn:
-            review = self._open_review(conn, review_id, "edit")
+        with self._write() as tx:
+            review = self._open_review(tx, review_id, "edit")
             if text == review.final_text:
                 return review
             payload = {"text": text, "verification": summarize(report).model_dump(mode="json")}
-            self._append(conn, review_id, EventKind.EDITED, name, payload)
-            return self._load(conn, review_id)
+            self._append(tx, review_id, EventKind.EDITED, name, payload)
+            return self._load(tx, review_id)
 
     def accept(
         self,
@@ -229,52 +208,46 @@ class Ledger:
                 f"acceptance:\n{listed}\nFix or re-cite them and verify again, or give an "
                 "override reason."
             )
-        with self._write() as conn:
-            self._open_review(conn, review_id, "accept")
+        with self._write() as tx:
+            self._open_review(tx, review_id, "accept")
             payload = {
                 "final_text": text,
                 "override_reason": reason,
                 "verification": summary.model_dump(mode="json"),
             }
-            self._append(conn, review_id, EventKind.ACCEPTED, name, payload)
-            return self._load(conn, review_id)
+            self._append(tx, review_id, EventKind.ACCEPTED, name, payload)
+            return self._load(tx, review_id)
 
     def reject(self, review_id: str, reason: str, reviewer: str) -> Review:
         """Reject the draft; the reason is required."""
         name = _name(reviewer)
         why = _required(reason, "A reason is required to reject a draft; say what is wrong.")
-        with self._write() as conn:
-            self._open_review(conn, review_id, "reject")
-            self._append(conn, review_id, EventKind.REJECTED, name, {"reason": why})
-            return self._load(conn, review_id)
+        with self._write() as tx:
+            self._open_review(tx, review_id, "reject")
+            self._append(tx, review_id, EventKind.REJECTED, name, {"reason": why})
+            return self._load(tx, review_id)
 
     def exported(self, review_id: str, fmt: str, reviewer: str) -> Review:
         """Record that the review was exported in a format ('md' or 'docx')."""
         name = _name(reviewer)
         if fmt not in {"md", "docx"}:
             raise ReviewError(f"Unknown export format {fmt!r}: use 'md' or 'docx'.")
-        with self._write() as conn:
-            self._load(conn, review_id)
-            self._append(conn, review_id, EventKind.EXPORTED, name, {"format": fmt})
-            return self._load(conn, review_id)
+        with self._write() as tx:
+            self._load(tx, review_id)
+            self._append(tx, review_id, EventKind.EXPORTED, name, {"format": fmt})
+            return self._load(tx, review_id)
 
     # ------------------------------------------------------------------ reading
 
     def review(self, review_id: str) -> Review:
         """One review, folded from its events."""
-        with self._read() as conn:
-            return self._load(conn, review_id)
+        with self._read() as tx:
+            return self._load(tx, review_id)
 
     def events(self, review_id: str | None = None) -> list[LedgerEvent]:
         """Events in ledger order, of one review or all."""
-        with self._read() as conn:
-            if review_id is None:
-                rows = conn.execute(f"SELECT {_COLUMNS} FROM events ORDER BY seq").fetchall()
-            else:
-                rows = conn.execute(
-                    f"SELECT {_COLUMNS} FROM events WHERE review_id = ? ORDER BY seq",
-                    (review_id,),
-                ).fetchall()
+        with self._read() as tx:
+            rows = tx.rows(review_id)
         return [_event(row) for row in rows]
 
     def reviews(
@@ -313,20 +286,16 @@ class Ledger:
 
     def verify(self, head: str | None = None) -> LedgerCheck:
         """Check the whole chain: hashes, links, no gaps, no truncation, triggers in place, every
-        MAC under the ledger key, and the head record kept outside the file. `head` is a chain
+        MAC under the ledger key, and the head record kept outside the ledger. `head` is a chain
         head recorded elsewhere (an export, `ledger verify` output): it must be an event of the
         chain (a full hash or a prefix of at least 12 hex digits)."""
         wanted = parse_head(head) if head is not None else None
         # The head record first: it only moves after a commit, so the rows read next hold it.
         record = self.anchor.read_head()
-        with self._read() as conn:
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM events ORDER BY seq").fetchall()
-            issued = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
-            last_issued = (issued.fetchone() or (0,))[0]
-            triggers = {
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            }
-        gone = [t for t in _TRIGGERS if t not in triggers]
+        with self._read() as tx:  # one snapshot: rows, highest seq issued and triggers agree
+            rows = tx.rows()
+            last_issued = tx.last_issued()
+            gone = tx.missing_triggers()
         return check_chain(
             rows, last_issued, gone, key=self._key, head=record, expected_head=wanted
         )
@@ -334,80 +303,70 @@ class Ledger:
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the last event ((0, 64 zeros) when empty): print it where it is kept
         apart from the ledger (exports do); `verify(head=hash)` checks it later."""
-        with self._read() as conn:
-            return _last(conn)
+        with self._read() as tx:
+            return tx.last()
+
+    def stamp(self) -> tuple[Any, ...]:
+        """A value that changes whenever any event is written or changed, by anyone, and when
+        the head record moves: cache a `verify()` under it (cheap, unlike verify)."""
+        record = self.anchor.head_path
+        moved = (record.stat().st_mtime_ns,) if record.exists() else ()
+        try:
+            return (*self.store.stamp(), *moved)
+        except Gone:
+            raise self._missing() from None
 
     # ------------------------------------------------------------------ internals
 
-    def _connect(self) -> _Connection:
-        try:
-            conn = sqlite3.connect(
-                f"{self.path.resolve().as_uri()}?mode=rw",
-                uri=True,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,
-                factory=_Connection,
-            )
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        except sqlite3.Error as exc:
-            if not self.path.exists():
-                raise self._missing() from None
-            raise LedgerError(
-                f"Cannot open the ledger {self.path} ({exc}); check the file and its permissions."
-            ) from exc
-        return cast(_Connection, conn)
-
-    def _init_schema(self) -> None:
-        conn = self._connect()
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            if conn.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
-                return  # never recreate dropped triggers silently: verify() reports them
-            conn.execute("BEGIN IMMEDIATE")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                for statement in _statements(_SCHEMA):
-                    conn.execute(statement)
-            elif version == 1 and "mac" not in _columns(conn):  # a ledger from before the key
-                conn.execute("ALTER TABLE events ADD COLUMN mac TEXT")  # its events keep no MAC
-            if version < SCHEMA_VERSION:
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise LedgerError(
-                f"Cannot initialise the ledger {self.path} ({exc}); is it a ledger file?"
-            ) from exc
-        finally:
-            conn.close()
-
     def _init_anchor(self) -> bytes:
         """The ledger key; on a new ledger, or one from before the key, also the first head
-        record. A keyed ledger whose head record is gone gets none: verify() reports it."""
+        record. A keyed ledger whose head record is gone gets none (verify() reports it),
+        unless it is shared: a home joining it anchors at the head it finds."""
         record = self.anchor.read_head()
         key = self.anchor.read_key()
         if key is None and record is not None:
             raise LedgerError(
-                f"The ledger key {self.anchor.key_path} is missing, but the ledger {self.path} "
+                f"The ledger key {self.anchor.key_path} is missing, but the ledger {self.where} "
                 "was signed with it: restore the key from your backup (set IMR_LEDGER__KEY_FILE "
                 "if it is kept elsewhere). Without it the ledger can be neither verified nor "
                 "written."
             )
+        if record is not None and key is not None:
+            return key
+        with self._read() as tx:
+            keyed = tx.any_keyed()
+            seq, digest = tx.last()
+            last_mac = tx.rows()[-1][8] if keyed and self.store.shared else None
+        if key is None and keyed and self.store.shared:
+            raise LedgerError(
+                f"The shared ledger {self.where} is signed with a key this machine does not "
+                f"have: copy the ledger key from a machine that already uses it (its "
+                f"IMR_HOME/keys/ledger.key, or IMR_LEDGER__KEY_FILE) to {self.anchor.key_path}, "
+                "or set IMR_LEDGER__KEY_FILE to it. Every machine sharing a ledger needs the "
+                "same key."
+            )
         if key is None:
             key, _ = self.anchor.create_key()
-        if record is None:
-            with self._read() as conn:
-                keyed = conn.execute("SELECT 1 FROM events WHERE mac IS NOT NULL LIMIT 1")
-                if keyed.fetchone() is None:
-                    seq, digest = _last(conn)
-                    if seq:
-                        log.warning(
-                            "ledger %s predates its key: anchoring its %d events now",
-                            self.path,
-                            seq,
-                        )
-                    self.anchor.create_head(make_head(key, seq, digest, seq + 1))
+        if record is None and not keyed:
+            if seq:
+                log.warning(
+                    "ledger %s predates its key: anchoring its %d events now", self.where, seq
+                )
+            self.anchor.create_head(make_head(key, seq, digest, seq + 1))
+        elif record is None and self.store.shared:
+            if last_mac != event_mac(key, digest):
+                raise LedgerError(
+                    f"The shared ledger {self.where} is not signed with this machine's key "
+                    f"{self.anchor.key_path}: copy the key from a machine that already uses the "
+                    "ledger (every machine sharing it needs the same key), or run `imr-assist "
+                    "ledger verify` there if you suspect the ledger was rewritten."
+                )
+            log.warning(
+                "this home first opens the shared ledger %s: anchoring it at event %d",
+                self.where,
+                seq,
+            )
+            self.anchor.create_head(make_head(key, seq, digest, 1))
         return key
 
     def _advance(self, seq: int, digest: str) -> None:
@@ -425,78 +384,59 @@ class Ledger:
             else "it was deleted while in use"
         )
         return LedgerError(
-            f"The ledger {self.path} is missing: {why}. Restore the ledger from a backup (and "
+            f"The ledger {self.where} is missing: {why}. Restore the ledger from a backup (and "
             "compare with `imr-assist ledger verify`). To start a new ledger on purpose, move "
             f"the folder {self.anchor.head_path.parent} aside first."
         )
 
     @contextmanager
-    def _write(self) -> Iterator[_Connection]:
-        conn = self._connect()
+    def _write(self) -> Iterator[_Writing]:
         appended: list[tuple[int, str]] = []
-        conn.appended = appended
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            conn.execute("COMMIT")
-            if appended:
-                self._advance(*max(appended))
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise LedgerError(f"Cannot write to the ledger {self.path} ({exc}).") from exc
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
+            with self.store.write() as tx:
+                yield _Writing(tx, appended)
+        except Gone:
+            raise self._missing() from None
+        if appended:
+            self._advance(*max(appended))
 
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connect()
+    def _read(self) -> Iterator[Transaction]:
         try:
-            yield conn
-        except sqlite3.Error as exc:
-            raise LedgerError(f"Cannot read the ledger {self.path} ({exc}).") from exc
-        finally:
-            conn.close()
+            with self.store.read() as tx:
+                yield tx
+        except Gone:
+            raise self._missing() from None
 
     def _append(
         self,
-        conn: sqlite3.Connection,
+        tx: _Writing,
         review_id: str,
         kind: EventKind,
         reviewer: str,
         payload: dict[str, Any],
     ) -> None:
-        issued = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-        head = conn.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        seq = (issued[0] if issued else 0) + 1
-        prev = head[0] if head else GENESIS_HASH
+        seq = tx.last_issued() + 1
+        _, prev = tx.last()
         at = self._clock().astimezone(UTC).isoformat(timespec="seconds")
         digest = event_hash(prev, seq, review_id, kind.value, reviewer, at, payload)
         mac = event_mac(self._key, digest)
-        conn.execute(
-            f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, review_id, kind.value, reviewer, at, canonical_json(payload), prev, digest, mac),
+        tx.insert(
+            (seq, review_id, kind.value, reviewer, at, canonical_json(payload), prev, digest, mac)
         )
-        if isinstance(conn, _Connection):  # always, from _write()
-            conn.appended.append((seq, digest))
+        tx.appended.append((seq, digest))
 
-    def _load(self, conn: sqlite3.Connection, review_id: str) -> Review:
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE review_id = ? ORDER BY seq", (review_id,)
-        ).fetchall()
+    def _load(self, tx: Transaction, review_id: str) -> Review:
+        rows = tx.rows(review_id)
         if not rows:
             raise ReviewError(
-                f"No review {review_id!r} in the ledger {self.path}; "
+                f"No review {review_id!r} in the ledger {self.where}; "
                 "`imr-assist ledger list` shows the ids."
             )
         return _fold_events([_event(r) for r in rows])
 
-    def _open_review(self, conn: sqlite3.Connection, review_id: str, action: str) -> Review:
-        review = self._load(conn, review_id)
+    def _open_review(self, tx: Transaction, review_id: str, action: str) -> Review:
+        review = self._load(tx, review_id)
         if review.status is not ReviewStatus.DRAFTED:
             raise ReviewError(
                 f"Cannot {action} review {review_id}: it was already {review.status.value} by "
@@ -505,15 +445,33 @@ class Ledger:
         return review
 
 
-def _statements(script: str) -> list[str]:
-    """The schema split into statements (trigger bodies hold their own semicolons)."""
-    out, buf = [], ""
-    for line in script.strip().splitlines():
-        buf += line + "\n"
-        if sqlite3.complete_statement(buf):
-            out.append(buf.strip())
-            buf = ""
-    return out
+class _Writing:
+    """A write transaction that remembers the (seq, hash) it appended, to move the head record."""
+
+    def __init__(self, tx: Transaction, appended: list[tuple[int, str]]) -> None:
+        self._tx = tx
+        self.appended = appended
+
+    def rows(self, review_id: str | None = None) -> list[tuple[Any, ...]]:
+        return self._tx.rows(review_id)
+
+    def has_review(self, review_id: str) -> bool:
+        return self._tx.has_review(review_id)
+
+    def last(self) -> tuple[int, str]:
+        return self._tx.last()
+
+    def last_issued(self) -> int:
+        return self._tx.last_issued()
+
+    def insert(self, row: tuple[Any, ...]) -> None:
+        self._tx.insert(row)
+
+    def any_keyed(self) -> bool:
+        return self._tx.any_keyed()
+
+    def missing_triggers(self) -> list[str]:
+        return self._tx.missing_triggers()
 
 
 def _event(row: tuple[Any, ...]) -> LedgerEvent:
@@ -558,27 +516,3 @@ def _unreadable(seq: Any, review_id: Any, digest: Any, exc: Exception) -> Ledger
         f"read ({what}); the ledger was damaged or tampered with. Run `imr-assist ledger "
         "verify` and restore the ledger from a backup."
     )
-
-
-class _Connection(sqlite3.Connection):
-    """A connection that remembers the (seq, hash) it appended, to move the head record."""
-
-    appended: list[tuple[int, str]]
-
-
-def _create_private(path: Path) -> None:
-    """An empty ledger file, 0600 (SQLite gives its -wal and -shm files the same mode)."""
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        return  # another process created it first
-    os.chmod(path, 0o600)
-
-
-def _columns(conn: sqlite3.Connection) -> set[str]:
-    return {str(row[1]) for row in conn.execute("PRAGMA table_info(events)")}
-
-
-def _last(conn: sqlite3.Connection) -> tuple[int, str]:
-    row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-    return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)

@@ -12,6 +12,8 @@ from imr_assist.errors import SourceError, UploadError
 from imr_assist.ingest.pipeline import ingest_paths
 from imr_assist.ingest.uploads import (
     ALLOWED_UPLOAD_TYPES,
+    UploadNames,
+    discard_failed,
     max_upload_bytes,
     safe_name,
     save_upload,
@@ -162,3 +164,83 @@ def test_limit_comes_from_settings_and_uploads_ingest(tmp_path: Path, settings: 
 
     report = ingest_paths([corpus], settings=settings, index=PassageIndex(settings))
     assert [(f.path, f.status) for f in report.files] == [(str(saved), "ingested")]
+
+
+# --------------------------------------------------------------------------- after ingest
+
+
+def test_upload_names_replace_every_form_of_a_saved_path_once(tmp_path: Path) -> None:
+    folder = tmp_path / "home" / "uploads"
+    folder.mkdir(parents=True)
+    hashed = folder / "notes-1a2b3c4d.md"
+    plain = folder / "tens.pdf"
+    names = UploadNames(folder, {hashed: "notes.md", plain: "C:\\dr\\TENS scan.pdf"})
+    message = (
+        f"{hashed}: ingested. notes-1a2b3c4d.md: line 3 skipped. {plain.resolve()}: the PDF is "
+        f"damaged. The same content as {folder}/older.md; old-tens.pdf and tens.pdf.bak stay."
+    )
+    shown = names.text(message)
+    assert shown == (
+        "notes.md: ingested. notes.md: line 3 skipped. C:\\dr\\TENS scan.pdf: the PDF is "
+        "damaged. The same content as older.md; old-tens.pdf and tens.pdf.bak stay."
+    )
+    assert str(tmp_path) not in shown
+    assert names.name(hashed) == "notes.md" and names.name(folder / "x.md") == "x.md"
+
+
+def _workspace(settings: Settings) -> object:
+    from imr_assist import api
+    from imr_assist.review.ledger import open_ledger
+    from imr_assist.ui.workspace import Workspace
+
+    return Workspace(
+        settings=settings, retriever=api.open_retriever(settings), ledger=open_ledger(settings)
+    )
+
+
+def test_uploads_are_named_as_uploaded_and_a_failed_one_leaves_the_folder(
+    settings: Settings,
+) -> None:
+    from imr_assist.ui.corpus_page import ingest_uploads, upload_dir
+
+    ws = _workspace(settings)
+    folder = upload_dir(ws)  # type: ignore[arg-type]
+    (folder / "notes.md").parent.mkdir(parents=True)
+    (folder / "notes.md").write_bytes(b"# other notes\n\nAn earlier upload of another file.\n")
+    broken = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer garbage\n"
+    report, problems = ingest_uploads(
+        ws,  # type: ignore[arg-type]
+        [("notes.md", TEXT), ("Scan of ODG (2).pdf", broken), ("empty.txt", b" ")],
+    )
+    assert report is not None
+    assert [(f.path, f.status) for f in report.files] == [
+        ("notes.md", "ingested"),  # saved as notes-<hash>.md beside the earlier notes.md
+        ("Scan of ODG (2).pdf", "failed"),
+    ]
+    failed = report.files[1].message
+    assert failed.startswith("Scan of ODG (2).pdf: ") and "PDF" in failed
+    assert problems == ["Uploaded file 'empty.txt': is empty. Check the file and export it again."]
+    every = " ".join([*problems, *(f.message for f in report.files)])
+    every += " ".join(w for f in report.files for w in f.warnings)
+    assert str(settings.home) not in every and "uploads" not in every
+    assert "notes-" not in every and "notes.md: ingested" in every
+    # the failed upload is gone, the stored one and the earlier file stay
+    kept = sorted(p.name for p in folder.iterdir())
+    assert len(kept) == 2 and "notes.md" in kept and not any(k.endswith(".pdf") for k in kept)
+
+
+def test_a_failed_upload_the_index_holds_is_kept(tmp_path: Path) -> None:
+    held, new = tmp_path / "held.md", tmp_path / "new.md"
+    held.write_text("x")
+    new.write_text("y")
+    removed = discard_failed([held, new], stored=lambda p: p == held)
+    assert removed == [new] and held.exists() and not new.exists()
+
+
+def test_the_same_file_twice_in_one_click_is_ingested_once(settings: Settings) -> None:
+    from imr_assist.ui.corpus_page import ingest_uploads
+
+    ws = _workspace(settings)
+    report, problems = ingest_uploads(ws, [("tens.md", TEXT), ("tens.md", TEXT)])  # type: ignore[arg-type]
+    assert report is not None and not problems
+    assert [(f.path, f.status) for f in report.files] == [("tens.md", "ingested")]

@@ -216,7 +216,9 @@ def test_corpus_uploads_are_checked_then_ingested(home: Path) -> None:
         [("../../etc/passwd.md", note), ("junk.pdf", b"not a pdf"), ("empty.txt", b"")],
     )
     assert report is not None and [f.status for f in report.files] == ["ingested"]
-    assert Path(report.files[0].path).parent == home / "uploads"
+    # named as uploaded; saved under its safe name in the uploads folder
+    assert report.files[0].path == "../../etc/passwd.md"
+    assert (home / "uploads" / "passwd.md").is_file()
     assert len(problems) == 2 and any("junk.pdf" in p for p in problems)
     assert any("empty.txt" in p for p in problems)
 

@@ -8,6 +8,10 @@ must be the DMHC export, a .jsonl must be a BEIR corpus.jsonl), the size and emp
 is written atomically (a hidden temporary file, then a hard link that fails if the name exists),
 so a half-written upload is never ingested and an existing file is never overwritten: the same
 bytes under the same name return the existing file, other bytes get a content-hash suffix.
+
+After ingest, `UploadNames` names every saved upload in the report as the user uploaded it
+(never the uploads folder's path or a hash-suffixed name), and `discard_failed` removes an
+upload that failed and that the index does not hold, so the folder keeps only what is stored.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from imr_assist.errors import SourceError, UploadError
 from imr_assist.ingest.tabular import is_dmhc_header
 from imr_assist.ingest.textfile import decode_bytes
+from imr_assist.models import FileResult, IngestReport
 from imr_assist.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -158,6 +164,77 @@ def save_upload(name: str, data: bytes, dest_dir: Path, *, max_bytes: int) -> Pa
     )
 
 
+class UploadNames:
+    """Saved uploads -> the names they were uploaded as, applied to ingest messages.
+
+    Ingest reports name files by where they were read (the uploads folder, perhaps under a
+    content-hash suffix); the reviewer knows them by the names they uploaded. Every way a
+    message can name a saved upload (its path, its resolved path, its file name) becomes the
+    uploaded name, and any other file in the uploads folder is named by its file name alone,
+    in one pass (a replaced name is never replaced again)."""
+
+    def __init__(self, folder: Path, saved: Mapping[Path, str]) -> None:
+        self.folder = Path(folder)
+        self.saved = {Path(p): display_name(n) for p, n in saved.items()}
+        paths: dict[str, str] = {}
+        for prefix in {str(self.folder), str(self.folder.resolve())}:
+            paths[prefix + os.sep] = ""
+        for path, shown in self.saved.items():
+            for form in (str(path), str(path.resolve())):
+                paths[form] = shown
+        names = {path.name: shown for path, shown in self.saved.items()}
+        self._forms = {**names, **paths}
+        # paths (longest first), then bare file names as whole names only: not 'notes.md'
+        # inside 'old-notes.md' or 'notes.md.bak'
+        self._pattern = re.compile(
+            f"{_alternatives(paths)}|(?<![\\w.-]){_alternatives(names)}(?![\\w-]|\\.\\w)"
+        )
+
+    def name(self, path: str | Path) -> str:
+        """The uploaded name of a saved path (its file name if it is not a saved upload)."""
+        return self.saved.get(Path(path), Path(path).name)
+
+    def text(self, text: str) -> str:
+        return self._pattern.sub(lambda m: self._forms[m.group(0)], text)
+
+    def result(self, r: FileResult) -> FileResult:
+        return r.model_copy(
+            update={
+                "path": self.name(r.path),
+                "message": self.text(r.message),
+                "warnings": [self.text(w) for w in r.warnings],
+            }
+        )
+
+    def report(self, report: IngestReport) -> IngestReport:
+        """The report with every file named as uploaded."""
+        return report.model_copy(update={"files": [self.result(r) for r in report.files]})
+
+
+def _alternatives(forms: Mapping[str, str]) -> str:
+    """A regex group matching any of the strings, longest first (never empty)."""
+    ordered = sorted(forms, key=len, reverse=True)
+    return "(?:" + "|".join(re.escape(f) for f in ordered) + ")" if ordered else "(?!)"
+
+
+def discard_failed(failed: Iterable[Path], stored: Callable[[Path], bool]) -> list[Path]:
+    """Remove each saved upload that failed to ingest, unless the index holds a version of it
+    (`stored(path)`); the paths removed."""
+    removed = []
+    for path in failed:
+        if stored(path):
+            continue
+        try:
+            path.unlink(missing_ok=True)
+            if path.parent.name.startswith("corpus-") and not any(path.parent.iterdir()):
+                path.parent.rmdir()  # a BEIR upload's own folder
+        except OSError as exc:  # the message already says it failed; the file stays
+            log.warning("could not remove the failed upload %s: %s", path, exc)
+            continue
+        removed.append(path)
+    return removed
+
+
 def _write_new(target: Path, data: bytes) -> bool:
     """Write `data` to a new file `target` atomically; False when `target` already exists."""
     if target.exists() or target.is_symlink():
@@ -181,7 +258,9 @@ def _write_new(target: Path, data: bytes) -> bool:
 __all__ = [
     "ALLOWED_UPLOAD_TYPES",
     "UploadError",
+    "UploadNames",
     "check_upload",
+    "discard_failed",
     "display_name",
     "max_upload_bytes",
     "safe_name",

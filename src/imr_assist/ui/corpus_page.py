@@ -1,9 +1,15 @@
-"""Corpus: upload documents, ingest them with a progress bar, list and remove documents."""
+"""Corpus: upload documents, ingest them with a progress bar, list and remove documents.
+
+One click of Ingest sends the files in the uploader once: afterwards the uploader is emptied and
+the page reruns, so the results, the document list and the sidebar's counts are those after the
+ingest. Messages name each file as it was uploaded; an upload that failed leaves the folder.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import streamlit as st
 
@@ -11,10 +17,18 @@ from imr_assist import api
 from imr_assist.citations import format_pages
 from imr_assist.errors import ImrAssistError
 from imr_assist.ingest.pipeline import FileProgress
+from imr_assist.ingest.progress import JobListener, JobProgress
 from imr_assist.ingest.reader import KIND_CHOICES
-from imr_assist.ingest.uploads import ALLOWED_UPLOAD_TYPES, max_upload_bytes, save_upload
+from imr_assist.ingest.uploads import (
+    ALLOWED_UPLOAD_TYPES,
+    UploadNames,
+    discard_failed,
+    max_upload_bytes,
+    save_upload,
+)
 from imr_assist.models import DocumentRecord, IngestReport, Kind, Tier
 from imr_assist.reasoning.models import Recommendation
+from imr_assist.ui.labels import label
 from imr_assist.ui.render import escape_md
 from imr_assist.ui.workspace import Workspace, get_workspace, sidebar_index
 
@@ -34,6 +48,8 @@ def render(ws: Workspace | None = None) -> None:
     if flash:
         st.success(flash)
     _upload(ws)
+    for level, text in st.session_state.pop("corpus-results", []):
+        {"error": st.error, "warning": st.warning, "success": st.success}[level](text)
     st.divider()
     _documents(ws)
 
@@ -45,22 +61,32 @@ def _upload(ws: Workspace) -> None:
         f"PDF, text, Markdown, determination letters, DMHC CSV or BEIR corpus.jsonl; up to "
         f"{limit_mb:g} MB each. Licensed guidelines stay on this machine."
     )
+    # a new key after each ingest empties the uploader: a file is sent once per click
     files = st.file_uploader(
         "Files",
         type=list(ALLOWED_UPLOAD_TYPES),
         accept_multiple_files=True,
-        key="uploads",
+        key=f"uploads-{st.session_state.get('uploads-round', 0)}",
     )
     c1, c2, c3 = st.columns(3)
-    kind = c1.selectbox("Kind", KIND_CHOICES, help="auto detects determination letters")
-    tier = c2.selectbox("Authority tier", ["(detect)", *(t.value for t in Tier)])
+    kind = c1.selectbox(
+        "Kind",
+        KIND_CHOICES,
+        format_func=lambda k: "Detect" if k == "auto" else label(k),
+        help="Detect recognises determination letters",
+    )
+    tier = c2.selectbox(
+        "Authority tier",
+        ["(detect)", *(t.value for t in Tier)],
+        format_func=lambda t: "Detect" if t == "(detect)" else label(Tier(t)),
+    )
     guideline = c3.text_input("Guideline short name (optional)")
     if not st.button("Ingest", type="primary", disabled=not files):
         return
-    bar = st.progress(0.0, text="Ingesting…")
+    bar = st.progress(0.0, text="Starting…")
 
-    def progress(name: str, done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"Ingesting {name}…")
+    def progress(event: JobProgress) -> None:
+        bar.progress(event.fraction, text=escape_md(event.describe()))
 
     report, problems = ingest_uploads(
         ws,
@@ -68,25 +94,22 @@ def _upload(ws: Workspace) -> None:
         kind=kind,
         tier=None if tier == "(detect)" else tier,
         guideline=guideline.strip() or None,
-        progress=progress,
+        job_progress=progress,
     )
-    for problem in problems:
-        st.error(problem)
-    if report is None:
-        bar.empty()
-        return
     bar.empty()
-    for r in report.files:
-        name = Path(r.path).name
-        if r.status == "failed":
-            st.error(f"{name}: {r.message}")
-        else:
-            st.success(f"{name}: {r.status}, {r.passages} passages. {r.message}".strip())
+    results: list[tuple[Literal["error", "warning", "success"], str]] = [
+        ("error", escape_md(p)) for p in problems
+    ]
+    for r in report.files if report is not None else []:
+        results.append(("error" if r.status == "failed" else "success", escape_md(r.message)))
         for w in r.warnings:
-            st.warning(f"{name}: {w}")
-    if tier == "(detect)":
-        for line in detected_mtus(ws, report):
-            st.warning(line)
+            shown = w if w.startswith(f"{r.path}:") else f"{r.path}: {w}"
+            results.append(("warning", escape_md(shown)))
+    if report is not None and tier == "(detect)":
+        results += [("warning", escape_md(line)) for line in detected_mtus(ws, report)]
+    st.session_state["corpus-results"] = results
+    st.session_state["uploads-round"] = st.session_state.get("uploads-round", 0) + 1
+    st.rerun()  # the sidebar's counts, the document list and an empty uploader
 
 
 def detected_mtus(ws: Workspace, report: IngestReport) -> list[str]:
@@ -100,7 +123,7 @@ def detected_mtus(ws: Workspace, report: IngestReport) -> list[str]:
             record = ws.index.record(doc_id)
             if record is not None and record.tier is Tier.MTUS:
                 lines.append(
-                    f"{Path(r.path).name}: detected as the official MTUS (DWC) text, so it "
+                    f"{r.path}: detected as the official MTUS (DWC) text, so it "
                     "governs drafts ahead of every other guideline. If it is not the official "
                     "MTUS, remove it and ingest it again with the right tier."
                 )
@@ -126,35 +149,48 @@ def ingest_uploads(
     tier: str | None = None,
     guideline: str | None = None,
     progress: FileProgress | None = None,
+    job_progress: JobListener | None = None,
 ) -> tuple[IngestReport | None, list[str]]:
     """Check and save each upload under IMR_HOME/uploads, then ingest the good ones.
 
     Returns the ingest report (None when nothing could be ingested) and one message per upload
-    refused before ingest (type, size, name); a refused upload never stops the others."""
-    saved: list[Path] = []
+    refused before ingest (type, size, name); a refused upload never stops the others. The
+    report names each file as uploaded (`path` too); an upload that failed and that the index
+    does not hold is removed from the folder."""
+    folder = upload_dir(ws)
+    saved: dict[Path, str] = {}
     problems: list[str] = []
     for name, data in uploads:
         try:
-            saved.append(
-                save_upload(name, data, upload_dir(ws), max_bytes=max_upload_bytes(ws.settings))
-            )
+            path = save_upload(name, data, folder, max_bytes=max_upload_bytes(ws.settings))
         except ImrAssistError as exc:
             problems.append(str(exc))
+            continue
+        saved.setdefault(path, name)  # the same file twice in one click is ingested once
     if not saved:
         return None, problems
+    names = UploadNames(folder, saved)
+
+    def stored(path: Path) -> bool:
+        return bool(ws.index.records_for_file(str(path.resolve())))
+
     try:
         report = api.ingest(
-            saved,
+            list(saved),
             settings=ws.settings,
             kind=kind,
             tier=tier,
             guideline=guideline,
             progress=progress,
+            job_progress=job_progress,
+            names=names.name,
         )
         ws.retriever.sync()
     except ImrAssistError as exc:
-        return None, [*problems, str(exc)]
-    return report, problems
+        discard_failed(list(saved), stored)
+        return None, [*problems, names.text(str(exc))]
+    discard_failed([Path(r.path) for r in report.failed], stored)
+    return names.report(report), problems
 
 
 def _documents(ws: Workspace) -> None:
@@ -167,16 +203,16 @@ def _documents(ws: Workspace) -> None:
     st.dataframe(
         [
             {
-                "title": r.title,
-                "kind": r.kind.value,
-                "tier": r.tier.value,
-                "guideline": r.guideline or "",
-                "passages": r.passages,
-                "recommendations": len(recs.get(r.doc_id, [])),
-                "flagged passages": r.flagged,
-                "file": r.source_path,
-                "ingested": r.ingested_at[:19],
-                "doc_id": r.doc_id,
+                "Title": r.title,
+                "Kind": label(r.kind),
+                "Authority tier": label(r.tier),
+                "Guideline": r.guideline or "",
+                "Passages": r.passages,
+                "Recommendations": len(recs.get(r.doc_id, [])),
+                "Flagged passages": r.flagged,
+                "File": r.source_path,
+                "Ingested": r.ingested_at[:19].replace("T", " "),
+                "Document id": r.doc_id,
             }
             for r in records
         ],
@@ -231,15 +267,15 @@ def _recommendation_lists(
             st.dataframe(
                 [
                     {
-                        "label": rec.label,
-                        "direction": rec.direction.value,
-                        "strength": rec.strength_text,
-                        "interventions": "; ".join(rec.interventions),
-                        "phases": ", ".join(p.value for p in rec.phases),
-                        "pages": format_pages(rec.page_start, rec.page_end),
-                        "statement": rec.statement,
-                        "criteria": len(rec.criteria),
-                        "limits": "; ".join(rec.limits),
+                        "Recommendation": rec.label,
+                        "Direction": label(rec.direction),
+                        "Strength": rec.strength_text,
+                        "Interventions": "; ".join(rec.interventions),
+                        "Phases": ", ".join(label(p) for p in rec.phases),
+                        "Pages": format_pages(rec.page_start, rec.page_end),
+                        "Statement": rec.statement,
+                        "Criteria": len(rec.criteria),
+                        "Limits": "; ".join(rec.limits),
                     }
                     for rec in found
                 ],

@@ -19,6 +19,7 @@ from imr_assist.drafting.llm import chat_model_for, describe_llm, is_external, r
 from imr_assist.errors import ImrAssistError
 from imr_assist.index.filters import FILTER_KEYS
 from imr_assist.index.store import PassageIndex
+from imr_assist.ingest.progress import JobProgress
 from imr_assist.models import Kind, Tier
 from imr_assist.retrieval.hybrid import HybridRetriever
 from imr_assist.review.ledger import Ledger, open_ledger
@@ -105,12 +106,13 @@ def ensure_demo(settings: Settings, index: PassageIndex) -> None:
     """On an empty home, build the demo index with a visible progress bar."""
     if index.records():
         return
-    bar = st.progress(0.0, text="First run: indexing the illustrative demo corpus…")
+    first = "First run: indexing the illustrative demo corpus"
+    bar = st.progress(0.0, text=f"{first}…")
 
-    def progress(name: str, done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"Indexing {name}…")
+    def progress(event: JobProgress) -> None:  # the whole job: never full before the end
+        bar.progress(event.fraction, text=f"{first}. {event.describe()}")
 
-    report = api.build_demo(settings=settings, progress=progress)
+    report = api.build_demo(settings=settings, job_progress=progress)
     bar.empty()
     if report is not None and report.failed:
         st.warning("Some demo files failed: " + "; ".join(f.message for f in report.failed))

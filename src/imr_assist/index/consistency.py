@@ -13,9 +13,11 @@ What can drift (a crash, a killed process, two machines sharing a server):
 - duplicate documents: two manifest records for the same file and the same content. `repair`
   keeps the newest.
 - BM25 side-store (per machine, under IMR_HOME): missing or built from an older generation is
-  normal (search rebuilds it) and not drift; built from the current generation but holding other
-  passages than Chroma's published set is drift. `repair` rebuilds it from Chroma in every case,
-  so a reviewer machine pointed at a shared server gets its side-store with one command.
+  normal (search brings it forward by the change log, or rebuilds it) and not drift; built from
+  the current generation but holding other passages than Chroma's published set is drift.
+  `repair` rebuilds it from Chroma in every case, so a reviewer machine pointed at a shared
+  server gets its side-store with one command, and prunes change records older than
+  `CHANGE_LOG_KEEP_S` (a machine further behind rebuilds at its next search).
 - a missing generation record while documents are published (`repair` writes one).
 - the dense side (Chroma's vector index): a sample of published passages must each find itself
   (or a passage with the same vector) as the top hit of its own stored vector, and that vector must
@@ -44,7 +46,7 @@ import numpy as np
 from pydantic import Field
 
 from imr_assist.errors import IndexError_
-from imr_assist.index.lexical import LexicalIndex, lexical_dir
+from imr_assist.index.lexical import LexicalIndex, lexical_dir, rebuild
 from imr_assist.index.store import REBUILD_SUFFIX, STORED_AT, PassageIndex
 from imr_assist.ingest.chunking import MAX_REPEATED_SHARE, has_words, passage_key
 from imr_assist.models import StrictModel
@@ -388,6 +390,9 @@ def repair(index: PassageIndex, *, grace_s: float = DEFAULT_GRACE_S) -> Consiste
         actions.append("moved the manifest to a new generation")
     count = rebuild_lexical(index)
     actions.append(f"rebuilt the BM25 side-store from Chroma ({count} passages)")
+    pruned = index.prune_changes()
+    if pruned:
+        actions.append(f"pruned {pruned} change-log record(s) older than 30 days")
     after = check(index)
     return after.model_copy(update={"repaired": actions, "left": left})
 
@@ -395,11 +400,10 @@ def repair(index: PassageIndex, *, grace_s: float = DEFAULT_GRACE_S) -> Consiste
 def rebuild_lexical(index: PassageIndex, directory: Path | None = None) -> int:
     """Build this machine's BM25 side-store from Chroma's published passages; passage count."""
     directory = directory or lexical_dir(index.settings.home, index.settings.collection_name)
-    generation = index.generation()
-    ids, texts, metas = index.published_passages()
-    LexicalIndex.build(ids, texts, metas, generation).save(directory)
-    log.info("rebuilt BM25 side-store: %d passages, generation %s", len(ids), generation)
-    return len(ids)
+    built, update = rebuild(index, index.generation())
+    built.save(directory)
+    log.info("rebuilt BM25 side-store: %s", update.model_dump_json())
+    return len(built)
 
 
 def _version_ids(index: PassageIndex, doc_id: str, content_hash: str) -> list[str]:

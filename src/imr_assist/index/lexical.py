@@ -1,10 +1,20 @@
-"""The lexical side of retrieval: a bm25s index over the published passages, persisted on disk.
+"""The lexical side of retrieval: BM25 over the published passages, in segments, persisted on disk.
 
-The BM25 index is a function of the manifest: it records the manifest generation it was built
-from, and is rebuilt from Chroma whenever the generation differs (after an ingest or removal in
-this or another process, or after a crash between the two stores). It is never silently stale.
-It lives on each machine under IMR_HOME/bm25/<collection> even when Chroma is a shared server:
-every machine rebuilds its own from the server (`imr-assist index check --repair` does it now).
+The index is a list of immutable segments (postings of term frequencies, document lengths, the
+passages' metadata columns) plus, per segment, which rows are deleted (tombstones). Scores are
+computed at query time from the term frequencies with the collection-wide document frequency and
+average length of the live rows, so a segmented index ranks exactly like one index built from the
+same passages (bm25s' Lucene BM25, k1=1.5, b=0.75, the formula this side used before it was
+segmented). Adding or removing a document writes one small segment and a tombstone list, not the
+corpus; segments are merged when a newer one grows to a quarter of the one before it (so there
+are O(log n) of them, and each passage is rewritten O(log n) times), and a segment is rewritten
+alone when more than a third of its rows are deleted.
+
+The index is a function of the manifest: it records the manifest generation it reflects and is
+brought to the current generation whenever they differ (after an ingest or removal in this or
+another process or machine), by `follow` (the change log: only the changed documents' passages
+are fetched) or, when the log cannot take it there, by `rebuild` (every published passage). It
+lives on each machine under IMR_HOME/bm25/<collection> even when Chroma is a shared server.
 Filters are applied as a weight mask built from the same metadata the dense side filters on.
 """
 
@@ -12,51 +22,263 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
 import time
 import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import Field
 
 from imr_assist.index.filters import FILTER_KEYS, filter_mask
+from imr_assist.models import StrictModel
 from imr_assist.text.tokens import tokenize
+
+if TYPE_CHECKING:
+    from imr_assist.index.store import PassageIndex
 
 log = logging.getLogger(__name__)
 
+K1 = 1.5
+B = 0.75
+"""BM25 parameters (bm25s' defaults, what this side always used)."""
+COLUMNS = (*FILTER_KEYS, "content_hash")
+"""Metadata kept per passage: the filter keys, and the document version (for following)."""
+MERGE_RATIO = 4
+"""A segment is merged into the one before it once that one is under MERGE_RATIO times its size."""
+MAX_DELETED_SHARE = 1 / 3
+"""A segment with more deleted rows than this share is rewritten without them."""
 
-class LexicalIndex:
-    """bm25s over passages, with per-passage metadata columns for filtering."""
+
+class LexicalUpdate(StrictModel):
+    """How the lexical index reached a generation (what `HybridRetriever.lexical()` did)."""
+
+    kind: str = Field(
+        description="'incremental' (changes applied), 'rebuilt' (every passage read), "
+        "'loaded' (saved copy of this generation read from disk)"
+    )
+    generation: str = Field(description="Manifest generation reached")
+    from_generation: str | None = Field(
+        default=None, description="Generation it started from (None: nothing to start from)"
+    )
+    documents_added: int = Field(default=0, description="Documents whose passages were fetched")
+    documents_removed: int = Field(
+        default=0, description="Documents whose old passages were deleted (replaced or removed)"
+    )
+    passages_fetched: int = Field(default=0, description="Passages read from Chroma")
+    passages_removed: int = Field(default=0, description="Passages deleted from the index")
+    passages: int = Field(default=0, description="Passages in the index afterwards")
+    seconds: float = Field(default=0.0, description="Wall time of the update")
+    reason: str = Field(default="", description="Why a rebuild was needed")
+
+
+# --------------------------------------------------------------------------- segments
+
+
+class Segment:
+    """Immutable postings of some passages: term -> (rows, term frequencies), row lengths, ids
+    and metadata columns. Saved once, in its own folder; shared by every index state using it."""
 
     def __init__(
         self,
+        name: str,
         ids: list[str],
         columns: dict[str, np.ndarray],
-        model: Any,
-        generation: str,
+        terms: list[str],
+        indptr: np.ndarray,
+        rows: np.ndarray,
+        tf: np.ndarray,
+        lengths: np.ndarray,
     ) -> None:
+        self.name = name
         self.ids = ids
         self.columns = columns
-        self.model = model
+        self.terms = terms
+        self.indptr = indptr
+        self.rows = rows
+        self.tf = tf
+        self.lengths = lengths
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def from_passages(
+        cls, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]]
+    ) -> Segment:
+        tokens = tokenize(list(texts)) if texts else []
+        vocab: dict[str, int] = {}
+        cols: list[int] = []
+        rows: list[int] = []
+        tfs: list[int] = []
+        for row, toks in enumerate(tokens):
+            for term, n in Counter(toks).items():
+                cols.append(vocab.setdefault(term, len(vocab)))
+                rows.append(row)
+                tfs.append(n)
+        col = np.asarray(cols, dtype=np.int64)
+        order = np.argsort(col, kind="stable")  # by term, rows ascending within a term
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(col, minlength=len(vocab)), out=indptr[1:])
+        columns = {
+            key: np.array([str(m.get(key, "") or "") for m in metadatas], dtype=object)
+            for key in COLUMNS
+        }
+        return cls(
+            name=f"s-{uuid.uuid4().hex}",
+            ids=list(ids),
+            columns=columns,
+            terms=list(vocab),
+            indptr=indptr,
+            rows=np.asarray(rows, dtype=np.int32)[order],
+            tf=np.asarray(tfs, dtype=np.float32)[order],
+            lengths=np.asarray([len(t) for t in tokens], dtype=np.float64),
+        )
+
+    @cached_property
+    def vocab(self) -> dict[str, int]:
+        return {t: i for i, t in enumerate(self.terms)}
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        return {pid: i for i, pid in enumerate(self.ids)}
+
+    @cached_property
+    def rows_of_doc(self) -> dict[str, np.ndarray]:
+        out: dict[str, list[int]] = {}
+        for row, doc in enumerate(self.columns["doc_id"]):
+            out.setdefault(str(doc), []).append(row)
+        return {doc: np.asarray(rows, dtype=np.int64) for doc, rows in out.items()}
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        col = self.vocab.get(term)
+        if col is None:
+            return None
+        start, end = int(self.indptr[col]), int(self.indptr[col + 1])
+        return self.rows[start:end], self.tf[start:end]
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, directory: Path) -> None:
+        """Write into directory/<name> (a temporary folder renamed at the end); no-op if there."""
+        final = directory / self.name
+        if final.exists():
+            return
+        tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=directory))
+        try:
+            meta = {
+                "ids": self.ids,
+                "columns": {k: v.tolist() for k, v in self.columns.items()},
+                "terms": self.terms,
+            }
+            (tmp / "meta.json").write_text(json.dumps(meta))
+            for name in _ARRAYS:
+                np.save(tmp / f"{name}.npy", getattr(self, name))
+            tmp.rename(final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> Segment:
+        meta = json.loads((folder / "meta.json").read_text())
+        arrays = {name: _load_array(folder / f"{name}.npy") for name in _ARRAYS}
+        return cls(
+            name=folder.name,
+            ids=list(meta["ids"]),
+            columns={k: np.array(meta["columns"].get(k, []), dtype=object) for k in COLUMNS},
+            terms=list(meta["terms"]),
+            **arrays,
+        )
+
+
+def _load_array(path: Path) -> np.ndarray:
+    """Memory-mapped (pages are read when a query touches them); an empty array is read."""
+    try:
+        return np.load(path, mmap_mode="r")
+    except ValueError:  # numpy cannot map a zero-length array
+        return np.load(path)
+
+
+def merge(segments: Sequence[Segment], deleted: Sequence[np.ndarray]) -> Segment:
+    """One segment holding the live rows of these (in order), without their deleted rows."""
+    vocab: dict[str, int] = {}
+    cols, rows, tfs, lengths = [], [], [], []
+    ids: list[str] = []
+    columns: dict[str, list[np.ndarray]] = {k: [] for k in COLUMNS}
+    offset = 0
+    for seg, dead in zip(segments, deleted, strict=True):
+        live = np.ones(len(seg), dtype=bool)
+        live[dead] = False
+        new_row = np.cumsum(live) - 1 + offset
+        term_map = np.fromiter(
+            (vocab.setdefault(t, len(vocab)) for t in seg.terms),
+            dtype=np.int64,
+            count=len(seg.terms),
+        )
+        seg_cols = np.repeat(term_map, np.diff(np.asarray(seg.indptr)))
+        keep = live[seg.rows]
+        cols.append(seg_cols[keep])
+        rows.append(new_row[seg.rows[keep]])
+        tfs.append(np.asarray(seg.tf)[keep])
+        lengths.append(np.asarray(seg.lengths)[live])
+        ids.extend(pid for pid, alive in zip(seg.ids, live, strict=True) if alive)
+        for k in COLUMNS:
+            columns[k].append(seg.columns[k][live])
+        offset += int(live.sum())
+    col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    # rows ascend within each segment and segments are in order: a stable sort by term keeps
+    # every term's rows ascending
+    order = np.argsort(col, kind="stable")
+    indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(col, minlength=len(vocab)), out=indptr[1:])
+    return Segment(
+        name=f"s-{uuid.uuid4().hex}",
+        ids=ids,
+        columns={
+            k: np.concatenate(v) if v else np.zeros(0, dtype=object) for k, v in columns.items()
+        },
+        terms=list(vocab),
+        indptr=indptr,
+        rows=np.concatenate(rows).astype(np.int32)[order] if rows else np.zeros(0, np.int32),
+        tf=np.concatenate(tfs)[order] if tfs else np.zeros(0, np.float32),
+        lengths=np.concatenate(lengths) if lengths else np.zeros(0, np.float64),
+    )
+
+
+# --------------------------------------------------------------------------- the index
+
+
+class LexicalIndex:
+    """BM25 over segments of passages, with per-passage metadata columns for filtering."""
+
+    def __init__(
+        self,
+        segments: list[Segment],
+        deleted: list[np.ndarray],
+        generation: str,
+    ) -> None:
+        self.segments = segments
+        self.deleted = [np.unique(np.asarray(d, dtype=np.int64)) for d in deleted]
         self.generation = generation
-        self._rows: dict[str, int] | None = None
-
-    def _row(self, passage_id: str) -> int | None:
-        if self._rows is None:
-            self._rows = {pid: i for i, pid in enumerate(self.ids)}
-        return self._rows.get(passage_id)
-
-    def has(self, passage_id: str) -> bool:
-        """Is the passage published in this generation?"""
-        return self._row(passage_id) is not None
-
-    def column(self, passage_id: str, key: str) -> str:
-        """A metadata value of a passage ('' when unknown)."""
-        row = self._row(passage_id)
-        return "" if row is None else str(self.columns[key][row])
+        self.live = []
+        for seg, dead in zip(segments, self.deleted, strict=True):
+            live = np.ones(len(seg), dtype=bool)
+            live[dead] = False
+            self.live.append(live)
+        self._n = int(sum(int(v.sum()) for v in self.live))
+        self._total_length = float(
+            sum(
+                float(np.asarray(s.lengths)[v].sum())
+                for s, v in zip(segments, self.live, strict=True)
+            )
+        )
 
     @classmethod
     def build(
@@ -66,92 +288,288 @@ class LexicalIndex:
         metadatas: list[dict[str, Any]],
         generation: str,
     ) -> LexicalIndex:
-        import bm25s
-
-        model = bm25s.BM25()
-        if ids:
-            model.index(tokenize(texts), show_progress=False)
-        columns = {
-            key: np.array([str(m.get(key, "")) for m in metadatas], dtype=object)
-            for key in FILTER_KEYS
-        }
-        return cls(ids, columns, model, generation)
+        segments = [Segment.from_passages(ids, texts, metadatas)] if ids else []
+        return cls(segments, [np.zeros(0, np.int64)] * len(segments), generation)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self._n
+
+    @cached_property
+    def ids(self) -> list[str]:
+        """Ids of the live passages (segment order)."""
+        return [
+            pid
+            for seg, live in zip(self.segments, self.live, strict=True)
+            for pid, alive in zip(seg.ids, live, strict=True)
+            if alive
+        ]
+
+    def _locate(self, passage_id: str) -> tuple[Segment, int] | None:
+        for seg, live in zip(self.segments, self.live, strict=True):
+            row = seg.row_of.get(passage_id)
+            if row is not None and live[row]:
+                return seg, row
+        return None
+
+    def has(self, passage_id: str) -> bool:
+        """Is the passage published in this generation?"""
+        return self._locate(passage_id) is not None
+
+    def column(self, passage_id: str, key: str) -> str:
+        """A metadata value of a passage ('' when unknown)."""
+        found = self._locate(passage_id)
+        return "" if found is None else str(found[0].columns[key][found[1]])
+
+    def versions(self) -> dict[str, str]:
+        """Document id -> content hash of the passages held (one version per document)."""
+        out: dict[str, str] = {}
+        for seg, live in zip(self.segments, self.live, strict=True):
+            for doc, rows in seg.rows_of_doc.items():
+                alive = rows[live[rows]]
+                if len(alive):
+                    out[doc] = str(seg.columns["content_hash"][alive[0]])
+        return out
 
     def mask(self, filters: dict[str, str] | None) -> np.ndarray | None:
-        """1.0 where a passage passes every filter (the same passages as `build_where` keeps)."""
-        return filter_mask(self.columns, filters)
+        """1.0 where a passage passes every filter (the same passages as `build_where` keeps);
+        one entry per row of every segment, deleted rows included."""
+        if not filters:
+            return None
+        parts = [filter_mask(seg.columns, filters) for seg in self.segments]
+        return np.concatenate([p for p in parts if p is not None]) if parts else None
+
+    def scores(self, tokens: Sequence[str]) -> np.ndarray:
+        """BM25 of every row of every segment (0 for deleted rows) for these query tokens; a
+        token repeated in the query counts as often as it occurs (as in bm25s)."""
+        total = sum(len(s) for s in self.segments)
+        out = np.zeros(total, dtype=np.float64)
+        if not self._n:
+            return out
+        avg = self._total_length / self._n
+        counts = Counter(tokens)
+        found: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+        for i, seg in enumerate(self.segments):
+            for term in counts:
+                post = seg.postings(term)
+                if post is not None:
+                    found.setdefault(term, []).append((i, *post))
+        offsets = np.cumsum([0, *(len(s) for s in self.segments)])
+        for term, posts in found.items():
+            df = sum(int(self.live[i][rows].sum()) for i, rows, _ in posts)
+            if not df:
+                continue
+            idf = math.log(1 + (self._n - df + 0.5) / (df + 0.5)) * counts[term]
+            for i, rows, tf in posts:
+                norm = K1 * ((1 - B) + B * np.asarray(self.segments[i].lengths)[rows] / avg)
+                out[offsets[i] + rows] += idf * tf / (norm + tf)
+        if any(len(d) for d in self.deleted):
+            out *= np.concatenate(self.live)
+        return out
 
     def search(
         self, query: str, k: int, filters: dict[str, str] | None = None
     ) -> list[tuple[str, float]]:
-        """(passage id, BM25 score) best first; passages scoring 0 are left out."""
-        if not self.ids:
+        """(passage id, BM25 score) best first, ties by id; passages scoring 0 are left out."""
+        if not self._n:
             return []
         tokens = tokenize([query])[0]
         if not tokens:
             return []
+        scores = self.scores(tokens)
         weights = self.mask(filters)
-        scores = self.model.get_scores(tokens, weight_mask=weights)
-        k = min(k, len(self.ids))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        if weights is not None:
+            scores *= weights
+        k = min(k, len(scores))
+        kth = np.partition(-scores, k - 1)[k - 1]
+        # the k best and everything tied with the k-th, so that ties are cut by id
+        top = np.flatnonzero((scores >= -kth) & (scores > 0))
+        all_ids = self._all_ids
+        ranked = sorted(
+            ((all_ids[i], float(scores[i])) for i in top),
+            key=lambda row: (-row[1], row[0]),
+        )
+        return ranked[:k]
+
+    @cached_property
+    def _all_ids(self) -> list[str]:
+        return [pid for seg in self.segments for pid in seg.ids]
+
+    # ------------------------------------------------------------------ changes
+
+    def changed(
+        self,
+        doc_ids: Iterable[str],
+        ids: list[str],
+        texts: list[str],
+        metadatas: list[dict[str, Any]],
+        generation: str,
+    ) -> tuple[LexicalIndex, int]:
+        """A new index: every passage of `doc_ids` deleted, these passages added (one new
+        segment), labelled `generation`; and how many passages were deleted. Segments are
+        merged as the module says; this index is left as it was (readers may hold it)."""
+        docs = set(doc_ids)
+        deleted = [d.copy() for d in self.deleted]
+        removed = 0
+        for i, (seg, live) in enumerate(zip(self.segments, self.live, strict=True)):
+            rows = [seg.rows_of_doc[d] for d in docs if d in seg.rows_of_doc]
+            if rows:
+                gone = np.concatenate(rows)
+                gone = gone[live[gone]]
+                removed += len(gone)
+                deleted[i] = np.union1d(deleted[i], gone)
+        segments = list(self.segments)
+        if ids:
+            segments.append(Segment.from_passages(ids, texts, metadatas))
+            deleted.append(np.zeros(0, np.int64))
+        segments, deleted = _compact(segments, deleted)
+        return LexicalIndex(segments, deleted, generation), removed
 
     # ------------------------------------------------------------------ persistence
 
     def save(self, directory: Path) -> None:
         """Write without ever exposing a half-written index, also with several writers (threads
-        of one process, or processes sharing a home): each save goes to a new folder inside
-        `directory`, then the `CURRENT` pointer file is replaced atomically. Older folders are
-        pruned, keeping a few for readers that read the pointer just before it moved."""
+        of one process, or processes sharing a home): segments not yet saved go to their own
+        folders, then a state file (generation, segments, deleted rows) is written and the
+        `CURRENT` pointer replaced atomically. A change writes one small segment and a state
+        file, not the corpus. Older states are pruned (a few kept for readers that read the
+        pointer just before it moved), and segments no kept state uses."""
         directory.mkdir(parents=True, exist_ok=True)
-        _remove_legacy_layout(directory)
-        tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=directory))
-        try:
-            if self.ids:
-                self.model.save(str(tmp / "bm25"), show_progress=False)
-            meta = {
-                "generation": self.generation,
-                "ids": self.ids,
-                "columns": {k: v.tolist() for k, v in self.columns.items()},
-            }
-            (tmp / "meta.json").write_text(json.dumps(meta))
-            final = directory / f"{_GEN_PREFIX}{uuid.uuid4().hex}"
-            tmp.rename(final)
-            pointer = directory / f"{_TMP_PREFIX}{uuid.uuid4().hex}.ptr"
-            pointer.write_text(final.name)
-            os.replace(pointer, directory / _POINTER)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        _prune(directory, keep=final.name)
+        for seg in self.segments:
+            seg.save(directory)
+        state = {
+            "format": _FORMAT,
+            "generation": self.generation,
+            "segments": [
+                {"name": s.name, "deleted": d.tolist()}
+                for s, d in zip(self.segments, self.deleted, strict=True)
+            ],
+        }
+        name = f"{_STATE_PREFIX}{uuid.uuid4().hex}.json"
+        tmp = directory / f"{_TMP_PREFIX}{name}"
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, directory / name)
+        pointer = directory / f"{_TMP_PREFIX}{uuid.uuid4().hex}.ptr"
+        pointer.write_text(name)
+        os.replace(pointer, directory / _POINTER)
+        _prune(directory, keep=name)
+
+    @staticmethod
+    def saved_generation(directory: Path) -> str | None:
+        """The generation of the saved index (reads only its state file), None when unusable."""
+        state = _read_state(directory)
+        return None if state is None else str(state["generation"])
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex | None:
         """The saved index, or None when missing or unreadable (it is then rebuilt)."""
-        import bm25s
-
+        state = _read_state(directory)
+        if state is None:
+            return None
         try:
-            current = directory / (directory / _POINTER).read_text().strip()
-            meta = json.loads((current / "meta.json").read_text())
-            ids = list(meta["ids"])
-            model = (
-                bm25s.BM25.load(str(current / "bm25"), show_progress=False) if ids else bm25s.BM25()
-            )
-            columns = {k: np.array(v, dtype=object) for k, v in meta["columns"].items()}
-            return cls(ids, columns, model, str(meta["generation"]))
-        except (OSError, ValueError, KeyError) as exc:
+            segments = [Segment.load(directory / s["name"]) for s in state["segments"]]
+            deleted = [np.asarray(s["deleted"], dtype=np.int64) for s in state["segments"]]
+            return cls(segments, deleted, str(state["generation"]))
+        except (OSError, ValueError, KeyError, IndexError) as exc:
             log.info("BM25 index at %s not usable (%s); it will be rebuilt", directory, exc)
             return None
 
 
+def _compact(
+    segments: list[Segment], deleted: list[np.ndarray]
+) -> tuple[list[Segment], list[np.ndarray]]:
+    """Merge the newest segment into the one before it while that one is under MERGE_RATIO
+    times its live size; rewrite any segment with more than MAX_DELETED_SHARE deleted rows."""
+
+    def live(i: int) -> int:
+        return len(segments[i]) - len(deleted[i])
+
+    while len(segments) >= 2 and live(-2) < MERGE_RATIO * max(live(-1), 1):
+        merged = merge(segments[-2:], deleted[-2:])
+        segments[-2:] = [merged]
+        deleted[-2:] = [np.zeros(0, np.int64)]
+    for i, seg in enumerate(segments):
+        if len(deleted[i]) > MAX_DELETED_SHARE * len(seg):
+            segments[i] = merge([seg], [deleted[i]])
+            deleted[i] = np.zeros(0, np.int64)
+    keep = [i for i, s in enumerate(segments) if len(s)]
+    return [segments[i] for i in keep], [deleted[i] for i in keep]
+
+
+# --------------------------------------------------------------------------- following Chroma
+
+
+def rebuild(index: PassageIndex, generation: str) -> tuple[LexicalIndex, LexicalUpdate]:
+    """Every published passage read from Chroma, labelled `generation` (read before it)."""
+    started = time.perf_counter()
+    ids, texts, metas = index.published_passages()
+    built = LexicalIndex.build(ids, texts, metas, generation)
+    return built, LexicalUpdate(
+        kind="rebuilt",
+        generation=generation,
+        passages_fetched=len(ids),
+        passages=len(built),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def follow(
+    index: PassageIndex, lexical: LexicalIndex, generation: str
+) -> tuple[LexicalIndex, LexicalUpdate] | None:
+    """`lexical` brought to `generation` (read before this call) by applying the changes since
+    its own generation: only the changed documents' passages are fetched from Chroma. None when
+    the change log cannot take it there (a generation missing from the log, pruned, or moved by
+    `bump_generation`): the caller rebuilds.
+
+    The log says which documents changed; the manifest says which version of each is published
+    now, and any document whose held version differs from it is brought in step too. Two
+    writers that publish from the same generation each log a change from it, and only the
+    last one's generation stays current, so the log alone would miss the first one's change.
+    """
+    started = time.perf_counter()
+    chain = index.changes_since(lexical.generation, generation)
+    if chain is None:
+        return None
+    logged = {doc for change in chain for doc in (*change.added, *change.removed)}
+    published = index.published_versions()  # read after `generation`: content never older
+    held = lexical.versions()
+    differ = {d for d in published.keys() | held.keys() if published.get(d) != held.get(d)}
+    unlogged = differ - logged
+    if unlogged:
+        log.warning(
+            "BM25: %d document(s) changed without a change-log entry on the way to generation "
+            "%s (two writers published from the same generation); taken from the manifest",
+            len(unlogged),
+            generation,
+        )
+    touched = logged | differ
+    wanted = {d: published[d] for d in touched if d in published}
+    ids, texts, metas = index.passages_of(wanted)
+    updated, removed = lexical.changed(touched, ids, texts, metas, generation)
+    return updated, LexicalUpdate(
+        kind="incremental",
+        generation=generation,
+        from_generation=lexical.generation,
+        documents_added=len(wanted),
+        documents_removed=len(touched & held.keys()),
+        passages_fetched=len(ids),
+        passages_removed=removed,
+        passages=len(updated),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+# --------------------------------------------------------------------------- the folder
+
+_FORMAT = "segments-1"
 _POINTER = "CURRENT"
-_GEN_PREFIX = "g-"
+_STATE_PREFIX = "state-"
+_SEG_PREFIX = "s-"
+_LEGACY_PREFIX = "g-"  # whole-index folders of the format before segments
 _TMP_PREFIX = ".tmp-"
-_KEEP = 3  # saved folders kept besides the current one
+_ARRAYS = ("indptr", "rows", "tf", "lengths")
+_KEEP = 3  # saved states kept besides the current one
 _TMP_MAX_AGE_S = 3600.0  # a temporary folder this old was left by a crashed save
+_YOUNG_S = 60.0  # an unreferenced segment younger than this may be a save in progress
 
 
 def lexical_dir(home: Path | str, collection: str) -> Path:
@@ -159,31 +577,56 @@ def lexical_dir(home: Path | str, collection: str) -> Path:
     return Path(home) / "bm25" / collection
 
 
-def _remove_legacy_layout(directory: Path) -> None:
-    """Before the pointer layout, the index files sat in `directory` itself."""
-    for name in ("meta.json",):
-        (directory / name).unlink(missing_ok=True)
-    if (directory / "bm25").is_dir():
-        shutil.rmtree(directory / "bm25", ignore_errors=True)
+def _read_state(directory: Path) -> dict[str, Any] | None:
+    try:
+        name = (directory / _POINTER).read_text().strip()
+        state = json.loads((directory / name).read_text()) if name.startswith(_STATE_PREFIX) else {}
+        if state.get("format") != _FORMAT:
+            raise ValueError(f"{name} is not a {_FORMAT} state (an older layout)")
+        return dict(state)
+    except (OSError, ValueError) as exc:
+        log.info("BM25 index at %s not usable (%s); it will be rebuilt", directory, exc)
+        return None
 
 
 def _prune(directory: Path, keep: str) -> None:
-    """Drop all but the newest saved folders and temporary leftovers of crashed saves."""
+    """Drop all but the newest states, segments none of them uses (unless just written: a save
+    in progress), older layouts, and temporary leftovers of crashed saves."""
     try:
-        saved = sorted(
-            (d for d in directory.iterdir() if d.name.startswith(_GEN_PREFIX) and d.name != keep),
+        entries = list(directory.iterdir())
+        states = sorted(
+            (d for d in entries if d.name.startswith(_STATE_PREFIX) and d.name != keep),
             key=lambda d: d.stat().st_mtime,
             reverse=True,
         )
+        kept = [directory / keep, *states[:_KEEP]]
+        used: set[str] = set()
+        for state in kept:
+            used.update(s["name"] for s in json.loads(state.read_text())["segments"])
         now = time.time()
-        stale_tmp = [
-            d
-            for d in directory.iterdir()
-            if d.name.startswith(_TMP_PREFIX) and now - d.stat().st_mtime > _TMP_MAX_AGE_S
+        doomed = [
+            *states[_KEEP:],
+            *(
+                d
+                for d in entries
+                if d.name.startswith(_SEG_PREFIX)
+                and d.name not in used
+                and now - d.stat().st_mtime > _YOUNG_S
+            ),
+            *(
+                d
+                for d in entries
+                if d.name.startswith(_LEGACY_PREFIX) or d.name in ("bm25", "meta.json")
+            ),
+            *(
+                d
+                for d in entries
+                if d.name.startswith(_TMP_PREFIX) and now - d.stat().st_mtime > _TMP_MAX_AGE_S
+            ),
         ]
-    except OSError:  # another writer pruned at the same time
+    except (OSError, ValueError, KeyError):  # another writer pruned at the same time
         return
-    for old in saved[_KEEP:] + stale_tmp:
+    for old in doomed:
         if old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
         else:

@@ -13,10 +13,21 @@ a half-written document; re-running the ingest completes it, and
 that will never be published again). Every write that changes the manifest also changes the
 generation, after the change (readers label what they build with the generation they read
 first, so a label is never newer than the content).
+
+The change log: every generation a publish or removal writes has a record in a companion
+collection (`<collection>-changes`): the generation before it, the documents it published (with
+their versions) and those it removed. The record is written before the generation it describes,
+so a crash never leaves a current generation without its record (at worst a record of a
+generation that never became current, which nobody follows). Each machine's BM25 side-store
+follows the server by applying the records since its own generation (`changes_since`,
+`imr_assist.index.lexical.follow`), fetching only the changed documents' passages. A generation
+moved without a record (`bump_generation`, as `repair` does) breaks the chain on purpose: every
+reader then rebuilds. Records older than CHANGE_LOG_KEEP_S are pruned by `repair`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -40,6 +51,12 @@ REBUILD_SUFFIX = "-rebuild"
 _UPSERT_BATCH = 256
 _MANIFEST_BATCH = 5000  # records per manifest write (Chroma takes at most ~5,400 per call)
 _IN_BATCH = 500  # doc ids per `$in` read
+_CHANGES_SUFFIX = "-changes"
+_CHAIN_MAX = 2000  # change records followed at most before giving up (a rebuild instead)
+_CLOCK_SKEW_S = 600.0  # machines writing change records may disagree on the time this much
+CHANGE_LOG_KEEP_S = 30 * 24 * 3600.0
+"""Change records older than this are pruned by `repair`; a machine whose side-store is older
+rebuilds it (as one that was never started does)."""
 STORED_AT = "stored_at"
 """Passage metadata key: when the passage was stored (epoch seconds). Repair leaves unpublished
 passages younger than a grace period alone: they may belong to an ingest still running."""
@@ -117,6 +134,15 @@ class PendingDocument(NamedTuple):
     file_hash: str
 
 
+class Change(NamedTuple):
+    """What one generation changed: documents published (id -> version) and removed."""
+
+    generation: str
+    previous: str
+    added: dict[str, str]
+    removed: list[str]
+
+
 def usable_doc_id(doc_id: str) -> bool:
     """Not empty and not the manifest's reserved record id."""
     return bool(doc_id.strip()) and doc_id != _GENERATION_ID
@@ -187,6 +213,9 @@ class PassageIndex:
             self._manifest = self.client.get_or_create_collection(
                 f"{settings.collection_name}-manifest", metadata={"hnsw:space": "cosine"}
             )
+            self._changes = self.client.get_or_create_collection(
+                f"{settings.collection_name}{_CHANGES_SUFFIX}", metadata={"hnsw:space": "cosine"}
+            )
         except Exception as exc:
             raise IndexError_(
                 f"Cannot open the index in {self.location} ({exc}). Check IMR_HOME is writable "
@@ -255,16 +284,95 @@ class PassageIndex:
         metas = got["metadatas"] or []
         return str(metas[0]["generation"]) if metas else "empty"
 
-    def _bump_generation(self) -> None:
+    def _bump_generation(self, generation: str | None = None) -> None:
         self._manifest.upsert(
             ids=[_GENERATION_ID],
             embeddings=[[1.0]],
-            metadatas=[{"generation": uuid.uuid4().hex}],
+            metadatas=[{"generation": generation or uuid.uuid4().hex}],
         )
 
     def bump_generation(self) -> None:
-        """Tell every reader (in any process) to rebuild what it derived from the manifest."""
+        """Tell every reader (in any process) to rebuild what it derived from the manifest: the
+        new generation has no change record, so no reader can follow to it incrementally."""
         self._bump_generation()
+
+    # ------------------------------------------------------------------ change log
+
+    def _log_change(self, added: dict[str, str] | None = None, removed: Sequence[str] = ()) -> str:
+        """Record a change under a new generation (returned; the caller then makes it current)."""
+        generation = uuid.uuid4().hex
+        self._changes.upsert(
+            ids=[generation],
+            embeddings=[[1.0]],
+            metadatas=[
+                {
+                    "previous": self.generation(),
+                    "added": json.dumps(added or {}),
+                    "removed": json.dumps(list(removed)),
+                    "at": time.time(),
+                }
+            ],
+        )
+        return generation
+
+    def changes_since(self, generation: str, current: str) -> list[Change] | None:
+        """The changes that led from `generation` to `current`, oldest first ([] when equal);
+        None when the chain is broken (a generation without a record: pruned, moved by
+        `bump_generation`, or `generation` is not an ancestor of `current`)."""
+        chain: list[Change] = []
+        at = current
+        # a fork (two writers published from `generation`'s ancestors) never reaches it: stop
+        # at records much older than `generation`'s own instead of walking to the first one
+        own = self._changes.get(ids=[generation], include=["metadatas"])["metadatas"] or []
+        oldest = float(own[0]["at"]) - _CLOCK_SKEW_S if own else None
+        while at != generation:
+            if len(chain) >= _CHAIN_MAX:
+                log.info("more than %d changes since generation %s", _CHAIN_MAX, generation)
+                return None
+            got = self._changes.get(ids=[at], include=["metadatas"])
+            metas = got["metadatas"] or []
+            if not metas:
+                log.info("no change record of generation %s: the change log is broken", at)
+                return None
+            m = metas[0]
+            if oldest is not None and float(m["at"]) < oldest:
+                log.info("generation %s is not an ancestor of %s", generation, current)
+                return None
+            chain.append(
+                Change(at, str(m["previous"]), json.loads(m["added"]), json.loads(m["removed"]))
+            )
+            at = chain[-1].previous
+        return chain[::-1]
+
+    def prune_changes(self, keep_s: float = CHANGE_LOG_KEEP_S) -> int:
+        """Delete change records older than `keep_s` seconds; how many."""
+        got = self._changes.get(where={"at": {"$lt": time.time() - keep_s}}, include=[])
+        if got["ids"]:
+            self._changes.delete(ids=list(got["ids"]))
+        return len(got["ids"])
+
+    def published_versions(self) -> dict[str, str]:
+        """Document id -> published version (content hash), read from the manifest now."""
+        return dict(self._version_map(refresh=True))
+
+    def passages_of(
+        self, versions: dict[str, str]
+    ) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        """(ids, stored texts, metadatas) of the passages of these document versions only."""
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict[str, Any]] = []
+        docs = sorted(versions)
+        for start in range(0, len(docs), _IN_BATCH):
+            part = docs[start : start + _IN_BATCH]
+            where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
+            got = self.collection.get(where=where, include=["documents", "metadatas"])
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                if versions.get(m.get("doc_id")) == m.get("content_hash"):
+                    ids.append(i)
+                    texts.append(d)
+                    metas.append(dict(m))
+        return ids, texts, metas
 
     def iter_passage_metadata(self, page_size: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
         """(id, metadata) of every stored passage, published or not, in pages."""
@@ -389,16 +497,17 @@ class PassageIndex:
     def _publish(self, records: Sequence[DocumentRecord]) -> None:
         """Manifest records and a new generation in one write (per _MANIFEST_BATCH records): a
         crash can never leave a published record under the old generation (BM25 side-stores
-        would never notice it)."""
+        would never notice it). The generation's change record is written just before."""
         for start in range(0, len(records), _MANIFEST_BATCH):
             part = records[start : start + _MANIFEST_BATCH]
             metas = [
                 {k: v for k, v in r.model_dump(mode="json").items() if v is not None} for r in part
             ]
+            generation = self._log_change(added={r.doc_id: r.content_hash for r in part})
             self._manifest.upsert(
                 ids=[*(r.doc_id for r in part), _GENERATION_ID],
                 embeddings=[[1.0]] * (len(part) + 1),
-                metadatas=[*metas, {"generation": uuid.uuid4().hex}],
+                metadatas=[*metas, {"generation": generation}],
             )
 
     def _drop_stale(self, keep: set[str], doc_ids: Sequence[str]) -> None:
@@ -457,9 +566,9 @@ class PassageIndex:
             )
         # Bumped before and after: a crash between the delete and the second bump still leaves
         # the generation changed, so no side-store keeps showing the removed document.
-        self._bump_generation()
+        self._bump_generation(self._log_change(removed=[doc_id]))
         self._manifest.delete(ids=[doc_id])
-        self._bump_generation()
+        self._bump_generation(self._log_change(removed=[doc_id]))
         self.collection.delete(where={"doc_id": doc_id})
         self._version_map().pop(doc_id, None)
         from imr_assist.index.recommendations import RecommendationStore  # it imports this
@@ -562,6 +671,6 @@ class PassageIndex:
             n
             for n in names
             if n.startswith(prefix)
-            and not n.endswith(("-manifest", "-recommendations", REBUILD_SUFFIX))
+            and not n.endswith(("-manifest", _CHANGES_SUFFIX, "-recommendations", REBUILD_SUFFIX))
             and n != self.settings.collection_name
         )

@@ -22,7 +22,7 @@ from typing import Any
 
 from imr_assist.errors import QueryError
 from imr_assist.index.filters import check_filters
-from imr_assist.index.lexical import LexicalIndex, lexical_dir
+from imr_assist.index.lexical import LexicalIndex, LexicalUpdate, follow, lexical_dir, rebuild
 from imr_assist.index.store import PassageIndex
 from imr_assist.models import DocumentHits, Hit, Kind, Passage, SearchResult, Tier
 from imr_assist.retrieval.authority import group_by_document
@@ -91,7 +91,9 @@ class HybridRetriever:
         self.index = index
         self.settings = settings or index.settings
         self._lexical: LexicalIndex | None = None
-        self._lexical_lock = threading.Lock()  # one rebuild per generation, not one per thread
+        self._lexical_lock = threading.Lock()  # one update per generation, not one per thread
+        self.last_update: LexicalUpdate | None = None
+        """How the BM25 side last reached a new generation (None: not yet this process)."""
         self._vectors: dict[str, list[float]] | None = None  # set inside `reusing_vectors()`
 
     @contextlib.contextmanager
@@ -118,7 +120,9 @@ class HybridRetriever:
         return lexical_dir(self.settings.home, self.settings.collection_name)
 
     def lexical(self) -> LexicalIndex:
-        """The BM25 index for the current manifest generation (loaded or rebuilt)."""
+        """The BM25 index for the current manifest generation, labelled with the generation
+        read first: the one in memory, else the saved one, brought forward by the change log
+        (only changed documents are fetched), or rebuilt when the log cannot take it there."""
         generation = self.index.generation()
         current = self._lexical
         if current is not None and current.generation == generation:
@@ -126,15 +130,31 @@ class HybridRetriever:
         with self._lexical_lock:
             current = self._lexical
             if current is not None and current.generation == generation:
-                return current  # another thread loaded it while this one waited
-            loaded = LexicalIndex.load(self.lexical_dir)
-            if loaded is None or loaded.generation != generation:
-                ids, texts, metas = self.index.published_passages()
-                loaded = LexicalIndex.build(ids, texts, metas, generation)
-                loaded.save(self.lexical_dir)
-                log.info("rebuilt BM25 index: %d passages, generation %s", len(ids), generation)
-            self._lexical = loaded
-            return loaded
+                return current  # another thread updated it while this one waited
+            if current is None or LexicalIndex.saved_generation(self.lexical_dir) == generation:
+                # nothing in memory, or another process of this home already saved this one
+                loaded = LexicalIndex.load(self.lexical_dir)
+                current = loaded if loaded is not None else current
+            if current is not None and current.generation == generation:
+                update = LexicalUpdate(kind="loaded", generation=generation, passages=len(current))
+                updated = current
+            else:
+                followed = follow(self.index, current, generation) if current else None
+                if followed is None:
+                    reason = (
+                        "no saved side-store"
+                        if current is None
+                        else f"the change log does not lead from {current.generation}"
+                    )
+                    updated, update = rebuild(self.index, generation)
+                    update = update.model_copy(update={"reason": reason})
+                else:
+                    updated, update = followed
+                updated.save(self.lexical_dir)
+            log.info("BM25 side-store: %s", update.model_dump_json())
+            self.last_update = update
+            self._lexical = updated
+            return updated
 
     def sync(self) -> int:
         """Bring the BM25 side in step with Chroma now (after ingest/remove); passage count."""
@@ -181,7 +201,6 @@ class HybridRetriever:
             log.info("index changed during the search; searching the new generation")
             time.sleep(pause)  # let the publishing ingest finish its write before re-reading
             pause = min(pause * 2, 0.5)
-            self._lexical = None
             result, raced = self._search_once(text, k, filters, mode, per_document)
         return result
 

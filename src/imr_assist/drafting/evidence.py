@@ -54,6 +54,8 @@ class Evidence:
     """Passages of the recommendations the reasoning rests on, fetched by id (citable too)."""
     reasoning: Reasoning | None = None
     """The structured decision (set by the chain; the LLM drafter writes from it)."""
+    excluded_tiers: list[Tier] = field(default_factory=list)
+    """Guidance tiers the reviewer's tier filter kept out of the search (never called silent)."""
 
     @property
     def governing_tier(self) -> Tier | None:
@@ -65,7 +67,7 @@ class Evidence:
 
     @property
     def sequence_note(self) -> str:
-        return sequence_note(self.governing_tier)
+        return sequence_note(self.governing_tier, self.excluded_tiers)
 
     @property
     def hits(self) -> list[Hit]:
@@ -144,4 +146,5 @@ def gather_evidence(
         governing=governing,
         precedent=precedent,
         index_hash=retriever.settings.index_hash,
+        excluded_tiers=[t for t in GUIDANCE_TIERS if wanted is not None and t.value not in wanted],
     )

@@ -219,3 +219,36 @@ def test_readme_settings_table_matches_settings() -> None:
     assert len(rows) >= len(Settings.model_fields)
     for row in rows:
         assert row in readme, f"README settings table is out of date: {row}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ask", "Is a home TENS trial recommended?"),
+        ("ask", "--batch", "{batch}"),
+        ("draft", "--request", "TENS unit one-month home trial", "--summary", "chronic LBP"),
+        ("draft", "--batch", "{batch}"),
+        ("search", "TENS one-month trial"),
+        ("search", "TENS one-month trial", "--json"),
+        ("search", "--batch", "{batch}"),
+    ],
+)
+def test_commands_on_an_empty_home_say_what_to_run(run, tmp_path: Path, args: tuple) -> None:
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text(json.dumps({"qid": "q1", "query": "TENS", "request": "TENS"}) + "\n")
+    result = run(*(a.format(batch=batch) for a in args))
+    assert result.exit_code == 1, result.output
+    assert "Nothing is indexed yet" in result.output
+    assert "`imr-assist demo`" in result.output and "`imr-assist ingest PATH`" in result.output
+    assert "not addressed" not in result.output.lower() and "Stance" not in result.output
+
+
+def test_an_indexed_home_answers(run, tmp_path: Path) -> None:
+    """The empty-home refusal ends as soon as one document is indexed."""
+    doc = tmp_path / "tens.md"
+    doc.write_text("# TENS\n\nA one-month home-based TENS trial may be considered (p. 114).\n")
+    assert run("ask", "TENS trial").exit_code == 1
+    assert run("ingest", str(doc)).exit_code == 0
+    result = run("search", "TENS one-month trial")
+    assert result.exit_code == 0, result.output
+    assert "one-month" in result.output

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from imr_assist.drafting.models import Answer, DeterminationDraft
-from imr_assist.errors import ConfigError, DeterminationParseError, QueryError
+from imr_assist.errors import ConfigError, DeterminationParseError, EmptyIndexError, QueryError
 from imr_assist.index.consistency import ConsistencyReport
 from imr_assist.index.filters import check_filters
 from imr_assist.index.store import PassageIndex
@@ -68,6 +68,7 @@ def ask(
 ) -> Answer:
     """A cited answer to a question (offline composer unless an LLM is configured)."""
     settings = settings or load_settings(home)
+    require_documents(settings)
     result = open_chain(settings).invoke({"request": question, "kind": "ask", "filters": filters})
     assert isinstance(result, Answer)
     return result
@@ -83,6 +84,7 @@ def draft(
 ) -> DeterminationDraft:
     """A determination block for one requested item, given the case facts."""
     settings = settings or load_settings(home)
+    require_documents(settings)
     payload = {"request": request, "summary": summary, "kind": "draft", "filters": filters}
     result = open_chain(settings).invoke(payload)
     assert isinstance(result, DeterminationDraft)
@@ -108,6 +110,26 @@ def read_batch(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
             ) from exc
         rows.append(row)
     return rows
+
+
+def require_documents(settings: Settings) -> None:
+    """EmptyIndexError when nothing is indexed under these settings: an answer drawn from an
+    empty index would say 'not addressed' when nothing was looked at."""
+    index = open_index(settings)
+    if index.records():
+        return
+    others = index.other_collections()
+    built = (
+        f" This home holds indexes built with other settings or an older parser "
+        f"({', '.join(others)}); ingest again to build one for the current settings."
+        if others
+        else ""
+    )
+    raise EmptyIndexError(
+        f"Nothing is indexed yet in {settings.home}, so there is nothing to answer from.{built} "
+        "Index the illustrative demo corpus with `imr-assist demo`, or your own guidelines and "
+        "determinations with `imr-assist ingest PATH`."
+    )
 
 
 def load_settings(home: Path | str | None = None) -> Settings:
@@ -202,6 +224,7 @@ def search(
 
     settings = settings or load_settings(home)
     check_filters(filters)
+    require_documents(settings)
     return open_retriever(settings).search(
         query, k=k, filters=filters, mode=mode, per_document=PER_DOCUMENT if per_document else 0
     )
@@ -223,6 +246,7 @@ def search_batch(
     in `gate_reason`."""
     check_filters(filters)
     settings = settings or load_settings(home)
+    require_documents(settings)
     retriever = open_retriever(settings)
     for row in read_batch(path, ("query",)):
         try:

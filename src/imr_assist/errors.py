@@ -10,7 +10,8 @@
     │   ├── DeterminationParseError the text is not a determination letter imr-assist can parse
     │   └── UploadError             an upload's name, type or size is refused (ingest/uploads.py)
     ├── IndexError_            the index cannot be opened, is stale or inconsistent
-    │   └── DocumentNotFoundError   `index rm` of a document that is not indexed
+    │   ├── DocumentNotFoundError   `index rm` of a document that is not indexed
+    │   └── EmptyIndexError         ask, draft or search on a home with nothing indexed yet
     ├── QueryError             an empty, oversized or malformed query, filter or case summary
     ├── LLMError               the drafting model's server cannot be reached or fails a call
     │                          (drafting/llm.py)
@@ -76,6 +77,10 @@ class IndexError_(ImrAssistError):
 
 class DocumentNotFoundError(IndexError_):
     """A document named by the caller is not in the index."""
+
+
+class EmptyIndexError(IndexError_):
+    """Nothing is indexed in this home yet: an answer would be 'not addressed' for no reason."""
 
 
 class QueryError(ImrAssistError):

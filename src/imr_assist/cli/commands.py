@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from imr_assist import api
-from imr_assist.cli.common import errors, home_option, progress_bars
+from imr_assist.cli.common import errors, home_option, job_bar
 from imr_assist.index.consistency import DEFAULT_GRACE_S
 from imr_assist.index.filters import FILTER_KEYS
 from imr_assist.ingest.reader import KIND_CHOICES
@@ -62,7 +62,7 @@ def ingest(
         kind=kind,
         tier=tier,
         guideline=guideline,
-        progress=None if as_json else progress_bars("passage", min_total=200),
+        job_progress=None if as_json else job_bar(),
     )
     _print_ingest(report, as_json)
     if report.failed:
@@ -347,9 +347,7 @@ def index_rm(doc_ids: tuple[str, ...], home: Path | None) -> None:
 @errors
 def demo(home: Path | None, if_missing: bool) -> None:
     """Index the bundled illustrative demo corpus (imr_assist/demo_corpus)."""
-    report = api.build_demo(
-        home=home, if_missing=if_missing, progress=progress_bars("passage", min_total=200)
-    )
+    report = api.build_demo(home=home, if_missing=if_missing, job_progress=job_bar())
     if report is None:
         click.echo("Demo corpus already indexed.")
         return

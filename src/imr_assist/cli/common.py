@@ -1,4 +1,4 @@
-"""Pieces shared by the CLI modules: the `--home` option and library-error translation."""
+"""Pieces shared by the CLI modules: the `--home` option, library-error translation, progress."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from imr_assist.errors import ImrAssistError
+from imr_assist.ingest.progress import JobProgress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,6 +57,33 @@ def progress_bars(unit: str, min_total: int = 0) -> Callable[[str, int, int], No
         bar.n = done
         bar.refresh()
         if done >= total:
+            bar.close()
+
+    return update
+
+
+def job_bar() -> Callable[[JobProgress], None]:
+    """One bar on stderr for a whole ingest job, its step named ('File 2 of 5 · Parsing
+    guideline.pdf: page 40 of 141'); shown only when stderr is a terminal."""
+    from tqdm import tqdm
+
+    steps = 1000
+    bar: Any = None
+
+    def update(event: JobProgress) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(
+                total=steps,
+                file=sys.stderr,
+                leave=False,
+                disable=None,  # None: off when stderr is not a terminal (pipes, CI logs)
+                bar_format="{desc} |{bar}| {percentage:3.0f}% {elapsed}",
+            )
+        bar.n = round(event.fraction * steps)
+        bar.set_description_str(event.describe()[:70], refresh=False)
+        bar.refresh()
+        if event.step == "done":
             bar.close()
 
     return update

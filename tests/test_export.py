@@ -6,6 +6,7 @@ Regenerate the golden files after an intended layout change with UPDATE_GOLDEN=1
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import docx
@@ -14,7 +15,7 @@ import pytest
 from helpers import (
     FAKE,
     GENERATED,
-    MTUS,
+    ITEM,
     ODG,
     Clock,
     ingest_demo,
@@ -23,9 +24,21 @@ from helpers import (
     passages,
 )
 from imr_assist.errors import ReviewError
-from imr_assist.review.export import export_review, references, to_docx, to_markdown
+from imr_assist.ingest.determination import parse_determination
+from imr_assist.models import DraftDecision
+from imr_assist.review.export import (
+    _DECISIONS,
+    export_letter,
+    export_review,
+    letter_to_markdown,
+    references,
+    relied_on,
+    to_docx,
+    to_markdown,
+)
 from imr_assist.review.ledger import EventKind, Ledger, Review
-from imr_assist.verification.verify import verify
+from imr_assist.review.ledger.decision import accept_decided
+from imr_assist.verification.verify import verify, verify_draft
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -81,15 +94,137 @@ def test_markdown_answer_matches_golden(tmp_path: Path) -> None:
 
 def test_references_follow_the_final_text(tmp_path: Path) -> None:
     refs = references(_accepted_draft(_ledger(tmp_path)))
-    assert [r[:14] for r in refs] == [f"[{MTUS}]", f"[{ODG}]", f"[{FAKE}]"]
-    assert "Unknown id" in refs[2]
+    assert [r[:14] for r in refs] == ["MTUS ACOEM, pp", "Official Disab", "Unknown source"]
+    assert FAKE in refs[2]  # an unknown id stays visible, never stripped
     ledger = _ledger(tmp_path / "b")
     review = ledger.start(make_draft(), "Dr. Lee", passages())
     only_odg = f"A home exercise program is recommended. [{ODG}]"
     review = ledger.accept(review.review_id, only_odg, "Dr. Lee", verify(only_odg, passages()))
     assert references(review) == [
-        f"[{ODG}] Official Disability Guidelines (ODG), Exercise, p. 12. ODG Low Back Chapter."
+        "Official Disability Guidelines (ODG), Exercise, p. 12. ODG Low Back Chapter."
     ]
+
+
+HEX_MARKER = re.compile(r"\[[0-9a-f]{12}\]")
+
+
+def _accept_as(
+    ledger: Ledger, text: str, decision: DraftDecision, item: str = ITEM, who: str = "Dr. Lee"
+) -> Review:
+    review = ledger.start(make_draft(item=item), who, passages())
+    report = verify_draft(text, passages(), decision=decision)
+    return accept_decided(ledger, review.review_id, text, who, report)
+
+
+def test_export_prints_the_accepted_decision_not_the_drafted_one(tmp_path: Path) -> None:
+    """Issue 14: the tool denied, the reviewer overturned; the letter said "Upheld" above a
+    rationale ending "is medically necessary". The letter follows what was accepted."""
+    ledger = _ledger(tmp_path)
+    final = (
+        f"A home exercise program is recommended. [{ODG}] The records document a monitored "
+        "program. Given the above, the request for a Lumbar spine home exercise kit is "
+        "medically necessary."
+    )
+    review = _accept_as(ledger, final, DraftDecision.MEDICALLY_NECESSARY)
+    assert review.drafted_decision is DraftDecision.NOT_MEDICALLY_NECESSARY
+    assert review.decision is DraftDecision.MEDICALLY_NECESSARY
+    accepted_event = ledger.events(review.review_id)[-1]
+    assert accepted_event.payload["verification"]["decision"] == "medically_necessary"
+    text = to_markdown(review)
+    assert "Overturned: the request is medically necessary." in text
+    assert "Upheld" not in text and "not medically necessary" not in text
+    body = "\n".join(
+        p.text for p in docx.Document(str(to_docx(review, tmp_path / "d.docx"))).paragraphs
+    )
+    assert "Overturned: the request is medically necessary." in body and "Upheld" not in body
+
+
+def test_letter_cites_in_reference_style_and_relies_only_on_what_is_still_cited(
+    tmp_path: Path,
+) -> None:
+    ledger = _ledger(tmp_path)
+    final = (
+        f"A home exercise program is recommended. [{ODG}] There was a lack of documentation "
+        "of the components of the kit. Given the above, the request for a Lumbar spine home "
+        "exercise kit is not medically necessary."
+    )
+    review = _accept_as(ledger, final, DraftDecision.NOT_MEDICALLY_NECESSARY)
+    for text in (to_markdown(review), to_markdown(review, with_references=False)):
+        assert not HEX_MARKER.search(text)
+        assert "is recommended (Official Disability Guidelines (ODG), Exercise, p. 12)." in text
+        assert "Decision based on Non-MTUS Citation Official Disability Guidelines" in text
+        assert "MTUS ACOEM" not in text  # its citation was deleted: no "relied on" line either
+    assert "## References" in to_markdown(review)
+    assert "## References" not in to_markdown(review, with_references=False)
+    assert relied_on(review) == [
+        "Decision based on Non-MTUS Citation Official Disability Guidelines (ODG) Page(s): 12."
+    ]
+
+
+def test_a_contradicting_text_is_never_accepted_whatever_the_override(tmp_path: Path) -> None:
+    ledger = _ledger(tmp_path)
+    review = ledger.start(make_draft(), "Dr. Lee", passages())
+    report = verify_draft(GENERATED, passages(), decision=DraftDecision.MEDICALLY_NECESSARY)
+    assert (
+        report.decision_conflicts and "is not medically necessary" in report.decision_conflicts[0]
+    )
+    with pytest.raises(ReviewError, match="the decision and the text disagree"):
+        accept_decided(
+            ledger, review.review_id, GENERATED, "Dr. Lee", report, override_reason="I insist."
+        )
+    with pytest.raises(ReviewError, match="without its decision"):
+        accept_decided(
+            ledger, review.review_id, GENERATED, "Dr. Lee", verify(GENERATED, passages())
+        )
+    assert ledger.review(review.review_id).status.value == "drafted"
+
+
+def test_one_letter_holds_every_item_in_the_real_layout(tmp_path: Path) -> None:
+    """Three disputed items, one letter: it reads back through the determination parser with
+    the three items and their decisions in order."""
+    ledger = _ledger(tmp_path)
+    items = [
+        ("Lumbar spine home exercise kit", DraftDecision.NOT_MEDICALLY_NECESSARY, "is not"),
+        ("Home exercise program instruction", DraftDecision.MEDICALLY_NECESSARY, "is"),
+        ("Aquatic therapy 2x6", DraftDecision.NOT_MEDICALLY_NECESSARY, "is not"),
+    ]
+    reviews = [
+        _accept_as(
+            ledger,
+            f"A home exercise program is recommended. [{ODG}] Given the above, the request "
+            f"for {item} {verb} medically necessary.",
+            decision,
+            item=item,
+        )
+        for item, decision, verb in items
+    ]
+    text = letter_to_markdown(reviews)
+    assert text.count("## Clinical case summary") == 1
+    for n, (item, _, _) in enumerate(items, 1):
+        assert f"### Item {n}: {item}" in text
+    assert not HEX_MARKER.search(text)
+    out = export_letter(ledger, [r.review_id for r in reviews], "docx", tmp_path / "l.docx")
+    document = docx.Document(str(out))
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading 2")]
+    assert headings == [
+        "Item 1: Lumbar spine home exercise kit: Upheld",
+        "Item 2: Home exercise program instruction: Overturned",
+        "Item 3: Aquatic therapy 2x6: Upheld",
+    ]
+    body = "\n".join(p.text for p in document.paragraphs)
+    parsed = parse_determination(body, source="letter.docx")
+    assert [(re.sub(r"^Item \d+: ", "", i.item), i.decision.value) for i in parsed.items] == [
+        ("Lumbar spine home exercise kit", "upheld"),
+        ("Home exercise program instruction", "overturned"),
+        ("Aquatic therapy 2x6", "upheld"),
+    ]
+    assert all("Given the above" in i.rationale for i in parsed.items)
+    assert all(i.reviewer_guidelines for i in parsed.items)
+    assert body.count("Upheld: the request is not medically necessary.") == 2
+    assert body.count("Overturned: the request is medically necessary.") == 1
+    assert all(ledger.review(r.review_id).exports == ["docx"] for r in reviews)
+    with pytest.raises(ReviewError, match="not accepted"):
+        letter_to_markdown([*reviews, ledger.start(make_draft(), "Dr. Lee", passages())])
 
 
 def test_only_accepted_reviews_export_by_default(tmp_path: Path) -> None:
@@ -128,7 +263,8 @@ def test_docx_reopens_with_headings_and_text(tmp_path: Path) -> None:
     assert "The records show a lack of documentation" in body
     assert "Reviewer: Dr. Kim" in body and "Settings hash: abc123def456" in body
     numbered = [p.text for p in document.paragraphs if p.style.name == "List Number"]
-    assert len(numbered) == 3 and numbered[0].startswith(f"[{MTUS}] ")
+    assert len(numbered) == 3 and numbered[0].startswith("MTUS ACOEM, pp. 287-289. ")
+    assert "can be useful (MTUS ACOEM, pp. 287-289). ODG" in body
     assert document.core_properties.author == "Dr. Kim"
     assert list((tmp_path / "out").iterdir()) == [path]  # no temporary file left behind
 
@@ -176,8 +312,9 @@ def test_real_composer_draft_through_ledger_and_export(settings, tmp_path: Path)
     review = ledger.accept(review.review_id, final, "Dr. Lee", check)
     assert review.diff.count("\n+") == 2  # "+++ final" and the conclusion
     text = to_markdown(review)
-    assert "Upheld: the request is not medically necessary." in text
-    assert all(f"[{c.id}]" in text for c in draft.citations)
+    assert _DECISIONS[draft.decision] in text  # the decision the accepted text concludes
+    assert all(c.citation in text for c in draft.citations)
+    assert not HEX_MARKER.search(text)
     assert "MTUS" in text and "Page(s)" in text
 
 

@@ -11,9 +11,17 @@ from langchain_core.embeddings import Embeddings
 from helpers import make_passage
 from imr_assist.citations import cite
 from imr_assist.index.embedding import HashingEmbeddings
-from imr_assist.models import Passage, SentenceCheck, Tier, Verdict
+from imr_assist.models import DraftDecision, Passage, SentenceCheck, Tier, Verdict
 from imr_assist.text.polarity import Polarity, polarity
-from imr_assist.verification.verify import VerifyThresholds, _clean, _numbers, verify
+from imr_assist.verification.verify import (
+    VerifyThresholds,
+    _clean,
+    _numbers,
+    decision_conflicts,
+    read_conclusion,
+    verify,
+    verify_draft,
+)
 
 S, W, U = Verdict.SUPPORTED, Verdict.WEAK, Verdict.UNSUPPORTED
 UNCITED, NOT_CHECKED = Verdict.UNCITED, Verdict.NOT_CHECKED
@@ -676,3 +684,108 @@ def test_a_quotation_of_several_sentences_stays_one_cited_sentence() -> None:
         "Next sentence here.",
         f"Curly \u201cOne. Two.\u201d [{pid}]",
     ]
+
+
+# --------------------------------------------------------------------------- the record (issue 14)
+
+SUMMARY = (
+    "The patient is a 52-year-old warehouse worker with chronic low back pain since a lifting "
+    "injury in 2019. A 30-day home TENS trial gave 50% pain relief and less medication use. "
+    "No functional restoration program is documented. The request is for purchase of a TENS unit."
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "record"),
+    [
+        # restatements of the summary, worded as a writer would (numbers included)
+        ("A 30-day home TENS trial gave 50% pain relief and less medication use.", True),
+        ("The 30-day home TENS trial reportedly gave 50% pain relief.", True),
+        ("Chronic low back pain since a lifting injury was reported by this worker.", True),
+        # invented claims that borrow the summary's words but not its statements
+        ("A TENS unit reduces re-injury by 40%.", False),
+        ("TENS trials are effective for pain relief in chronic low back pain.", False),
+        ("A 30-day home TENS trial gave 80% pain relief.", False),  # a number not in the record
+        ("Guidelines say a 30-day home TENS trial gave 50% pain relief.", False),  # a source
+    ],
+)
+def test_a_restatement_of_the_case_summary_is_record_not_uncited(
+    sentence: str, record: bool
+) -> None:
+    [check] = verify([sentence], [TENS_P], record=SUMMARY).sentences
+    assert check.restates_record is record
+    if record:
+        assert check.verdict is NOT_CHECKED and "case summary" in check.notes[0]
+        [bare] = verify([sentence], [TENS_P]).sentences  # no summary given: nothing to match
+        assert not bare.restates_record
+    else:
+        assert check.verdict is UNCITED, check.notes
+
+
+def test_the_invented_claim_of_the_issue_stays_uncited_beside_a_restatement() -> None:
+    report = verify(
+        "A 30-day home TENS trial gave 50% pain relief and less medication use. A home "
+        "exercise program will reduce re-injury by 40%.",
+        [TENS_P],
+        record=SUMMARY,
+    )
+    assert [(c.verdict, c.restates_record) for c in report.sentences] == [
+        (NOT_CHECKED, True),
+        (UNCITED, False),
+    ]
+    assert report.uncited == 1
+
+
+# --------------------------------------------------------------------------- decision vs text
+
+MN, NMN, INSUFFICIENT = (
+    DraftDecision.MEDICALLY_NECESSARY,
+    DraftDecision.NOT_MEDICALLY_NECESSARY,
+    DraftDecision.INSUFFICIENT_INFORMATION,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Given the above, the request for a TENS unit is not medically necessary.", NMN),
+        ("Given the above, the request for a TENS unit is medically necessary.", MN),
+        ("Therefore, the request for the kit is not medically necessary and appropriate.", NMN),
+        ("Based on the above, the request is certified.", MN),
+        ("Based on the above, the request is non-certified.", NMN),
+        ("Accordingly, the request is upheld.", NMN),
+        ("Given the above, the request for X cannot be decided on the information provided.",
+         INSUFFICIENT),
+        ("TENS is not recommended as a primary treatment.", None),  # guidance, no conclusion
+        ('A prior determination concluded: "Given the above, the request is medically '
+         'necessary."', None),  # a quoted prior conclusion is evidence
+        # the last conclusion is the one the letter ends with
+        ("Given the trial, the request is medically necessary. On reflection, the record is "
+         "thin. Therefore the request is not medically necessary.", NMN),
+    ],
+)  # fmt: skip
+def test_read_conclusion(text: str, expected: DraftDecision | None) -> None:
+    assert read_conclusion(text) is expected
+
+
+def test_decision_and_text_are_checked_both_ways() -> None:
+    denial = (
+        "TENS is not recommended. Given the above, the request for TENS is not medically necessary."
+    )
+    assert decision_conflicts(denial, NMN) == []
+    [line] = decision_conflicts(denial, MN)  # the decision changed, the text did not
+    assert line.startswith("Sentence 2 concludes that the request is not medically necessary")
+    assert "the decision says it is medically necessary" in line
+    [line] = decision_conflicts("TENS is not recommended.", NMN)  # no conclusion at all
+    assert "states no conclusion" in line and "is not medically necessary." in line
+    assert decision_conflicts("TENS is not recommended.", INSUFFICIENT) == []
+    both = (
+        "Given the above, the request for TENS is medically necessary. Therefore the request for "
+        "TENS is not medically necessary."
+    )
+    assert len(decision_conflicts(both, NMN)) == 1  # the one that disagrees is named
+    report = verify_draft(denial, [TENS_P], decision=MN)
+    assert report.decision is MN and report.conclusion is NMN and report.decision_conflicts
+    assert not report.ok
+    agreed = verify_draft(denial, [TENS_P], decision=NMN)
+    assert agreed.decision_conflicts == [] and agreed.conclusion is NMN

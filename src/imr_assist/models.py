@@ -424,6 +424,11 @@ class SentenceCheck(StrictModel):
         default=False, description="A number in the sentence is absent from or differs in the span"
     )
     notes: list[str] = Field(default_factory=list, description="Why the verdict was given")
+    restates_record: bool = Field(
+        default=False,
+        description="An uncited sentence that restates the case summary given with the request "
+        "(the record, not a claim about the evidence): not checked, never flagged as uncited",
+    )
 
 
 class VerificationReport(StrictModel):
@@ -435,9 +440,28 @@ class VerificationReport(StrictModel):
     weak: int = Field(description="Sentences weakly supported")
     unsupported: int = Field(description="Sentences unsupported")
     uncited: int = Field(description="Factual sentences without a citation")
+    decision: DraftDecision | None = Field(
+        default=None, description="The decision the text was verified against (None: not given)"
+    )
+    conclusion: DraftDecision | None = Field(
+        default=None, description="What the text's conclusion decides (None: no conclusion read)"
+    )
+    decision_conflicts: list[str] = Field(
+        default_factory=list,
+        description="Where the decision and the text's conclusion disagree; no override accepts "
+        "a text that contradicts its decision",
+    )
 
     @classmethod
-    def of(cls, checks: list[SentenceCheck], fabricated_ids: list[str]) -> VerificationReport:
+    def of(
+        cls,
+        checks: list[SentenceCheck],
+        fabricated_ids: list[str],
+        *,
+        decision: DraftDecision | None = None,
+        conclusion: DraftDecision | None = None,
+        decision_conflicts: list[str] | None = None,
+    ) -> VerificationReport:
         """The report of these sentence checks, counted."""
         count = {v: sum(c.verdict is v for c in checks) for v in Verdict}
         return cls(
@@ -447,12 +471,17 @@ class VerificationReport(StrictModel):
             weak=count[Verdict.WEAK],
             unsupported=count[Verdict.UNSUPPORTED],
             uncited=count[Verdict.UNCITED],
+            decision=decision,
+            conclusion=conclusion,
+            decision_conflicts=decision_conflicts or [],
         )
 
     @property
     def ok(self) -> bool:
-        """Nothing unsupported, nothing uncited, no fabricated id."""
-        return not (self.unsupported or self.uncited or self.fabricated_ids)
+        """Nothing unsupported, nothing uncited, no fabricated id, decision and text agree."""
+        return not (
+            self.unsupported or self.uncited or self.fabricated_ids or self.decision_conflicts
+        )
 
 
 class Stance(StrEnum):

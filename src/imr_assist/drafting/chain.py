@@ -161,6 +161,7 @@ def make_chain(
             embedder=retriever.index.embedder,
             decision=reasoning.decision if state.kind == "draft" else None,
             governing=governing,
+            record=state.summary,
         )
         text = " ".join(state.sentences)
         ids = extract_citation_ids(text)

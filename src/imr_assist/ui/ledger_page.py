@@ -1,4 +1,8 @@
-"""Review ledger: every accepted or rejected draft, searchable; open one, see its diff, export."""
+"""Review ledger: every accepted or rejected draft, searchable; open one, see its diff, export.
+
+The header shows the accepted decision (and the drafted one when the reviewer changed it);
+exports are built from the accepted decision, text and the citations still in it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import streamlit as st
 
 from imr_assist.errors import ImrAssistError
 from imr_assist.review.ledger import LedgerCheck, Review, ReviewStatus
+from imr_assist.ui.labels import label
 from imr_assist.ui.render import escape_md
 from imr_assist.ui.workspace import Workspace, get_workspace, reviewer_name
 
@@ -51,7 +56,7 @@ def render(ws: Workspace | None = None) -> None:
                 "status": r.status.value,
                 "kind": r.kind,
                 "item": r.item,
-                "decision": r.decision.value if r.decision else r.stance.value,
+                "decision": label(r.decision) if r.decision else label(r.stance),
                 "reviewer": r.reviewer,
                 "updated": r.updated_at[:19],
                 "edited": r.final_text != r.generated_text,
@@ -93,7 +98,13 @@ def _show(ws: Workspace, review: Review, reviewer: str) -> None:
         f"drafter `{review.drafter}` · index `{review.settings_hash}`"
     )
     if review.decision is not None:
-        st.markdown(f"**Decision:** `{review.decision.value}`")
+        changed = (
+            f" (drafted as {label(review.drafted_decision)})"
+            if review.drafted_decision and review.drafted_decision is not review.decision
+            else ""
+        )
+        what = "Accepted decision" if review.status is ReviewStatus.ACCEPTED else "Decision"
+        st.markdown(f"**{what}:** {escape_md(label(review.decision))}{escape_md(changed)}")
     if review.override_reason:
         st.warning(f"Accepted over verification findings: {escape_md(review.override_reason)}")
     if review.reject_reason:
@@ -120,11 +131,17 @@ def _show(ws: Workspace, review: Review, reviewer: str) -> None:
 
 
 def _exports(ws: Workspace, review: Review, reviewer: str) -> None:
-    from imr_assist.review.export import to_markdown
-
     if review.status is not ReviewStatus.ACCEPTED:
         st.caption("Only accepted reviews are exported.")
         return
+    export_buttons(ws, review, reviewer)
+
+
+def export_buttons(ws: Workspace, review: Review, reviewer: str, key: str = "ledger") -> None:
+    """Markdown and DOCX downloads of an accepted review, built from the accepted decision and
+    text; each download is recorded in the ledger."""
+    from imr_assist.review.export import to_markdown
+
     if not reviewer:
         st.info("Enter your name in the sidebar to export (exports are recorded in the ledger).")
         return
@@ -141,6 +158,7 @@ def _exports(ws: Workspace, review: Review, reviewer: str) -> None:
         mime="text/markdown",
         on_click=record,
         args=("md",),
+        key=f"export-md-{key}-{review.review_id}",
     )
     c2.download_button(
         "Export DOCX",
@@ -149,6 +167,7 @@ def _exports(ws: Workspace, review: Review, reviewer: str) -> None:
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         on_click=record,
         args=("docx",),
+        key=f"export-docx-{key}-{review.review_id}",
     )
 
 

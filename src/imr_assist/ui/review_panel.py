@@ -1,26 +1,43 @@
 """Edit, re-verify, accept or reject the selected answer; every action goes to the ledger.
 
-On every edit the text is verified again against the evidence it was drafted from, by the
-same `verify_draft` the chain runs (conclusion vs decision and the source's authority
-included). Accept stays disabled while any sentence is unsupported or cites an unknown id,
-unless the reviewer writes an override reason; the ledger enforces the same rule.
+A determination's decision is a field beside its text: changing either verifies them against
+each other both ways (`verify_draft` reads the text's conclusion and compares it with the
+decision chosen). While they disagree Accept is refused and no override reason lifts that. On
+every edit the text is verified again against the evidence it was drafted from and against the
+case summary (a restatement of the record is marked as record, not as an uncited claim). Accept
+stays disabled while any sentence is unsupported, uncited or cites an unknown id, unless the
+reviewer writes an override reason; the ledger enforces the same rules. Accept and Reject have
+keyboard shortcuts (Alt+A, Alt+J) on the panel that has focus of the page.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from imr_assist.drafting.models import DeterminationDraft
 from imr_assist.errors import ImrAssistError
-from imr_assist.models import SentenceCheck, VerificationReport
+from imr_assist.models import DraftDecision, SentenceCheck, VerificationReport
 from imr_assist.review.ledger import accept_blockers
+from imr_assist.review.ledger.decision import accept_decided
+from imr_assist.review.ledger.gate import decision_blockers
+from imr_assist.ui.labels import label
 from imr_assist.ui.render import VERDICT_BADGE, escape_md
 from imr_assist.ui.turns import Turn
 from imr_assist.ui.workspace import Workspace
 from imr_assist.verification.verify import verify_draft
 
+DECISIONS = tuple(DraftDecision)
+ACCEPT_SHORTCUT = "Alt+A"
+REJECT_SHORTCUT = "Alt+J"
+RECORD_BADGE = ":blue-badge[record]"
+
 
 def _verified_key(turn: Turn) -> str:
     return f"verified-{turn.uid}"
+
+
+def _decision_key(turn: Turn) -> str:
+    return f"decision-{turn.uid}"
 
 
 def current_checks(turn: Turn) -> list[SentenceCheck]:
@@ -29,10 +46,24 @@ def current_checks(turn: Turn) -> list[SentenceCheck]:
     return got[1].sentences if got else turn.result.sentences
 
 
-def reverify(ws: Workspace, turn: Turn, text: str) -> VerificationReport:
-    """Verify `text` against the turn's evidence; cached per text so reruns cost nothing."""
+def current_decision(turn: Turn) -> DraftDecision | None:
+    """The decision the reviewer has chosen (the drafted one until changed); None for an
+    answer to a question."""
+    result = turn.result
+    if not isinstance(result, DeterminationDraft):
+        return None
+    chosen = st.session_state.get(_decision_key(turn))
+    return DraftDecision(chosen) if chosen else result.decision
+
+
+def reverify(
+    ws: Workspace, turn: Turn, text: str, decision: DraftDecision | None = None
+) -> VerificationReport:
+    """Verify `text` against the turn's evidence, its decision (default: the one chosen) and
+    its case summary; cached per (text, decision) so reruns cost nothing."""
+    decision = decision or current_decision(turn)
     got = st.session_state.get(_verified_key(turn))
-    if got and got[0] == text:
+    if got and got[0] == (text, decision):
         report: VerificationReport = got[1]
         return report
     result = turn.result
@@ -40,10 +71,11 @@ def reverify(ws: Workspace, turn: Turn, text: str) -> VerificationReport:
         text,
         turn.evidence,
         embedder=ws.index.embedder,
-        decision=getattr(result, "decision", None),
+        decision=decision,
         governing=result.governing_tier,
+        record=turn.summary or None,
     )
-    st.session_state[_verified_key(turn)] = (text, report)
+    st.session_state[_verified_key(turn)] = ((text, decision), report)
     return report
 
 
@@ -54,23 +86,38 @@ def _ensure_started(ws: Workspace, turn: Turn, reviewer: str) -> str:
     return turn.review_id
 
 
-def render(ws: Workspace, turn: Turn, reviewer: str) -> None:
-    """The editor for `turn`, its verification, and the Accept / Reject actions."""
+def render(ws: Workspace, turn: Turn, reviewer: str, *, shortcuts: bool = True) -> None:
+    """The editor for `turn`, its decision, its verification, and the Accept / Reject actions.
+
+    `shortcuts=False` leaves the keyboard shortcuts to another panel of the same page."""
     st.subheader("Edit and accept")
     closed = turn.status in ("accepted", "rejected")
-    text = st.text_area(
-        "Draft text (citation markers like [3f2a9c1b0d4e] point at the sources)",
-        value=turn.text,
-        height=220,
-        key=f"edit-{turn.uid}",
-        disabled=closed,
-    )
+    is_draft = isinstance(turn.result, DeterminationDraft)
+    if is_draft:
+        col_decision, col_text = st.columns([1, 3])
+        with col_decision:
+            _decision_field(turn, closed)
+        with col_text:
+            text = _editor(turn, closed)
+    else:
+        text = _editor(turn, closed)
     report = reverify(ws, turn, text)
     _record_edit(ws, turn, text, reviewer, report)
+    conflicts = decision_blockers(report)
+    if conflicts:
+        st.error(
+            "**The decision and the text disagree.** Change the decision or the conclusion; "
+            "Accept stays blocked until they agree (no override can accept a letter that "
+            "contradicts itself):\n" + "\n".join(f"- {escape_md(c)}" for c in conflicts)
+        )
     _verification_table(report)
     blockers = accept_blockers(report)
     if closed:
         st.success(f"This draft was {turn.status} (review `{turn.review_id}`). See Review ledger.")
+        if turn.status == "accepted" and turn.review_id and is_draft:
+            from imr_assist.ui.ledger_page import export_buttons
+
+            export_buttons(ws, ws.ledger.review(turn.review_id), reviewer, key=turn.uid)
         return
     if not reviewer:
         st.info("Enter your name in the sidebar to accept or reject this draft.")
@@ -82,14 +129,55 @@ def render(ws: Workspace, turn: Turn, reviewer: str) -> None:
         )
     col_accept, col_reject = st.columns(2)
     with col_accept:
-        can_accept = bool(reviewer) and (not blockers or bool(override.strip()))
-        if st.button("Accept", type="primary", disabled=not can_accept, key=f"accept-{turn.uid}"):
+        can_accept = bool(reviewer) and not conflicts and (not blockers or bool(override.strip()))
+        if st.button(
+            "Accept",
+            type="primary",
+            disabled=not can_accept,
+            key=f"accept-{turn.uid}",
+            shortcut=ACCEPT_SHORTCUT if shortcuts else None,
+            help=f"Accept this text and decision ({ACCEPT_SHORTCUT})" if shortcuts else None,
+        ):
             _accept(ws, turn, text, reviewer, report, override.strip() or None)
     with col_reject:
         reason = st.text_input("Reject reason", key=f"reject-reason-{turn.uid}")
         can_reject = bool(reviewer) and bool(reason.strip())
-        if st.button("Reject", disabled=not can_reject, key=f"reject-{turn.uid}"):
+        if st.button(
+            "Reject",
+            disabled=not can_reject,
+            key=f"reject-{turn.uid}",
+            shortcut=REJECT_SHORTCUT if shortcuts else None,
+            help=f"Reject this draft ({REJECT_SHORTCUT})" if shortcuts else None,
+        ):
             _reject(ws, turn, reason.strip(), reviewer)
+
+
+def _editor(turn: Turn, closed: bool) -> str:
+    return st.text_area(
+        "Draft text (citation markers like [3f2a9c1b0d4e] point at the sources)",
+        value=turn.text,
+        height=220,
+        key=f"edit-{turn.uid}",
+        disabled=closed,
+    )
+
+
+def _decision_field(turn: Turn, closed: bool) -> None:
+    result = turn.result
+    assert isinstance(result, DeterminationDraft)
+    key = _decision_key(turn)
+    if key not in st.session_state:
+        st.session_state[key] = result.decision.value
+    st.radio(
+        "Decision",
+        [d.value for d in DECISIONS],
+        format_func=label,
+        key=key,
+        disabled=closed,
+        help="Checked against the text's conclusion: Accept waits until they agree.",
+    )
+    if current_decision(turn) is not result.decision:
+        st.caption(f"Drafted as: {label(result.decision)}")
 
 
 def _record_edit(
@@ -121,7 +209,7 @@ def _accept(
 ) -> None:
     try:
         review_id = _ensure_started(ws, turn, reviewer)
-        ws.ledger.accept(review_id, text, reviewer, report, override_reason=override)
+        accept_decided(ws.ledger, review_id, text, reviewer, report, override_reason=override)
     except ImrAssistError as exc:
         st.error(str(exc))
         return
@@ -141,15 +229,20 @@ def _reject(ws: Workspace, turn: Turn, reason: str, reviewer: str) -> None:
 
 
 def _verification_table(report: VerificationReport) -> None:
+    records = sum(c.restates_record for c in report.sentences)
     counts = (
         f"{report.supported} supported · {report.weak} weak · {report.unsupported} unsupported"
-        f" · {report.uncited} uncited"
+        f" · {report.uncited} uncited · {records} from the record"
     )
     if report.fabricated_ids:
         counts += f" · unknown ids: {', '.join(report.fabricated_ids)}"
+    if report.decision is not None:
+        said = label(report.conclusion) if report.conclusion else "no conclusion"
+        counts += f" · conclusion: {said}"
     with st.expander(f"Verification: {counts}", expanded=not report.ok):
         for n, check in enumerate(report.sentences, 1):
-            line = f"{n}. {VERDICT_BADGE[check.verdict]} {escape_md(check.text)}"
+            badge = RECORD_BADGE if check.restates_record else VERDICT_BADGE[check.verdict]
+            line = f"{n}. {badge} {escape_md(check.text)}"
             if check.unknown_ids:
                 line += f" — unknown id {', '.join(check.unknown_ids)}"
             st.markdown(line)

@@ -31,17 +31,28 @@ Uncited sentences, first matching rule wins:
 1. conclusion ("Given the above, the request for X is not medically necessary.") -> not_checked;
 2. procedural ("MTUS does not specifically address X; secondary guidelines were consulted.")
    -> not_checked;
-3. record fact (about the patient or the records: "The patient has completed 12 visits.",
+3. restates the record: given the case summary (`record=`), a sentence naming no guideline or
+   evidence whose content words the summary covers (>= 70% within one summary sentence, and
+   >= 50% of its consecutive content-word pairs occur in the summary in that order) and whose
+   numbers all occur in the summary -> not_checked with `restates_record` (an invented
+   "reduces re-injury by 40%" shares neither the pairs nor the number);
+4. record fact (about the patient or the records: "The patient has completed 12 visits.",
    "There was a lack of documentation of ...") naming no guideline or evidence -> not_checked;
-4. guideline or evidence assertion (names a guideline, evidence or studies; says recommend,
+5. guideline or evidence assertion (names a guideline, evidence or studies; says recommend,
    suggest, indicate(s), state(s), support(s), effective, medically necessary; or states a
    number) -> uncited;
-5. anything else (headings, transitions) -> not_checked.
+6. anything else (headings, transitions) -> not_checked.
+
+`verify_draft` also reads the decision the text's conclusion states (`read_conclusion`) and
+compares it with the selected decision both ways (`decision_conflicts`): a conclusion that
+contradicts the decision, conclusions that disagree with each other, or a decided item whose text
+states no conclusion. The report carries them in `decision_conflicts`; no override accepts them.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -190,6 +201,7 @@ _RECORD_RE = re.compile(
     r"underwent|completed|received|continues|presented|complains|denies)\b",
     re.I,
 )
+RESTATES_RECORD = "restates the case summary (the record)"
 _SOURCE_RE = re.compile(
     r"\b(?:guidelines?|mtus|acoem|odg|cpg|va/dod|evidence|studies|literature|randomi[sz]ed|"
     r"systematic\s+reviews?|meta-analys[ie]s)\b",
@@ -202,12 +214,51 @@ _CLAIM_RE = re.compile(
 )
 
 
-def _classify_uncited(text: str) -> tuple[Verdict, str]:
+RECORD_COVERAGE = 0.7
+"""Share of an uncited sentence's content words one summary sentence must hold (rule 3)."""
+RECORD_PAIRS = 0.5
+"""Share of its consecutive content-word pairs the summary must hold in that order (rule 3)."""
+
+
+class _Record:
+    """The case summary as content words per sentence, word pairs, and numbers."""
+
+    def __init__(self, summary: str) -> None:
+        sentences = split_sentences(summary) or [summary]
+        cleaned = [_clean(x) for x in sentences]
+        words = tokenize(cleaned) if cleaned else []
+        self.sentences = [{t for t in ts if not t.isdigit()} for ts in words]
+        self.pairs = {p for ts in words for p in _pairs(ts)}
+        self.numbers = tuple(n for x in cleaned for n in _numbers(x))
+
+    def restated(self, clean: str) -> bool:
+        """True when `clean` (an uncited sentence, cleaned) restates the summary."""
+        if _SOURCE_RE.search(clean):
+            return False
+        [words] = tokenize([clean])
+        content = {t for t in words if not t.isdigit()}
+        pairs = _pairs(words)
+        if len(content) < 2 or not pairs or not self.sentences:
+            return False
+        coverage = max(len(content & s) / len(content) for s in self.sentences)
+        paired = sum(p in self.pairs for p in pairs) / len(pairs)
+        numbers = all(_present(n, self.numbers) for n in _numbers(clean))
+        return coverage >= RECORD_COVERAGE and paired >= RECORD_PAIRS and numbers
+
+
+def _pairs(tokens: Sequence[str]) -> list[tuple[str, str]]:
+    words = [t for t in tokens if not t.isdigit()]
+    return list(itertools.pairwise(words))
+
+
+def _classify_uncited(text: str, record: _Record | None = None) -> tuple[Verdict, str]:
     clean = _clean(text)
     if _CONCLUSION_RE.search(clean):
         return Verdict.NOT_CHECKED, "conclusion"
     if _PROCEDURAL_RE.search(clean):
         return Verdict.NOT_CHECKED, "procedural (order of authority)"
+    if record is not None and record.restated(clean):
+        return Verdict.NOT_CHECKED, RESTATES_RECORD
     source = bool(_SOURCE_RE.search(clean))
     if _RECORD_RE.search(clean) and not source:
         return Verdict.NOT_CHECKED, "record fact"
@@ -343,10 +394,13 @@ def verify(
     *,
     embedder: Embeddings | None = None,
     thresholds: VerifyThresholds | None = None,
+    record: str | None = None,
 ) -> VerificationReport:
     """Check every sentence of a draft against the passages it cites (see the module docstring).
 
-    A string is split into sentences; a list is taken as the sentences already split.
+    A string is split into sentences; a list is taken as the sentences already split. `record`
+    is the case summary given with the request: an uncited sentence restating it is marked
+    `restates_record`, not uncited.
     """
     limits = thresholds or VerifyThresholds()
     if isinstance(text_or_sentences, str):
@@ -358,6 +412,7 @@ def verify(
         by_id.setdefault(passage.id, passage)
     cited = [extract_citation_ids(s) for s in sentences]
     scorer = _Scorer(sentences, cited, by_id, embedder)
+    summary = _Record(record) if record and record.strip() else None
     checks: list[SentenceCheck] = []
     fabricated: dict[str, None] = {}
     for i, (sentence, ids) in enumerate(zip(sentences, cited, strict=True)):
@@ -367,8 +422,13 @@ def verify(
         notes = [f"cites unknown id(s): {', '.join(unknown)}"] if unknown else []
         fields: dict[str, Any]
         if not ids:
-            verdict, why = _classify_uncited(sentence)
-            fields = {"verdict": verdict, "score": 0.0, "notes": [why]}
+            verdict, why = _classify_uncited(sentence, summary)
+            fields = {
+                "verdict": verdict,
+                "score": 0.0,
+                "notes": [why],
+                "restates_record": why == RESTATES_RECORD,
+            }
         elif not known:
             fields = {"verdict": Verdict.UNSUPPORTED, "score": 0.0, "notes": notes}
         else:
@@ -400,19 +460,115 @@ def verify_draft(
     decision: DraftDecision | None = None,
     governing: Tier | None = None,
     thresholds: VerifyThresholds | None = None,
+    record: str | None = None,
 ) -> VerificationReport:
     """`verify`, plus what only the draft's context can tell: a conclusion ("... is (not)
-    medically necessary") that contradicts `decision` is unsupported, and a sentence resting
-    only on a source below the `governing` tier is at best weak, with a note naming it (prior
-    determinations are precedent, not authority, and are exempt). The chain and the
-    workspace's editor both call this, so an edit is judged exactly as the draft was."""
-    report = verify(text_or_sentences, evidence, embedder=embedder, thresholds=thresholds)
+    medically necessary") that contradicts `decision` is unsupported and listed in the report's
+    `decision_conflicts` (with conclusions that disagree with each other, and a decided item
+    whose text states no conclusion), and a sentence resting only on a source below the
+    `governing` tier is at best weak, with a note naming it (prior determinations are
+    precedent, not authority, and are exempt). `record` is the case summary (see `verify`).
+    The chain and the workspace's editor both call this, so an edit is judged exactly as the
+    draft was."""
+    report = verify(
+        text_or_sentences, evidence, embedder=embedder, thresholds=thresholds, record=record
+    )
     checks = [c.model_copy(deep=True) for c in report.sentences]
     if decision is not None:
         _check_conclusions(checks, decision)
     if governing in GUIDANCE_TIERS:
         _check_authority(checks, {p.id: p for p in evidence}, governing)
-    return VerificationReport.of(checks, report.fabricated_ids)
+    sentences = [c.text for c in checks]
+    conclusion = read_conclusion(sentences)
+    return VerificationReport.of(
+        checks,
+        report.fabricated_ids,
+        decision=decision,
+        conclusion=conclusion,
+        decision_conflicts=decision_conflicts(sentences, decision) if decision else [],
+    )
+
+
+_UNDECIDED_RE = re.compile(
+    r"\bcannot\s+be\s+decided\b|\binsufficient\s+information\b|\bno\s+decision\b", re.I
+)
+_TOKEN_RE = re.compile(r"\b(?P<up>upheld|non-?certified)\b|\b(?:overturned|certified)\b", re.I)
+_WORDS = {
+    DraftDecision.MEDICALLY_NECESSARY: "is medically necessary",
+    DraftDecision.NOT_MEDICALLY_NECESSARY: "is not medically necessary",
+    DraftDecision.INSUFFICIENT_INFORMATION: "cannot be decided on the information provided",
+}
+
+
+def _outcome(sentence: str) -> DraftDecision | None:
+    """The decision one conclusion sentence states, or None when it is no conclusion."""
+    text = re.sub(r'"[^"]*"', " ", sentence)  # a quoted prior conclusion is evidence
+    clean = _clean(text)
+    if not _CONCLUSION_RE.search(clean):
+        return None
+    if _UNDECIDED_RE.search(clean):
+        return DraftDecision.INSUFFICIENT_INFORMATION
+    match = _OUTCOME_RE.search(clean)
+    if match is not None:
+        negative = match.group(1) is not None
+    elif token := _TOKEN_RE.search(clean):
+        negative = token.group("up") is not None
+    else:
+        found = polarity(clean) - {Polarity.NEUTRAL}
+        if len(found) != 1:
+            return None
+        negative = Polarity.NEGATIVE in found
+    return DraftDecision.NOT_MEDICALLY_NECESSARY if negative else DraftDecision.MEDICALLY_NECESSARY
+
+
+def read_conclusion(text_or_sentences: str | Sequence[str]) -> DraftDecision | None:
+    """The decision the text's conclusion states: its last conclusion sentence ("Given the
+    above, the request for X is not medically necessary.", "... cannot be decided on the
+    information provided."), read by `_CONCLUSION_RE` and the outcome wording; None when the
+    text states no conclusion."""
+    sentences = (
+        cited_sentences(text_or_sentences)
+        if isinstance(text_or_sentences, str)
+        else list(text_or_sentences)
+    )
+    outcomes = [o for s in sentences if (o := _outcome(s)) is not None]
+    return outcomes[-1] if outcomes else None
+
+
+def decision_conflicts(
+    text_or_sentences: str | Sequence[str], decision: DraftDecision
+) -> list[str]:
+    """Where `decision` and the text's conclusion(s) disagree, one readable line each; [] when
+    they agree. A decided item (not "insufficient information") needs a conclusion."""
+    sentences = (
+        cited_sentences(text_or_sentences)
+        if isinstance(text_or_sentences, str)
+        else list(text_or_sentences)
+    )
+    lines: list[str] = []
+    found = False
+    for n, sentence in enumerate(sentences, 1):
+        outcome = _outcome(sentence)
+        if outcome is None:
+            continue
+        found = True
+        if outcome is not decision:
+            lines.append(
+                f"Sentence {n} concludes that the request {_WORDS[outcome]}, but the decision "
+                f"says it {_WORDS[decision]}: {_quote(sentence)}"
+            )
+    if not found and decision is not DraftDecision.INSUFFICIENT_INFORMATION:
+        lines.append(
+            f"The text states no conclusion, but the decision says the request "
+            f'{_WORDS[decision]}: end it with "Given the above, the request for <item> '
+            f'{_WORDS[decision]}."'
+        )
+    return lines
+
+
+def _quote(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return f'"{text if len(text) <= limit else text[: limit - 1] + "…"}"'
 
 
 def _check_conclusions(checks: list[SentenceCheck], decision: DraftDecision) -> None:

@@ -1,7 +1,9 @@
 """A review folded from its events (pure): the events are the single source of truth.
 
 drafted -> edited* -> accepted | rejected, exported* at any time; `_haystack` is the text that
-`Ledger.reviews(text=...)` searches.
+`Ledger.reviews(text=...)` searches. The decision is the drafted one until an edit or the accept
+records the reviewer's: each carries the decision its text was verified against (in its
+verification summary), so the accepted decision is the one the accepted text was checked with.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def _fold(events: Sequence[LedgerEvent]) -> Review:
         "item": p["item"],
         "case_summary": p.get("case_summary", ""),
         "decision": p.get("decision"),
+        "drafted_decision": p.get("decision"),
         "stance": p["stance"],
         "status": ReviewStatus.DRAFTED,
         "reviewer": first.reviewer,
@@ -50,6 +53,9 @@ def _fold(events: Sequence[LedgerEvent]) -> Review:
             state["exports"].append(q["format"])
             continue
         state["reviewer"] = event.reviewer
+        decided = (q.get("verification") or {}).get("decision")
+        if decided is not None and state["kind"] == "draft":  # the reviewer's decision
+            state["decision"] = decided
         if event.kind is EventKind.EDITED:
             state.update(final_text=q["text"], verification=q["verification"])
         elif event.kind is EventKind.ACCEPTED:

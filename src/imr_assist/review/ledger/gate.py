@@ -17,9 +17,11 @@ from imr_assist.text.sentences import cited_sentences, split_paragraphs
 
 
 def accept_blockers(report: VerificationReport) -> list[str]:
-    """One readable line per sentence that blocks Accept: unsupported, or citing unknown ids.
+    """One readable line per sentence that blocks Accept unless overridden with a reason:
+    unsupported, an uncited factual claim, or citing unknown ids.
 
-    Fabricated ids that no sentence accounts for get a line of their own.
+    Fabricated ids that no sentence accounts for get a line of their own. A text that
+    contradicts its decision is not here: see `decision_blockers`, which no override lifts.
     """
     lines: list[str] = []
     named: set[str] = set()
@@ -33,10 +35,21 @@ def accept_blockers(report: VerificationReport) -> list[str]:
             notes = [x for x in check.notes if not x.startswith("lexical scoring only")]
             why = "; ".join(notes) or f"support score {check.score:.2f}"
             lines.append(f"Sentence {n} is unsupported ({why}): {_quote(check.text)}")
+        elif check.verdict is Verdict.UNCITED:
+            lines.append(
+                f"Sentence {n} is a factual claim without a citation: {_quote(check.text)}"
+            )
     for pid in report.fabricated_ids:
         if pid not in named:
             lines.append(f"The draft cites unknown id [{pid}]")
     return lines
+
+
+def decision_blockers(report: VerificationReport) -> list[str]:
+    """Where the decision and the text's conclusion disagree (`verify_draft` reads them): Accept
+    is refused while any is left, and no override reason lifts it, so an accepted, exported
+    letter never contradicts itself."""
+    return list(report.decision_conflicts)
 
 
 def _quote(text: str, limit: int = 100) -> str:
@@ -53,6 +66,8 @@ def summarize(report: VerificationReport) -> VerificationSummary:
         uncited=report.uncited,
         fabricated_ids=list(report.fabricated_ids),
         blockers=accept_blockers(report),
+        decision=report.decision,
+        decision_conflicts=decision_blockers(report),
     )
 
 

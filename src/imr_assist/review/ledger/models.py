@@ -65,7 +65,18 @@ class VerificationSummary(StrictModel):
     unsupported: int = Field(description="Sentences unsupported")
     uncited: int = Field(description="Factual sentences without a citation")
     fabricated_ids: list[str] = Field(description="Cited ids that resolve to no evidence")
-    blockers: list[str] = Field(description="Lines from accept_blockers(); empty = may accept")
+    blockers: list[str] = Field(
+        description="Lines from accept_blockers(); empty = may accept, else an override reason "
+        "is needed"
+    )
+    decision: DraftDecision | None = Field(
+        default=None, description="The decision the text was verified against (the reviewer's)"
+    )
+    decision_conflicts: list[str] = Field(
+        default_factory=list,
+        description="Where that decision and the text's conclusion disagree: Accept is refused "
+        "while any is left, whatever the override",
+    )
 
 
 class Review(StrictModel):
@@ -76,7 +87,12 @@ class Review(StrictModel):
     item: str = Field(description="The item as requested (draft) or the question (ask)")
     case_summary: str = Field(default="", description="Case facts given with the request")
     decision: DraftDecision | None = Field(
-        default=None, description="Drafted decision (None for an answer)"
+        default=None,
+        description="The decision: as accepted (or as last recorded with an edit while open); "
+        "None for an answer",
+    )
+    drafted_decision: DraftDecision | None = Field(
+        default=None, description="The decision as drafted (None for an answer)"
     )
     stance: Stance = Field(description="What the governing evidence says")
     status: ReviewStatus = Field(description="drafted (open), accepted or rejected")

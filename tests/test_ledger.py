@@ -1,11 +1,15 @@
 """The review ledger: hash chain and tamper detection, append-only triggers, the accept gate,
-closed reviews, diff, search/filter, 8 processes accepting into one ledger, and the CLI group."""
+closed reviews, diff, search/filter, 8 processes accepting into one ledger, and the CLI group.
+
+Every test taking `ledger` (or `ledger_backend`) runs on both backends: SQLite in the test home
+and a fresh database on the session's real PostgreSQL server (`pg.py`)."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import multiprocessing
+import shutil
 import sqlite3
 import sys
 import time
@@ -14,6 +18,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
@@ -23,7 +28,6 @@ from helpers import (
     ITEM,
     MTUS,
     ODG,
-    Clock,
     accepted,
     make_answer,
     make_draft,
@@ -38,6 +42,7 @@ from imr_assist.review.ledger import (
     EventKind,
     Ledger,
     ReviewStatus,
+    SQLiteStore,
     accept_blockers,
     event_hash,
     open_ledger,
@@ -46,10 +51,10 @@ from imr_assist.review.ledger import (
 from imr_assist.settings import Settings
 from imr_assist.verification.verify import verify
 
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    return Ledger(tmp_path / "ledger.sqlite3", clock=Clock())
+# The fixtures ledger, ledger_url, tamper and the PostgreSQL server; its helpers are imported
+# inside functions (a module-level import would come before pytest can register it).
+pytest_plugins = ("pg",)
+Tamper = Any  # pg.tamper: (ledger, *sql, bypass=True, restore=False) -> None
 
 
 # --------------------------------------------------------------------------- the workflow
@@ -230,24 +235,17 @@ def test_clean_chain_verifies(ledger: Ledger) -> None:
     )
 
 
-def test_events_are_append_only(ledger: Ledger) -> None:
+def test_events_are_append_only(ledger: Ledger, tamper: Tamper) -> None:
     _fill(ledger)
-    conn = sqlite3.connect(ledger.path)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        conn.execute("UPDATE events SET reviewer = 'Mallory' WHERE seq = 2")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        conn.execute("DELETE FROM events WHERE seq = 6")
-    conn.close()
-    assert ledger.verify().ok
-
-
-def _tamper(path: Path, *sql: str) -> None:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("DROP TRIGGER events_no_update")
-    conn.execute("DROP TRIGGER events_no_delete")
-    for statement in sql:
-        conn.execute(statement)
-    conn.close()
+    refused = (sqlite3.DatabaseError, psycopg.Error)
+    statements = ["UPDATE events SET reviewer = 'Mallory' WHERE seq = 2", "DELETE FROM events"]
+    if not isinstance(ledger.store, SQLiteStore):  # the head row numbering events never goes back
+        statements += ["TRUNCATE events", "UPDATE head SET seq = 3", "DELETE FROM head"]
+    for statement in statements:
+        with pytest.raises(refused, match=r"append-only|only moves forward"):
+            tamper(ledger, statement, bypass=False)
+    check = ledger.verify()
+    assert check.ok and check.events_checked == 6, check.message
 
 
 @pytest.mark.parametrize(
@@ -275,35 +273,35 @@ def _tamper(path: Path, *sql: str) -> None:
     ],
     ids=["payload", "reviewer", "time", "delete-middle", "delete-first", "truncate", "swap"],
 )
-def test_tampering_is_detected(ledger: Ledger, sql: list[str], bad_seq: int, says: str) -> None:
+def test_tampering_is_detected(
+    ledger: Ledger, tamper: Tamper, sql: list[str], bad_seq: int, says: str
+) -> None:
     _fill(ledger)
-    _tamper(ledger.path, *sql)
+    tamper(ledger, *sql)
     check = ledger.verify()
     assert not check.ok and check.first_bad_seq == bad_seq
     assert says in check.message
 
 
-def test_recomputed_hash_is_caught_at_the_next_link(ledger: Ledger) -> None:
+def test_recomputed_hash_is_caught_at_the_next_link(ledger: Ledger, tamper: Tamper) -> None:
     _fill(ledger)
     e = ledger.events()[2]
     forged = {**e.payload, "final_text": "Forged."}
     digest = event_hash(e.prev_hash, e.seq, e.review_id, e.kind, e.reviewer, e.at, forged)
     payload = json.dumps(forged).replace("'", "''")
-    _tamper(
-        ledger.path,
-        f"UPDATE events SET payload = '{payload}', hash = '{digest}' WHERE seq = 3",
-    )
+    tamper(ledger, f"UPDATE events SET payload = '{payload}', hash = '{digest}' WHERE seq = 3")
     check = ledger.verify()
     # its MAC under the ledger key no longer matches (before the key: caught at the next link)
     assert check.first_bad_seq == 3 and "not signed with the ledger key" in check.message
 
 
-def test_dropped_triggers_are_reported_and_not_recreated(ledger: Ledger) -> None:
+def test_dropped_triggers_are_reported_and_not_recreated(ledger: Ledger, tamper: Tamper) -> None:
     _fill(ledger)
-    _tamper(ledger.path)
-    reopened = Ledger(ledger.path)
+    tamper(ledger)  # SQLite: dropped; PostgreSQL: disabled (as a superuser may)
+    reopened = Ledger(ledger.store)
     check = reopened.verify()
     assert not check.ok and check.first_bad_seq is None and "trigger" in check.message
+    assert "events_no_update" in check.message and "events_no_delete" in check.message
 
 
 # --------------------------------------------------------------------------- search
@@ -332,13 +330,15 @@ def test_reviews_filter_and_search(ledger: Ledger) -> None:
 # --------------------------------------------------------------------------- concurrency
 
 
-def _worker(path: str, name: str, n: int, barrier: Any, results: Any) -> None:
+def _worker(home: str, url: str | None, name: str, n: int, barrier: Any, results: Any) -> None:
     """Start and accept n drafts once all workers are ready; report (ids, seconds in ledger),
     or the traceback, so that a failing worker fails the test at once instead of hanging it."""
     try:
+        from pg import make_ledger
+
         draft, evidence = make_draft(), passages()
         report = verify(GENERATED, evidence)
-        ledger = Ledger(path)
+        ledger = make_ledger(Path(home), url)
         barrier.wait(timeout=300)  # every process writes at the same time
         started = time.perf_counter()
         ids = []
@@ -354,17 +354,30 @@ def _worker(path: str, name: str, n: int, barrier: Any, results: Any) -> None:
 
 @pytest.mark.slow
 def test_eight_processes_accept_into_one_ledger(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ledger_url: str | None
 ) -> None:
-    path = tmp_path / "home" / "ledger.sqlite3"
+    """SQLite: 8 processes on one home. PostgreSQL: 8 processes, each with its own home (8 app
+    machines sharing the ledger and its key), all appending at once."""
+    from pg import make_ledger
+
     workers, per_process = 8, 6
+    first = make_ledger(tmp_path / "home-0", ledger_url)
+    homes = [tmp_path / "home-0"] * workers
+    if ledger_url is not None:
+        homes = [tmp_path / f"home-{i}" for i in range(workers)]
+        for home in homes[1:]:
+            (home / "keys").mkdir(parents=True)
+            shutil.copy(first.anchor.key_path, home / "keys" / "ledger.key")
     # A spawned child re-runs the parent's __main__ by path; after an AppTest in this process
     # that is a Streamlit page script (it would build a whole workspace in every worker).
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(workers), ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(str(path), f"Dr. {i}", per_process, barrier, results))
+        ctx.Process(
+            target=_worker,
+            args=(str(homes[i]), ledger_url, f"Dr. {i}", per_process, barrier, results),
+        )
         for i in range(workers)
     ]
     for proc in procs:
@@ -377,20 +390,24 @@ def test_eight_processes_accept_into_one_ledger(
         assert proc.exitcode == 0
     ids = [rid for ids, _ in outcomes for rid in ids]
     assert len(set(ids)) == workers * per_process
-    ledger = Ledger(path)
-    reviews = ledger.reviews(status="accepted", limit=None)
-    assert {r.review_id for r in reviews} == set(ids)
-    assert {r.reviewer for r in reviews} == {f"Dr. {i}" for i in range(workers)}
-    check = ledger.verify()
-    assert check.ok, check.message
-    assert check.events_checked == 2 * workers * per_process
-    conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    conn.close()
+    for home in sorted(set(homes)):  # every machine sees every review and a valid chain
+        ledger = make_ledger(home, ledger_url)
+        reviews = ledger.reviews(status="accepted", limit=None)
+        assert {r.review_id for r in reviews} == set(ids)
+        assert {r.reviewer for r in reviews} == {f"Dr. {i}" for i in range(workers)}
+        check = ledger.verify()
+        assert check.ok, check.message
+        assert check.events_checked == 2 * workers * per_process
+        assert [e.seq for e in ledger.events()] == list(range(1, 2 * workers * per_process + 1))
+    if ledger_url is None:
+        conn = sqlite3.connect(first.path)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        conn.close()
     slowest = max(seconds for _, seconds in outcomes)
     print(
-        f"{workers} processes x {per_process} drafts started+accepted at once: slowest worker "
-        f"{slowest:.2f} s in ledger calls ({2 * per_process} writes each)"
+        f"{first.store.__class__.__name__}: {workers} processes x {per_process} drafts "
+        f"started+accepted at once: slowest worker {slowest:.2f} s in ledger calls "
+        f"({2 * per_process} writes each)"
     )
 
 
@@ -398,9 +415,13 @@ def test_eight_processes_accept_into_one_ledger(
 
 
 @pytest.fixture
-def home(settings: Settings) -> Path:
-    ledger = open_ledger(settings)
-    assert ledger.path == settings.home / "ledger.sqlite3"
+def home(settings: Settings, ledger_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home with 4 events, on either backend (the CLI reads IMR_LEDGER__URL as deployed)."""
+    if ledger_url is not None:
+        monkeypatch.setenv("IMR_LEDGER__URL", ledger_url)
+    ledger = open_ledger(Settings(home=settings.home))
+    expected = "ledger.sqlite3" if ledger_url is None else "ledger-postgresql-"
+    assert ledger.path.name.startswith(expected)
     accepted(ledger, who="Dr. Lee")
     review = ledger.start(make_draft(item="TENS unit purchase"), "Dr. Kim", passages())
     ledger.reject(review.review_id, "duplicate request", "Dr. Kim")
@@ -473,10 +494,10 @@ def test_cli_export_records_the_event(home: Path, tmp_path: Path) -> None:
     assert code == 1 and "only accepted reviews are exported" in out
 
 
-def test_cli_verify_clean_and_tampered(home: Path) -> None:
+def test_cli_verify_clean_and_tampered(home: Path, tamper: Tamper) -> None:
     code, out = _run("verify", "--home", str(home))
     assert code == 0 and "Ledger intact: 4 events" in out
-    _tamper(home / "ledger.sqlite3", "DELETE FROM events WHERE seq = 2")
+    tamper(open_ledger(Settings(home=home)), "DELETE FROM events WHERE seq = 2")
     code, out = _run("verify", "--home", str(home))
     assert code == 1 and "event 2 is missing" in out
     code, out = _run("verify", "--json", "--home", str(home))

@@ -33,7 +33,7 @@ def test_tier_filter_applies(app: AppTest) -> None:
     app.text_input(key="query").input("home exercise kit").run()
     captions = [c.value for c in app.caption]
     hit_captions = [c for c in captions if " · score " in c]
-    assert hit_captions and all(c.startswith("prior_determination") for c in hit_captions)
+    assert hit_captions and all(c.startswith("Prior determination") for c in hit_captions)
 
 
 def test_empty_and_oversized_queries_are_guarded(app: AppTest) -> None:
@@ -48,4 +48,5 @@ def test_gate_warning_and_authority_tier_shown(app: AppTest) -> None:
     app.text_input(key="query").input("Kyphoplasty T12 osteoporotic compression fracture").run()
     assert app.warning and "Nothing in the index appears to address" in app.warning[0].value
     app.text_input(key="query").input("TENS unit one-month home trial").run()
-    assert app.success and "mtus" in app.success[0].value
+    assert app.success and "MTUS" in app.success[0].value
+    assert "mtus" not in app.success[0].value  # the reader's words, not the token

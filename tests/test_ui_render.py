@@ -7,7 +7,9 @@ import pytest
 from imr_assist.models import ResolvedCitation, SentenceCheck, Tier, Verdict
 from imr_assist.ui.render import (
     best_check,
+    chip_label,
     chip_numbers,
+    conclusion_first,
     escape_md,
     highlighted,
     locator,
@@ -53,9 +55,9 @@ def test_escape_keeps_markdown_and_directives_literal() -> None:
 @pytest.mark.parametrize(
     ("start", "end", "rec", "section", "expected"),
     [
-        ("38", "39", "9", None, "other_guideline · VA/DoD LBP · Recommendation 9 · pp. 38-39"),
-        ("45", "45", None, "Opioids", "other_guideline · VA/DoD LBP · Opioids · p. 45"),
-        ("", "", None, "Digest", "other_guideline · VA/DoD LBP · Digest · unpaged"),
+        ("38", "39", "9", None, "Other guideline · VA/DoD LBP · Recommendation 9 · pp. 38-39"),
+        ("45", "45", None, "Opioids", "Other guideline · VA/DoD LBP · Opioids · p. 45"),
+        ("", "", None, "Digest", "Other guideline · VA/DoD LBP · Digest · unpaged"),
     ],
 )
 def test_locator(start: str, end: str, rec: str | None, section: str | None, expected: str) -> None:
@@ -88,3 +90,18 @@ def test_best_check_prefers_highest_score_for_the_passage() -> None:
     got = best_check(checks, A)
     assert got is not None and got.score == 0.9
     assert best_check(checks, X) is None
+
+
+def test_conclusion_first_splits_the_opening_sentence_with_its_markers() -> None:
+    first = f"Not recommended for chronic low back pain under Rec 27. [{A}]"
+    text = f"{first} [{B}] The rest follows. [{A}]"
+    assert conclusion_first(text, first) == (f"{first} [{B}]", f"The rest follows. [{A}]")
+    # an edited text that no longer opens with the drafted sentence is shown whole
+    assert conclusion_first("Something else first.", first) == ("", "Something else first.")
+    assert conclusion_first(text, "") == ("", text)
+
+
+def test_chip_label_names_the_guideline_and_pages() -> None:
+    assert chip_label(2, _cit(A)) == "[2] VA/DoD LBP, pp. 38-39"
+    unpaged = _cit(A, page_start="", page_end="").model_copy(update={"guideline": None})
+    assert chip_label(1, unpaged) == "[1] Guide"

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from imr_assist.citations import CITATION_RE, format_pages
 from imr_assist.models import Passage, ResolvedCitation, SentenceCheck, Verdict
+from imr_assist.ui.labels import label
 
 VERDICT_BADGE = {
     Verdict.SUPPORTED: ":green-badge[supported]",
@@ -49,8 +50,8 @@ def with_chips(text: str, numbers: dict[str, int]) -> str:
 
 
 def locator(c: ResolvedCitation) -> str:
-    """'mtus · Rec 9 · pp. 38-39' style line of where a cited passage sits."""
-    parts = [c.tier.value]
+    """'MTUS · Rec 9 · pp. 38-39' style line of where a cited passage sits."""
+    parts = [label(c.tier)]
     if c.guideline:
         parts.append(c.guideline)
     if c.recommendation:
@@ -90,3 +91,27 @@ def source_title(n: int, c: ResolvedCitation, check: SentenceCheck | None) -> st
 
 def passage_by_id(passages: Sequence[Passage]) -> dict[str, Passage]:
     return {p.id: p for p in passages}
+
+
+def conclusion_first(text: str, first_sentence: str) -> tuple[str, str]:
+    """(the opening sentence, the rest) of a drafted text whose first checked sentence is
+    `first_sentence`; ('', text) when the text does not open with it (it was edited)."""
+    head = text.lstrip()
+    first = first_sentence.strip()
+    if not first or not head.startswith(first):
+        return "", text
+    rest = head[len(first) :]
+    while True:  # citation markers right after the sentence belong to it
+        m = CITATION_RE.match(rest.lstrip())
+        if m is None:
+            break
+        first += " " + m.group(0)
+        rest = rest.lstrip()[m.end() :]
+    return first, rest.strip()
+
+
+def chip_label(n: int, c: ResolvedCitation) -> str:
+    """The text of a source's chip button: its number and where it is."""
+    where = c.guideline or c.source_title
+    pages = format_pages(c.page_start, c.page_end or c.page_start)
+    return f"[{n}] {where}" + (f", {pages}" if pages else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from imr_assist.errors import ImrAssistError
+from imr_assist.ui.labels import label
 from imr_assist.ui.workspace import (
     EXAMPLES,
     Workspace,
@@ -49,7 +50,7 @@ def render(ws: Workspace | None = None) -> None:
             f"({result.gate_reason}). The closest passages are shown for context only."
         )
     elif result.highest_tier is not None:
-        st.success(f"Highest authority tier addressing it: {result.highest_tier.value}")
+        st.success(f"Highest authority addressing it: {label(result.highest_tier)}")
     st.caption(f"{len(result.hits)} passages · hybrid · index {result.index_hash}")
     for hit in result.hits:
         p = hit.passage
@@ -57,7 +58,7 @@ def render(ws: Workspace | None = None) -> None:
         with st.container(border=True):
             st.markdown(f"**{hit.rank}. {hit.citation}**{grade}")
             st.caption(
-                f"{p.tier.value} · {p.kind.value} · {p.source_path} · score {hit.score:.3f} · "
+                f"{label(p.tier)} · {label(p.kind)} · {p.source_path} · score {hit.score:.3f} · "
                 f"id `{p.id}`"
             )
             st.write(p.text)

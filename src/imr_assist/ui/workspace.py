@@ -25,6 +25,7 @@ from imr_assist.retrieval.hybrid import HybridRetriever
 from imr_assist.review.ledger import Ledger, open_ledger
 from imr_assist.settings import Settings
 from imr_assist.text import regions
+from imr_assist.ui.labels import label
 
 EXAMPLES = (
     "Is a home exercise kit covered after lumbar fusion?",
@@ -35,6 +36,15 @@ BODY_REGIONS = ("", *regions.BODY_REGIONS)
 """The region filter's choices: the vocabulary readers assign ('' = any region)."""
 REQUEST_REGIONS = ("", *regions.SPECIFIC_REGIONS)
 """The request form's choices: regions a request can name."""
+FILTER_FIELDS = ("tier", "kind", "guideline", "region")
+FILTER_WIDGETS = tuple(f"{page}-{name}" for page in ("ask", "search") for name in FILTER_FIELDS)
+"""Widget keys of the sidebar filters of each page (saved with a session)."""
+
+
+def region_label(region: str) -> str:
+    """'low_back' -> 'Low back'; '' -> 'Any region'."""
+    return label(region) if region else "Any region"
+
 
 # The seam for the chat model: tests replace it with a queued fake, exactly where the real
 # model would come from.
@@ -146,10 +156,16 @@ def sidebar_filters(prefix: str = "f") -> dict[str, str]:
     """Guideline, tier, kind and body-region filters, applied to both retrieval sides."""
     st.sidebar.header("Filters")
     filters: dict[str, str] = {}
-    tiers = st.sidebar.multiselect("Authority tier", [t.value for t in Tier], key=f"{prefix}-tier")
-    kinds = st.sidebar.multiselect("Kind", [k.value for k in Kind], key=f"{prefix}-kind")
+    tiers = st.sidebar.multiselect(
+        "Authority tier", [t.value for t in Tier], key=f"{prefix}-tier", format_func=label
+    )
+    kinds = st.sidebar.multiselect(
+        "Kind", [k.value for k in Kind], key=f"{prefix}-kind", format_func=label
+    )
     guideline = st.sidebar.text_input("Guideline name (exact)", key=f"{prefix}-guideline")
-    region = st.sidebar.selectbox("Body region", BODY_REGIONS, key=f"{prefix}-region")
+    region = st.sidebar.selectbox(
+        "Body region", BODY_REGIONS, key=f"{prefix}-region", format_func=region_label
+    )
     if tiers:
         filters["tier"] = "|".join(tiers)
     if kinds:

@@ -1,0 +1,173 @@
+"""The ask page's state saved as it changes and restored on reload (Streamlit side).
+
+The session id is the `session` query parameter, so reloading the same URL restores the
+conversation, the drafts being edited, the reviewer's name and the filters; "Recent work" in
+the sidebar reopens earlier sessions. The store itself (SQLite in IMR_HOME) is `ui/sessions.py`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import streamlit as st
+
+from imr_assist.ui.sessions import SessionError, SessionState, SessionStore, open_sessions
+from imr_assist.ui.turns import Turn, turns
+from imr_assist.ui.workspace import FILTER_WIDGETS, Workspace
+
+PARAM = "session"
+_ID = re.compile(r"^[0-9a-f]{12}$")
+_NOT_DRAFT = ("recorded-",)  # str-valued per-turn keys that are bookkeeping, not typed fields
+
+
+@st.cache_resource(show_spinner=False)
+def _store(home: str) -> SessionStore:
+    return open_sessions(home)
+
+
+def store(ws: Workspace) -> SessionStore:
+    return _store(str(ws.settings.home))
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def resolve(ws: Workspace, prefix: str = "ask") -> str:
+    """The session of this page view: the URL's (restored once), else the one in progress,
+    else a new one; the URL is kept pointing at it. Call before any widget is drawn."""
+    sessions = store(ws)
+    if sessions.notice and not st.session_state.get("_sessions_notice"):
+        st.session_state["_sessions_notice"] = True
+        st.warning(sessions.notice)
+    url = str(st.query_params.get(PARAM, ""))
+    current = st.session_state.get("session_id")
+    if _ID.match(url) and url != current:
+        _restore(sessions, url, prefix)
+        current = url
+    elif current is None:
+        current = new_id()
+        st.session_state["session_id"] = current
+    if st.query_params.get(PARAM) != current:
+        st.query_params[PARAM] = current
+    return str(current)
+
+
+def _restore(sessions: SessionStore, session_id: str, prefix: str) -> None:
+    st.session_state["session_id"] = session_id
+    st.session_state["_saved"] = {}
+    try:
+        saved = sessions.load(session_id)
+    except SessionError as exc:
+        st.warning(str(exc))
+        saved = None
+    st.session_state["turns"] = list(saved.turns) if saved else []
+    st.session_state.pop("reviewing", None)
+    st.session_state.pop("viewer", None)
+    if saved is None:
+        return
+    if saved.problems:
+        st.warning("Some saved work could not be read back: " + "; ".join(saved.problems))
+    state = saved.state
+    st.session_state["_reviewer"] = state.reviewer
+    st.session_state["reviewer"] = state.reviewer
+    for key, value in state.filters.items():
+        if key in FILTER_WIDGETS and key.startswith(f"{prefix}-"):
+            st.session_state[key] = value
+    known = {t.uid for t in saved.turns}
+    for uid, fields in state.drafts.items():
+        if uid in known:
+            for key, value in fields.items():
+                st.session_state[key] = value
+    if state.reviewing in known:
+        st.session_state["reviewing"] = state.reviewing
+    st.session_state["_saved"] = {"state": _state(prefix).model_dump_json()}
+    st.session_state["_saved"].update({t.uid: _turn_mark(t) for t in saved.turns})
+
+
+def _turn_mark(turn: Turn) -> str:
+    return f"{turn.status}|{turn.review_id}"
+
+
+def _draft_fields(uid: str) -> dict[str, str]:
+    suffix = f"-{uid}"
+    return {
+        str(k): str(v)
+        for k, v in st.session_state.items()
+        if str(k).endswith(suffix) and isinstance(v, str) and not str(k).startswith(_NOT_DRAFT)
+    }
+
+
+def _state(prefix: str) -> SessionState:
+    filters: dict[str, Any] = {}
+    for key in FILTER_WIDGETS:
+        if key.startswith(f"{prefix}-") and key in st.session_state:
+            value = st.session_state[key]
+            filters[key] = list(value) if isinstance(value, list | tuple) else str(value or "")
+    history = turns()
+    return SessionState(
+        reviewer=str(st.session_state.get("_reviewer", "")),
+        filters=filters,
+        drafts={t.uid: f for t in history if (f := _draft_fields(t.uid))},
+        reviewing=st.session_state.get("reviewing"),
+    )
+
+
+def save(ws: Workspace, session_id: str, prefix: str = "ask") -> None:
+    """Write what changed since the last save (new or closed turns, the state); errors shown."""
+    saved: dict[str, str] = st.session_state.setdefault("_saved", {})
+    sessions = store(ws)
+    history = turns()
+    try:
+        for seq, turn in enumerate(history):
+            mark = _turn_mark(turn)
+            if saved.get(turn.uid) != mark:
+                sessions.save_turn(session_id, seq, turn)
+                saved[turn.uid] = mark
+        state = _state(prefix)
+        dumped = state.model_dump_json()
+        if saved.get("state") != dumped:
+            title = (history[0].asked or history[0].query) if history else ""
+            sessions.save_state(session_id, state, title=title)
+            saved["state"] = dumped
+    except SessionError as exc:
+        st.error(str(exc))
+
+
+def start_new() -> None:
+    """A new conversation (callback): same reviewer and filters, no turns."""
+    st.session_state["session_id"] = new_id()
+    st.session_state["turns"] = []
+    st.session_state["_saved"] = {}
+    st.session_state.pop("reviewing", None)
+    st.session_state.pop("viewer", None)
+    st.query_params[PARAM] = st.session_state["session_id"]
+
+
+def _open(session_id: str) -> None:
+    st.query_params[PARAM] = session_id
+
+
+def recent_work(ws: Workspace, current: str) -> None:
+    """'Recent work' in the sidebar: earlier sessions, and a new conversation."""
+    st.sidebar.header("Recent work")
+    st.sidebar.button("New conversation", key="new-session", on_click=start_new, icon="➕")
+    try:
+        recent = [s for s in store(ws).recent(8) if s.id != current]
+    except SessionError as exc:
+        st.sidebar.caption(str(exc))
+        return
+    if not recent:
+        st.sidebar.caption("Earlier conversations appear here.")
+    for s in recent:
+        when = s.updated_at[:16].replace("T", " ")
+        st.sidebar.button(
+            f"{s.title[:60]}",
+            key=f"recent-{s.id}",
+            help=f"{s.turns} turn(s), last saved {when} UTC",
+            on_click=_open,
+            args=(s.id,),
+            width="stretch",
+        )

@@ -573,3 +573,100 @@ def search(query: str, *, index: PassageIndex, k: int = 10, filters: dict[str, s
     from imr_assist.retrieval.hybrid import HybridRetriever
 
     return HybridRetriever(index).search(query, k=k, filters=filters, mode="dense")
+
+
+# --------------------------------------------------------------------------- the Evals page
+
+RESULTS = REPO / "eval" / "results"
+
+
+def _summary_with(queries: list[tuple[str, float]], unanswerable: tuple[int, int]) -> object:
+    """A recorded summary rewritten to a few answerable queries of known reciprocal rank."""
+    from imr_assist.evaluation.retrieval.models import EvalSummary
+
+    data = json.loads((RESULTS / "demo" / "summary.json").read_text(encoding="utf-8"))
+    n = len(queries)
+    hit_1 = sum(rr == 1.0 for _, rr in queries) / n
+    data.update({"n_answerable": n, "level": "page", "default_retriever": "hybrid"})
+    data["retrievers"]["hybrid"].update({"hit@1": hit_1, "queries": n})
+    data["retrievers"]["peer"].update({"hit@1": 0.25, "queries": 4})
+    said, of = unanswerable
+    data["unanswerable"]["hybrid"].update(
+        {"unanswerable": of, "abstained_unanswerable": said, "abstained_answerable": 0}
+    )
+    return EvalSummary.model_validate(data)
+
+
+def test_the_retrieval_line_counts_questions_in_plain_words(tmp_path: Path) -> None:
+    from imr_assist.ui.evals_page import retrieval_sentence
+
+    ranks = [("q1", 1.0), ("q2", 0.5), ("q3", 1 / 3), ("q4", 0.25)]
+    summary = _summary_with(ranks, (2, 3))
+    per_query = tmp_path / "per_query.csv"
+    with per_query.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["retriever", "qid", "answerable", "mrr@10"])
+        w.writerows(["hybrid", qid, 1, f"{rr:.4f}"] for qid, rr in ranks)
+        w.writerow(["hybrid", "u1", 0, ""])  # unanswerable: not counted
+        w.writerows(["bm25", qid, 1, "1.0000"] for qid, _ in ranks)  # another retriever
+    line = retrieval_sentence(summary, per_query)  # type: ignore[arg-type]
+    assert line.startswith(
+        "For 3 of 4 questions the guidelines answer, a page judged relevant was among the first "
+        "3 search results (the very first result for 1)."
+    ), line
+    assert (
+        "For 2 of 3 questions they do not answer, search said nothing relevant was found." in line
+    )
+    assert "The LangChain peer put a relevant page first for 1 of 4." in line
+    # without the per-query file, the first result only, from the summary's hit@1
+    bare = retrieval_sentence(summary, tmp_path / "missing.csv")  # type: ignore[arg-type]
+    assert bare.startswith("For 1 of 4 questions the guidelines answer, the first search result")
+
+
+def test_the_drafting_line_and_table_have_one_type_per_column() -> None:
+    """A drafting summary without draft cases (decision agreement None) once made a table
+    mixing '—' and floats, which Arrow refused with a traceback in the server log."""
+    import pyarrow as pa
+
+    from imr_assist.evaluation.drafting.models import DraftingSummary
+    from imr_assist.ui.evals_page import drafting_rows, drafting_sentence
+
+    summary = DraftingSummary.model_validate_json(
+        (RESULTS / "drafting-vadod" / "summary.json").read_text(encoding="utf-8")
+    )
+    assert summary.decision_agreement is None
+    rows = drafting_rows(summary)
+    for column in ("drafter", "baseline"):
+        assert {type(r[column]) for r in rows} <= {float, type(None)}, column
+    table = pa.Table.from_pylist(rows)  # raises on mixed types
+    assert table.schema.field("drafter").type == pa.float64()
+    line = drafting_sentence(summary)
+    right = round(summary.stance.accuracy * summary.stance.n)  # type: ignore[operator]
+    assert f"The answer's stance matched the expected one for {right} of {summary.stance.n}" in line
+    assert "Insufficient evidence" in line and "insufficient_evidence" not in line
+    assert "decision" not in line.split(".")[0]  # no draft cases: no decision sentence
+
+
+def test_evals_page_shows_the_plain_line_and_selects_the_peer(app_home: Path) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from imr_assist.evaluation.drafting.models import DraftingSummary
+    from imr_assist.evaluation.retrieval.models import EvalSummary
+    from imr_assist.ui.evals_page import drafting_sentence, retrieval_sentence
+
+    at = AppTest.from_string(
+        "from imr_assist.ui import evals_page\nevals_page.render()\n", default_timeout=60
+    )
+    at.run()
+    assert not at.exception, at.exception
+    assert "peer" in at.multiselect(key="eval-ret").value
+    found = EvalSummary.model_validate_json((RESULTS / "demo" / "summary.json").read_text())
+    drafted = DraftingSummary.model_validate_json(
+        (RESULTS / "drafting-demo" / "summary.json").read_text()
+    )
+    [info] = [i.value for i in at.info if "questions the guidelines answer" in i.value]
+    assert retrieval_sentence(found, RESULTS / "demo" / "per_query.csv") in info
+    assert drafting_sentence(drafted) in info
+    assert "among the first 3 search results" in info
+    # the line stands above the recorded tables (in the expanders further down)
+    assert at.info[0].value == info

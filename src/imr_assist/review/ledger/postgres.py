@@ -103,9 +103,12 @@ def redact_url(url: str) -> str:
                 (k, "***" if k.lower() == "password" else v)
                 for k, v in parse_qsl(parts.query, keep_blank_values=True)
             ],
-            safe="*",
+            safe="*/",
         )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        shown = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        if not netloc and url.strip().lower().startswith(f"{parts.scheme}://".lower()):
+            shown = shown.replace(f"{parts.scheme}:", f"{parts.scheme}://", 1)  # postgresql:///db
+        return shown
     except ValueError:
         return "(an IMR_LEDGER__URL that is not a URL)"
 
@@ -128,6 +131,9 @@ class PostgresStore:
             )
         try:
             info = psycopg.conninfo.conninfo_to_dict(url.strip())
+            port = str(info.get("port") or "0")
+            if not port.replace(",", "").isdigit():
+                raise psycopg.ProgrammingError(f"invalid port {port[:20]!r}")
         except psycopg.ProgrammingError:
             raise LedgerError(
                 f"IMR_LEDGER__URL {self.where!r} cannot be read as a PostgreSQL URL; give "

@@ -86,7 +86,9 @@ def _request_form() -> None:
         with st.form("request-form", clear_on_submit=False, border=False):
             col_item, col_summary = st.columns([2, 3])
             with col_item:
-                item = st.text_input("Requested item", placeholder="Lumbar spine home exercise kit")
+                item = st.text_input(
+                    "Requested item", placeholder="Lumbar spine home exercise kit", key="form-item"
+                )
                 region = st.selectbox(
                     "Body region", REQUEST_REGIONS, key="form-region", format_func=region_label
                 )
@@ -95,8 +97,11 @@ def _request_form() -> None:
                     "Case summary",
                     placeholder="39-year-old, injured 2006, lumbar fusion revision 07/2013, ...",
                     height=120,
+                    key="form-summary",
                 )
-            submitted = st.form_submit_button("Draft determination", type="primary")
+            submitted = st.form_submit_button(
+                "Draft determination", type="primary", key="form-submit"
+            )
         if submitted:
             if not item.strip():
                 st.error("Enter the requested item (e.g. 'Lumbar spine home exercise kit').")

@@ -345,7 +345,6 @@ class LexicalIndex:
         out = np.zeros(total, dtype=np.float64)
         if not self._n:
             return out
-        avg = self._total_length / self._n
         counts = Counter(tokens)
         found: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
         for i, seg in enumerate(self.segments):
@@ -354,14 +353,17 @@ class LexicalIndex:
                 if post is not None:
                     found.setdefault(term, []).append((i, *post))
         offsets = np.cumsum([0, *(len(s) for s in self.segments)])
+        views = [out[offsets[i] : offsets[i + 1]] for i in range(len(self.segments))]
         for term, posts in found.items():
-            df = sum(int(self.live[i][rows].sum()) for i, rows, _ in posts)
+            df = sum(
+                int(self.live[i][rows].sum()) if len(self.deleted[i]) else len(rows)
+                for i, rows, _ in posts
+            )
             if not df:
                 continue
             idf = math.log(1 + (self._n - df + 0.5) / (df + 0.5)) * counts[term]
             for i, rows, tf in posts:
-                norm = K1 * ((1 - B) + B * np.asarray(self.segments[i].lengths)[rows] / avg)
-                out[offsets[i] + rows] += idf * tf / (norm + tf)
+                views[i][rows] += idf * tf / (self._norms[i][rows] + tf)
         if any(len(d) for d in self.deleted):
             out *= np.concatenate(self.live)
         return out
@@ -389,6 +391,12 @@ class LexicalIndex:
             key=lambda row: (-row[1], row[0]),
         )
         return ranked[:k]
+
+    @cached_property
+    def _norms(self) -> list[np.ndarray]:
+        """Per segment, k1 * (1 - b + b * length / average length) of each row."""
+        avg = self._total_length / self._n if self._n else 1.0
+        return [K1 * ((1 - B) + B * np.asarray(s.lengths) / avg) for s in self.segments]
 
     @cached_property
     def _all_ids(self) -> list[str]:

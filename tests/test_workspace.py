@@ -357,3 +357,111 @@ def test_signed_in_user_is_the_reviewer(app: AppTest, monkeypatch: pytest.Monkey
     _button(app, "Reject").click().run()  # type: ignore[attr-defined]
     [review] = open_ledger(api.load_settings()).reviews()
     assert review.reviewer == "Dr. Auth" and review.status.value == "rejected"
+
+
+# --------------------------------------------------------------------------- issue 14: the letter
+
+SUMMARY = "39-year-old, lumbar fusion revision 07/2013, unable to attend physical therapy."
+OPPOSITE = {"medically_necessary": "not_medically_necessary"}
+
+
+def _letter_page(reviewer: str = "Dr. Rivera") -> AppTest:
+    at = page("determination_page")
+    at.run()
+    assert not at.exception, at.exception
+    at.sidebar.text_input(key="reviewer").input(reviewer)
+    at.text_area(key="det-summary").input(SUMMARY)
+    return at
+
+
+def _flip(decision: str) -> tuple[str, str, str]:
+    """The other decision, and the conclusion wording of each (now, then)."""
+    if decision == "medically_necessary":
+        return "not_medically_necessary", "is medically necessary", "is not medically necessary"
+    return "medically_necessary", "is not medically necessary", "is medically necessary"
+
+
+def test_changing_the_decision_blocks_accept_until_the_text_agrees(home: Path) -> None:
+    at = _letter_page()
+    at.text_input(key="det-item-0").input("Lumbar spine home exercise kit")
+    at.button(key="det-draft").click().run()
+    assert not at.exception, at.exception
+    radio = _by_key(at.radio, "decision-")
+    drafted = radio.value  # type: ignore[attr-defined]
+    other, said, wanted = _flip(drafted)
+    assert _button(at, "Accept").disabled is False or any(  # type: ignore[attr-defined]
+        "Accept is blocked" in e.value for e in at.error
+    )
+    radio.set_value(other).run()  # type: ignore[attr-defined]
+    assert not at.exception
+    assert any("The decision and the text disagree" in e.value for e in at.error)
+    assert _button(at, "Accept").disabled  # type: ignore[attr-defined]
+    if [t for t in at.text_input if t.key and t.key.startswith("override-")]:
+        _by_key(at.text_input, "override-").input("Read the record.").run()  # type: ignore[attr-defined]
+        assert _button(at, "Accept").disabled  # no override lifts a contradiction
+    editor = _by_key(at.text_area, "edit-")
+    text = editor.value  # type: ignore[attr-defined]
+    assert said in text
+    head, _, tail = text.rpartition(said)  # the conclusion, the last sentence
+    editor.input(f"{head}{wanted}{tail}").run()  # type: ignore[attr-defined]
+    assert not any("The decision and the text disagree" in e.value for e in at.error)
+    if _button(at, "Accept").disabled:  # type: ignore[attr-defined]
+        _by_key(at.text_input, "override-").input("Read the record.").run()  # type: ignore[attr-defined]
+    _button(at, "Accept").click().run()  # type: ignore[attr-defined]
+    assert not at.exception
+    assert any("accepted" in s.value for s in at.success)
+
+    ledger = open_ledger(api.load_settings(home))
+    [review] = ledger.reviews()
+    assert review.status.value == "accepted"
+    assert review.decision is not None and review.decision.value == other
+    assert review.drafted_decision is not None and review.drafted_decision.value == drafted
+    assert review.final_text.rstrip().endswith(f"{wanted}.") and review.item_number == 1
+    kinds = [e.kind.value for e in ledger.events(review.review_id)]
+    assert kinds[0] == "drafted" and kinds[-1] == "accepted" and "edited" in kinds
+    decided = [e.payload["verification"]["decision"] for e in ledger.events(review.review_id)[1:]]
+    assert decided[-1] == other
+    assert ledger.verify().ok
+
+
+def test_an_uncited_claim_blocks_accept_until_overridden_in_the_panel(app: AppTest) -> None:
+    at = _ask_kit(app)
+    editor = _by_key(at.text_area, "edit-")
+    original = editor.value  # type: ignore[attr-defined]
+    if _button(at, "Accept").disabled:  # type: ignore[attr-defined]
+        pytest.fail(f"the drafted answer should be acceptable: {[e.value for e in at.error]}")
+    editor.input(original + " A home exercise kit will reduce re-injury by 40%.").run()  # type: ignore[attr-defined]
+    assert any("factual claim without a citation" in e.value for e in at.error)
+    assert _button(at, "Accept").disabled  # type: ignore[attr-defined]
+    _by_key(at.text_input, "override-").input("Stated in the treating physician's note.").run()  # type: ignore[attr-defined]
+    assert not _button(at, "Accept").disabled  # type: ignore[attr-defined]
+
+
+def test_a_three_item_determination_is_drafted_reviewed_and_linked(home: Path) -> None:
+    at = _letter_page()
+    items = [
+        "Lumbar spine home exercise kit",
+        "TENS unit purchase for chronic low back pain",
+        "12 sessions of chiropractic manipulation",
+    ]
+    at.button(key="det-add").click().run()
+    at.button(key="det-add").click().run()
+    for slot, item in enumerate(items):
+        at.text_input(key=f"det-item-{slot}").input(item)
+    at.button(key="det-draft").click().run()
+    assert not at.exception, at.exception
+    assert len(at.radio(key="det-current").options) == 3
+    for slot in range(3):
+        at.radio(key="det-current").set_value(slot).run()
+        if _button(at, "Accept").disabled:  # type: ignore[attr-defined]
+            assert not any("disagree" in e.value for e in at.error)
+            _by_key(at.text_input, "override-").input("Checked against the record.").run()  # type: ignore[attr-defined]
+        _button(at, "Accept").click().run()  # type: ignore[attr-defined]
+        assert not at.exception, at.exception
+    assert any("All 3 items accepted" in s.value for s in at.success)
+    ledger = open_ledger(api.load_settings(home))
+    reviews = ledger.reviews(status="accepted")
+    assert len(reviews) == 3
+    [det] = {r.determination_id for r in reviews}
+    assert det and sorted(r.item_number or 0 for r in reviews) == [1, 2, 3]
+    assert {r.item for r in ledger.reviews(text=det)} == set(items)

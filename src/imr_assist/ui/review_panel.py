@@ -18,7 +18,7 @@ from imr_assist.drafting.models import DeterminationDraft
 from imr_assist.errors import ImrAssistError
 from imr_assist.models import DraftDecision, SentenceCheck, VerificationReport
 from imr_assist.review.ledger import accept_blockers
-from imr_assist.review.ledger.decision import accept_decided
+from imr_assist.review.ledger.decision import accept_decided, record_decision
 from imr_assist.review.ledger.gate import decision_blockers
 from imr_assist.ui.labels import label
 from imr_assist.ui.render import VERDICT_BADGE, escape_md
@@ -184,19 +184,20 @@ def _record_edit(
     ws: Workspace, turn: Turn, text: str, reviewer: str, report: VerificationReport
 ) -> None:
     last_key = f"recorded-{turn.uid}"
-    last = st.session_state.get(last_key, turn.text)
-    if text == last:
+    drafted = getattr(turn.result, "decision", None)
+    now = (text, report.decision)
+    if now == st.session_state.get(last_key, (turn.text, drafted)):
         return
     if not reviewer:
         st.caption("Edits are recorded in the ledger once your name is in the sidebar.")
         return
     try:
         review_id = _ensure_started(ws, turn, reviewer)
-        ws.ledger.edit(review_id, text, reviewer, report)
+        record_decision(ws.ledger, review_id, text, reviewer, report)
     except ImrAssistError as exc:
         st.error(str(exc))
         return
-    st.session_state[last_key] = text
+    st.session_state[last_key] = now
 
 
 def _accept(

@@ -58,6 +58,11 @@ def _fold(events: Sequence[LedgerEvent]) -> Review:
             state["decision"] = decided
         if event.kind is EventKind.EDITED:
             state.update(final_text=q["text"], verification=q["verification"])
+            if "determination" in q:  # item N of a letter of several items
+                state.update(
+                    determination_id=q["determination"]["id"],
+                    item_number=q["determination"]["item"],
+                )
         elif event.kind is EventKind.ACCEPTED:
             state.update(
                 status=ReviewStatus.ACCEPTED,
@@ -78,6 +83,7 @@ def _fold(events: Sequence[LedgerEvent]) -> Review:
 def _haystack(review: Review) -> str:
     parts = [
         review.review_id,
+        review.determination_id or "",
         review.item,
         review.case_summary,
         review.generated_text,

@@ -119,6 +119,13 @@ class Review(StrictModel):
         default=None, description="Verification of the text last recorded"
     )
     exports: list[str] = Field(default_factory=list, description="Formats exported, in order")
+    determination_id: str | None = Field(
+        default=None,
+        description="The determination (one letter of several items) this review is an item of",
+    )
+    item_number: int | None = Field(
+        default=None, description="Its 1-based item number in that determination's letter"
+    )
 
 
 class HeadRecord(StrictModel):

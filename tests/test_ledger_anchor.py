@@ -6,7 +6,11 @@ key) would: plain SQLite, the public `event_hash`, file copies. An attack is cau
 `Ledger(path).verify()` fails or opening the ledger raises `LedgerError`; the attacks that also
 roll the head record back or delete the keys folder are caught by `verify(head=H)` with the
 head printed in an earlier export. The table prints its tally (the
-README's reliability figure)."""
+README's reliability figure).
+
+The shared PostgreSQL ledger has its own table (`PG_ATTACKS`): the same attacks made by the
+database's superuser (triggers disabled or bypassed, the head row reset, the schema dropped,
+an older copy restored), and the honest-path tests below run on both backends."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -27,10 +32,15 @@ from imr_assist.cli.ledger import ledger_group
 from imr_assist.errors import LedgerError
 from imr_assist.review.export import export_review
 from imr_assist.review.ledger import Ledger, event_hash, open_ledger
+from imr_assist.review.ledger.postgres import PostgresStore
 from imr_assist.settings import Settings
 from imr_assist.verification.verify import verify
 
 LEDGER = "ledger.sqlite3"
+# The session's PostgreSQL server and the ledger fixtures (`pg.py`); its helpers are imported
+# inside functions (a module-level import would come before pytest can register it).
+pytest_plugins = ("pg",)
+Tamper = Any  # pg.tamper: (ledger, *sql, bypass=True, restore=False) -> None
 
 
 def _fill(home: Path) -> Ledger:
@@ -298,11 +308,236 @@ def test_the_reported_attacks_no_longer_say_intact(tmp_path: Path, attack: objec
     assert not check.ok and "Ledger intact" not in check.message, check.message
 
 
+# --------------------------------------------------------------------------- PostgreSQL
+
+PgAttack = Callable[[Ledger, Any], None]  # (the attacked home's ledger, the server)
+
+
+def _pg(*statements: str, bypass: bool = True, restore: bool = True) -> PgAttack:
+    """SQL as the database superuser, triggers disabled around it and re-enabled after (a
+    careful intruder) unless told otherwise."""
+
+    def attack(ledger: Ledger, server: Any) -> None:
+        from pg import raw_sql
+
+        raw_sql(ledger, *statements, bypass=bypass, restore=restore, server=server)
+
+    return attack
+
+
+def _pg_rows(ledger: Ledger, server: Any) -> list[tuple[Any, ...]]:
+    from pg import _database
+
+    with server.superuser(_database(ledger)) as conn:
+        return conn.execute(
+            "SELECT seq, review_id, kind, reviewer, at, payload FROM imr_ledger.events ORDER BY seq"
+        ).fetchall()
+
+
+def _pg_recompute(mac: str) -> PgAttack:
+    """Edit payloads, recompute every hash and link (public `event_hash`), keep or null MACs."""
+
+    def attack(ledger: Ledger, server: Any) -> None:
+        statements, prev = [], "0" * 64
+        for seq, rid, kind, who, at, text in _pg_rows(ledger, server):
+            payload = json.loads(text)
+            _forge_accept(seq, payload)
+            digest = event_hash(prev, seq, rid, kind, who, at, payload)
+            body = json.dumps(payload, sort_keys=True, separators=(",", ":")).replace("'", "''")
+            set_mac = ", mac = NULL" if mac == "null" else ""
+            statements.append(
+                f"UPDATE events SET payload = '{body}', prev_hash = '{prev}', hash = '{digest}'"
+                f"{set_mac} WHERE seq = {seq}"
+            )
+            prev = digest
+        _pg(*statements)(ledger, server)
+
+    return attack
+
+
+def _pg_cut(n: int) -> PgAttack:
+    def attack(ledger: Ledger, server: Any) -> None:
+        last = len(_pg_rows(ledger, server))
+        _pg(f"DELETE FROM events WHERE seq > {last - n}", f"UPDATE head SET seq = {last - n}")(
+            ledger, server
+        )
+
+    return attack
+
+
+def _pg_append_forged(ledger: Ledger, server: Any) -> None:
+    seq, prev = ledger.head()
+    payload = {"reason": "forged"}
+    at = "2026-11-28T10:00:00+00:00"
+    digest = event_hash(prev, seq + 1, "forged", "rejected", "Dr. Fake", at, payload)
+    _pg(
+        "INSERT INTO events (seq, review_id, kind, reviewer, at, payload, prev_hash, hash) "
+        f"VALUES ({seq + 1}, 'forged', 'rejected', 'Dr. Fake', '{at}', "
+        f"'{json.dumps(payload)}', '{prev}', '{digest}')",
+        f"UPDATE head SET seq = {seq + 1}",
+    )(ledger, server)
+
+
+def _pg_fresh_in_place(ledger: Ledger, server: Any) -> None:
+    """Drop the schema and let a machine with another key create an empty ledger there."""
+    _pg("DROP SCHEMA imr_ledger CASCADE", bypass=False)(ledger, server)
+    store = ledger.store
+    assert isinstance(store, PostgresStore)
+    Ledger(PostgresStore(store._url, ledger.anchor.head_path.parent.parent / "elsewhere"))
+
+
+def _pg_rewrite_head(ledger: Ledger, server: Any) -> None:
+    path = ledger.anchor.head_path
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "seq": 3, "hash": ledger.events()[2].hash}))
+    _pg_cut(4)(ledger, server)
+
+
+def _pg_old_head_and_cut(ledger: Ledger, server: Any) -> None:
+    shutil.copy(ledger.anchor.head_path.parent.parent / "head-at-2", ledger.anchor.head_path)
+    _pg_cut(5)(ledger, server)
+
+
+def _pg_forget_head_and_cut(ledger: Ledger, server: Any) -> None:
+    ledger.anchor.head_path.unlink()
+    _pg_cut(3)(ledger, server)
+
+
+def _pg_start_over(ledger: Ledger, server: Any) -> None:
+    shutil.rmtree(ledger.anchor.head_path.parent)
+    _pg("DROP SCHEMA imr_ledger CASCADE", bypass=False)(ledger, server)
+
+
+def _pg_keys_gone_recompute(ledger: Ledger, server: Any) -> None:
+    shutil.rmtree(ledger.anchor.head_path.parent)
+    _pg_recompute("keep")(ledger, server)
+
+
+# (name, attack, caught only with an exported head); the ledger holds 7 events when attacked
+PG_ATTACKS: list[tuple[str, PgAttack, bool]] = [
+    ("alter a payload", _pg("UPDATE events SET payload = '{}' WHERE seq = 4"), False),
+    ("alter a reviewer", _pg("UPDATE events SET reviewer = 'X' WHERE seq = 3"), False),
+    ("alter a time", _pg("UPDATE events SET at = '2020' WHERE seq = 2"), False),
+    (
+        "alter a payload, triggers bypassed by replication role",
+        _pg(
+            "SET session_replication_role = replica",
+            "UPDATE events SET payload = '{}' WHERE seq = 4",
+            bypass=False,
+        ),
+        False,
+    ),
+    ("delete a middle event", _pg("DELETE FROM events WHERE seq = 3"), False),
+    ("delete the first event", _pg("DELETE FROM events WHERE seq = 1"), False),
+    ("delete the last event", _pg("DELETE FROM events WHERE seq = 7"), False),
+    ("cut the last event, reset the head row", _pg_cut(1), False),
+    ("cut the last 3 events, reset the head row", _pg_cut(3), False),
+    ("delete all rows, reset the head row", _pg_cut(7), False),
+    ("truncate the events and the head row", _pg("TRUNCATE events", "TRUNCATE head"), False),
+    ("drop the schema", _pg("DROP SCHEMA imr_ledger CASCADE", bypass=False), False),
+    ("swap in a new empty ledger", _pg_fresh_in_place, False),
+    (
+        "restore an older copy of the events",
+        _pg(
+            "DELETE FROM events",
+            "INSERT INTO events SELECT * FROM public.backup",
+            "UPDATE head SET seq = 2",
+        ),
+        False,
+    ),
+    ("edit, recompute the chain, keep MACs", _pg_recompute("keep"), False),
+    ("edit, recompute the chain, null MACs", _pg_recompute("null"), False),
+    ("append a forged event", _pg_append_forged, False),
+    (
+        "swap two events",
+        _pg(
+            "UPDATE events SET seq = 100 WHERE seq = 2",
+            "UPDATE events SET seq = 2 WHERE seq = 3",
+            "UPDATE events SET seq = 3 WHERE seq = 100",
+        ),
+        False,
+    ),
+    ("disable the append-only triggers", _pg(restore=False), False),
+    (
+        "drop the append-only triggers",
+        _pg(
+            "DROP TRIGGER events_no_update ON events",
+            "DROP TRIGGER events_no_delete ON events",
+            bypass=False,
+        ),
+        False,
+    ),
+    ("rewrite the head record, cut to it", _pg_rewrite_head, False),
+    ("delete the key", lambda lg, _: lg.anchor.key_path.unlink(), False),
+    ("delete the keys folder, recompute, keep MACs", _pg_keys_gone_recompute, False),
+    ("delete this machine's head record, cut the tail", _pg_forget_head_and_cut, True),
+    ("roll the head record back, cut to it", _pg_old_head_and_cut, True),
+    ("delete the keys folder and the schema", _pg_start_over, True),
+]  # fmt: skip
+
+
+def _pg_attacked(tmp_path: Path, server: Any, attack: PgAttack) -> tuple[bool, bool, str]:
+    """(caught by verify alone, caught with the exported head, what was said)."""
+    from pg import _database
+
+    url = server.new_database()
+    home = tmp_path / "home"
+    ledger = Ledger(PostgresStore(url, home), clock=Clock())
+    accepted(ledger)  # 2 events
+    shutil.copy(ledger.anchor.head_path, home / "head-at-2")
+    with server.superuser(_database(ledger)) as conn:
+        conn.execute("CREATE TABLE public.backup AS SELECT * FROM imr_ledger.events")
+    review = ledger.start(make_draft(), "Dr. Kim", passages())
+    ledger.reject(review.review_id, "not this item", "Dr. Kim")
+    rid = accepted(ledger, who="Dr. Roe")  # 6 events
+    export_review(ledger, rid, "md", tmp_path / "det.md")  # event 7, the head of event 6
+    exported = next(
+        line.split("hash ")[-1]
+        for line in (tmp_path / "det.md").read_text().splitlines()
+        if "Ledger head at export" in line
+    )
+    attack(ledger, server)
+    try:
+        check = Ledger(PostgresStore(url, home)).verify()
+    except LedgerError as exc:
+        return True, True, str(exc)
+    if not check.ok:
+        return True, True, check.message
+    with_head = Ledger(PostgresStore(url, home)).verify(head=exported)
+    return False, not with_head.ok, with_head.message
+
+
+@pytest.mark.parametrize(
+    ("name", "attack", "needs_head"), PG_ATTACKS, ids=[a[0] for a in PG_ATTACKS]
+)
+def test_each_postgres_attack_is_caught(
+    tmp_path: Path, pg_server: Any, name: str, attack: PgAttack, needs_head: bool
+) -> None:
+    alone, with_head, said = _pg_attacked(tmp_path, pg_server, attack)
+    assert alone or needs_head, f"{name}: verify still says {said!r}"
+    assert with_head, f"{name}: even the exported head was not missed: {said!r}"
+    assert alone != needs_head, f"{name}: caught without the exported head now ({said!r})"
+
+
 # --------------------------------------------------------------------------- the honest paths
 
 
-def test_a_clean_ledger_verifies_with_its_exported_head(tmp_path: Path) -> None:
-    ledger = _fill(tmp_path)
+def _filled(home: Path, url: str | None) -> Ledger:
+    """`_fill` on either backend."""
+    from pg import make_ledger
+
+    ledger = make_ledger(home, url, clock=Clock())
+    accepted(ledger)
+    review = ledger.start(make_draft(), "Dr. Kim", passages())
+    ledger.reject(review.review_id, "not this item", "Dr. Kim")
+    accepted(ledger, who="Dr. Roe")  # 6 events
+    return ledger
+
+
+def test_a_clean_ledger_verifies_with_its_exported_head(
+    tmp_path: Path, ledger_url: str | None
+) -> None:
+    ledger = _filled(tmp_path, ledger_url)
     check = ledger.verify()
     assert check.ok and check.anchored and "signed with the ledger key" in check.message
     seq, head = ledger.head()
@@ -313,8 +548,9 @@ def test_a_clean_ledger_verifies_with_its_exported_head(tmp_path: Path) -> None:
     assert ledger.verify(head=first).ok  # an older head is still an event of the chain
     with pytest.raises(LedgerError, match="is not a chain head"):
         ledger.verify(head="not-a-hash")
-    record = json.loads((tmp_path / "keys" / "ledger.head").read_text())
+    record = json.loads(ledger.anchor.head_path.read_text())
     assert (record["seq"], record["hash"], record["keyed_from"]) == (6, head, 1)
+    assert ledger.anchor.head_path.parent == tmp_path / "keys"
     assert all(e.mac for e in ledger.events())
 
 
@@ -344,9 +580,9 @@ def test_a_home_made_by_the_index_is_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
 
 
-def test_key_file_from_settings(tmp_path: Path) -> None:
+def test_key_file_from_settings(tmp_path: Path, ledger_url: str | None) -> None:
     key = tmp_path / "vault" / "imr.key"
-    settings = Settings(home=tmp_path / "home", ledger={"key_file": key})
+    settings = Settings(home=tmp_path / "home", ledger={"key_file": key, "url": ledger_url})
     ledger = open_ledger(settings)
     accepted(ledger)
     assert key.exists() and not (tmp_path / "home" / "keys" / "ledger.key").exists()
@@ -409,8 +645,10 @@ def test_a_ledger_from_before_the_key_is_anchored_on_first_open(tmp_path: Path) 
     assert not Ledger(home / LEDGER).verify().ok
 
 
-def test_concurrent_threads_keep_the_head_in_step(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / LEDGER)
+def test_concurrent_threads_keep_the_head_in_step(tmp_path: Path, ledger_url: str | None) -> None:
+    from pg import make_ledger
+
+    ledger = make_ledger(tmp_path, ledger_url)
     report = verify(GENERATED, passages())
     errors: list[BaseException] = []
 
@@ -430,7 +668,7 @@ def test_concurrent_threads_keep_the_head_in_step(tmp_path: Path) -> None:
     assert not errors
     check = ledger.verify()
     assert check.ok and check.events_checked == 80, check.message
-    record = json.loads((tmp_path / "keys" / "ledger.head").read_text())
+    record = json.loads(ledger.anchor.head_path.read_text())
     assert record["seq"] == 80 and record["hash"] == check.head_hash
 
 
@@ -451,14 +689,20 @@ PHI = ("Maria", "Lopez", "01/02/1970", "123-45-6789")
     ids=["payload-a-list", "field-renamed", "field-retyped", "payload-cut", "kind-changed"],
 )
 def test_a_damaged_event_is_named_by_id_and_hash_never_by_its_content(
-    tmp_path: Path, corrupt: str
+    tmp_path: Path,
+    corrupt: str,
+    ledger_url: str | None,
+    tamper: Tamper,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ledger = Ledger(tmp_path / LEDGER, clock=Clock())
+    from pg import make_ledger
+
+    ledger = make_ledger(tmp_path, ledger_url, clock=Clock())
     draft = make_draft().model_copy(
         update={"case_summary": "Pt: Maria Lopez, DOB 01/02/1970, SSN 123-45-6789, low back."}
     )
     review = ledger.start(draft, "Dr. Lee", passages())
-    _sql(tmp_path, corrupt)
+    tamper(ledger, corrupt, restore=True)
     for call in (lambda: ledger.review(review.review_id), ledger.reviews):
         with pytest.raises(LedgerError) as info:
             call()
@@ -469,6 +713,8 @@ def test_a_damaged_event_is_named_by_id_and_hash_never_by_its_content(
         ledger.events()  # raw events: read when their JSON is a JSON object
     except LedgerError as exc:
         assert not [p for p in PHI if p in str(exc)], str(exc)
+    if ledger_url is not None:
+        monkeypatch.setenv("IMR_LEDGER__URL", ledger_url)
     code, out = _cli("show", review.review_id, "--home", str(tmp_path))
     assert code == 1 and "Traceback" not in out and not [p for p in PHI if p in out], out
 
@@ -481,7 +727,11 @@ def _cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_cli_verify_head_and_missing_ledger(tmp_path: Path) -> None:
+def test_cli_verify_head_and_missing_ledger(
+    tmp_path: Path, ledger_url: str | None, tamper: Tamper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if ledger_url is not None:
+        monkeypatch.setenv("IMR_LEDGER__URL", ledger_url)
     ledger = open_ledger(Settings(home=tmp_path))
     rid = accepted(ledger)
     out_file = tmp_path / "det.md"
@@ -496,16 +746,23 @@ def test_cli_verify_head_and_missing_ledger(tmp_path: Path) -> None:
     assert code == 0 and "Ledger intact: 3 events" in out and "The head given is event 3" in out
     code, out = _cli("verify", "--head", "ab" * 32, "--home", str(tmp_path))
     assert code == 1 and "not an event of this chain" in out
-    _delete_file(tmp_path)
+    if ledger_url is None:
+        _delete_file(tmp_path)
+    else:
+        tamper(ledger, "DROP SCHEMA imr_ledger CASCADE", bypass=False)
     code, out = _cli("verify", "--home", str(tmp_path))
     assert code == 1 and "is missing" in out and "Traceback" not in out
     assert not (tmp_path / LEDGER).exists()
+    with pytest.raises(LedgerError, match="is missing"):  # and not recreated empty
+        open_ledger(Settings(home=tmp_path))
 
 
-def test_docx_export_carries_the_head(tmp_path: Path) -> None:
+def test_docx_export_carries_the_head(tmp_path: Path, ledger_url: str | None) -> None:
     import docx
 
-    ledger = Ledger(tmp_path / LEDGER, clock=Clock())
+    from pg import make_ledger
+
+    ledger = make_ledger(tmp_path, ledger_url, clock=Clock())
     rid = accepted(ledger)
     path = export_review(ledger, rid, "docx", tmp_path / "det.docx")
     body = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)

@@ -7,6 +7,12 @@
         ledger.head           0600  the `HeadRecord` of the last event, MACed with the key
         ledger.head.lock            serialises head updates between processes
 
+A shared PostgreSQL ledger is anchored in the home of every machine that uses it: the same key
+on each (copied there; a machine without it is refused), and each machine's own head record
+(`keys/ledger-postgresql-<hash of server and database>.head`) naming the last event that
+machine appended, so it catches any cut of the events up to it. A machine that first opens a
+shared ledger holding events checks its key signs them and anchors at the head it finds.
+
 The head record is also the marker that a ledger was created in this home: a ledger file that
 is missing while its head record exists is reported as missing, never recreated empty.
 
@@ -57,7 +63,7 @@ def private_dir(path: Path) -> None:
 
 
 class LedgerAnchor:
-    """The key and head record of one ledger file."""
+    """The key and head record of one ledger (its file, or a shared ledger's anchor path)."""
 
     def __init__(self, ledger_path: Path, key_path: Path | None = None) -> None:
         keys = ledger_path.parent / KEYS_DIR

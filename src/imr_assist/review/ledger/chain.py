@@ -1,5 +1,6 @@
 """The hash chain (pure): the JSON that is hashed, the event hash, its MAC, and the check of a
-whole chain. No I/O: every storage backend (SQLite today) reads its rows and calls `check_chain`.
+whole chain. No I/O: every storage backend (SQLite, PostgreSQL) reads its rows and `Ledger`
+calls `check_chain`.
 
 One chain across the whole database. ``hash = sha256(prev_hash + canonical JSON of {seq,
 review_id, kind, reviewer, at, payload})`` (sorted keys, no spaces, UTF-8); the first event's
@@ -30,7 +31,7 @@ from imr_assist.errors import LedgerError
 from imr_assist.review.ledger.models import HeadRecord, LedgerCheck
 
 GENESIS_HASH = "0" * 64
-_HEAD = "kept outside the ledger file (keys/ledger.head)"
+_HEAD = "kept outside the ledger (in this home's keys folder)"
 
 
 def canonical_json(obj: Any) -> str:
@@ -148,8 +149,8 @@ def _check(
         return _bad(
             checked,
             checked + 1,
-            f"events {checked + 1}..{head.seq} are missing (the head record kept outside the "
-            f"ledger file names event {head.seq}, hash {head.hash[:16]})",
+            f"events {checked + 1}..{head.seq} are missing (the head record {_HEAD} names "
+            f"event {head.seq}, hash {head.hash[:16]})",
             prev,
         )
     if key is not None and head is None:
@@ -175,7 +176,7 @@ def _check(
             events_checked=checked,
             first_bad_seq=None,
             message=f"The chain is intact but the append-only trigger(s) {', '.join(gone)} "
-            "were removed; find out who opened the database directly.",
+            "were removed or disabled; find out who opened the database directly.",
             head_hash=prev,
         )
     anchored = " signed with the ledger key and matching the head record," if key else ""

@@ -36,7 +36,17 @@ $(CHROMIUM):
 	  || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) \
 	  || (echo "Could not install chromium: run 'apt-get install chromium' as root, then make test." && exit 1)
 
-test: install $(CHROMIUM)
+# The shared-ledger tests start a real PostgreSQL server (Debian's postgresql, never a download;
+# tests/pg.py runs initdb and pg_ctl from /usr/lib/postgresql/<version>/bin).
+POSTGRES_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) /usr/lib/postgresql/15/bin/initdb)
+
+$(POSTGRES_INITDB):
+	@echo "Installing Debian's postgresql for the shared-ledger tests (tests/pg.py)..."
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql \
+	  || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql) \
+	  || (echo "Could not install postgresql: run 'apt-get install postgresql' as root, then make test." && exit 1)
+
+test: install $(CHROMIUM) $(POSTGRES_INITDB)
 	$(BIN)/python -m pytest -m "not trials and not e2e"
 	# the slowest, as their own step: the SIGKILL crash trials and the real browser
 	$(BIN)/python -m pytest -m "trials or e2e"

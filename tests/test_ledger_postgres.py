@@ -260,3 +260,43 @@ def test_a_url_that_is_not_postgres_is_refused(tmp_path: Path, url: str, says: s
 )
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+def test_a_least_privilege_role_appends_but_cannot_change_events(
+    tmp_path: Path, pg_server: object
+) -> None:
+    """The README's grants: the owner creates the schema, the app role appends and reads and
+    can neither change an event nor disable the triggers."""
+    import uuid
+
+    import psycopg
+
+    from pg import PgServer, _database
+
+    assert isinstance(pg_server, PgServer)
+    owner_url = pg_server.new_database()
+    owner = open_ledger(Settings(home=tmp_path / "owner", ledger={"url": owner_url}))
+    accepted(owner)
+    role, secret = f"app_{uuid.uuid4().hex[:8]}", "app-Secret-55"
+    with pg_server.superuser(_database(owner)) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{secret}'")
+        conn.execute(f"GRANT USAGE ON SCHEMA imr_ledger TO {role}")
+        conn.execute(f"GRANT SELECT, INSERT ON imr_ledger.events TO {role}")
+        conn.execute(f"GRANT SELECT, UPDATE ON imr_ledger.head TO {role}")
+    app_url = owner_url.replace(f"imr:{_password()}@", f"{role}:{secret}@")
+    app_home = tmp_path / "app"
+    _copy_key(tmp_path / "owner", app_home)
+    app = open_ledger(Settings(home=app_home, ledger={"url": app_url}))
+    rid = accepted(app, who="Dr. Kim")
+    assert owner.review(rid).reviewer == "Dr. Kim" and app.verify().ok
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        for statement in (
+            "UPDATE imr_ledger.events SET reviewer = 'X'",
+            "DELETE FROM imr_ledger.events",
+            "ALTER TABLE imr_ledger.events DISABLE TRIGGER USER",
+            "DROP SCHEMA imr_ledger CASCADE",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement.encode())
+    check = owner.verify()
+    assert check.ok and check.events_checked == 4, check.message

@@ -78,6 +78,8 @@ def test_two_machines_keep_one_audit_trail(tmp_path: Path, pg_server: object) ->
     assert [(r["review_id"], r["status"], r["item"]) for r in rows] == [(rid, "accepted", ITEM)]
     result = _cli(_machine(b, url), "verify")
     assert result.returncode == 0 and "Ledger intact: 2 events" in result.stdout, result.stderr
+    assert "Ledger: postgresql://imr:***@127.0.0.1:" in result.stdout
+    assert _password() not in result.stdout + result.stderr
 
     # B records a review; A lists it, and both verify the one chain of 4 events
     ledger_b = open_ledger(Settings(home=b, ledger={"url": url}))

@@ -139,12 +139,15 @@ def ledger_export(
 @errors
 def ledger_verify(head: str | None, as_json: bool, home: Path | None) -> None:
     """Check the hash chain of every event, each event's MAC under the ledger key and the head
-    record kept outside the ledger file. Exit 1, naming the first bad event, if tampered; a
+    record kept outside the ledger (the SQLite file in IMR_HOME, or the PostgreSQL ledger at
+    IMR_LEDGER__URL). Exit 1, naming the first bad event, if tampered; a
     missing ledger file is an error, never a new empty ledger."""
-    check = _ledger(home).verify(head=head)
+    ledger = _ledger(home)
+    check = ledger.verify(head=head)
     if as_json:
         click.echo(check.model_dump_json(indent=2))
     else:
+        click.echo(f"Ledger: {ledger.where}")  # the file, or the shared URL (password hidden)
         click.echo(check.message, err=not check.ok)
         if check.ok:
             click.echo(f"Chain head: {check.head_hash}")

@@ -71,16 +71,11 @@ def render(ws: Workspace | None = None) -> None:
 
 
 def chain_check(ws: Workspace) -> LedgerCheck:
-    """The ledger's chain verified again only when its files changed since the last check.
+    """The ledger's chain verified again only when the ledger changed since the last check.
 
     Every rerun of this page (each keystroke in the filters) would otherwise re-hash the whole
-    chain; any write to the database, honest or not, changes the files' size or time."""
-    path = Path(ws.ledger.path)
-    stamp = tuple(
-        (f.stat().st_size, f.stat().st_mtime_ns)
-        for f in (path, path.with_name(path.name + "-wal"), ws.ledger.anchor.head_path)
-        if f.exists()
-    )
+    chain; any write to the ledger, honest or not, on any machine, changes `Ledger.stamp()`."""
+    stamp = ws.ledger.stamp()
     cached = st.session_state.get("ledger-check")
     if cached is not None and cached[0] == stamp:
         check: LedgerCheck = cached[1]

@@ -302,3 +302,24 @@ def test_a_least_privilege_role_appends_but_cannot_change_events(
                 conn.execute(statement.encode())
     check = owner.verify()
     assert check.ok and check.events_checked == 4, check.message
+
+
+def test_a_refused_write_never_quotes_the_row(tmp_path: Path, pg_server: object) -> None:
+    """PostgreSQL's DETAIL of a refused row quotes its values (case text): never shown."""
+    from pg import PgServer, raw_sql
+
+    assert isinstance(pg_server, PgServer)
+    ledger = Ledger(PostgresStore(pg_server.new_database(), tmp_path))
+    raw_sql(
+        ledger,
+        "ALTER TABLE events ADD CONSTRAINT no_dr_lee CHECK (reviewer <> 'Dr. Lee') NOT VALID",
+        bypass=False,
+        server=pg_server,
+    )
+    draft = make_draft().model_copy(update={"case_summary": "Pt: Maria Lopez, SSN 123-45-6789."})
+    with pytest.raises(LedgerError) as info:
+        ledger.start(draft, "Dr. Lee", passages())
+    message = str(info.value)
+    assert "violates check constraint" in message and "Cannot write to the ledger" in message
+    assert "Maria" not in message and "123-45-6789" not in message
+    assert ledger.events() == []

@@ -239,8 +239,10 @@ class PostgresStore:
             ) from None
 
     def _reason(self, exc: BaseException) -> str:
-        """The server's or libpq's words, on one line, never with the password."""
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        """The server's or libpq's words, on one line, never with the password, and never a
+        server error's DETAIL (a failing row's values: case text)."""
+        primary = exc.diag.message_primary if isinstance(exc, psycopg.Error) else None
+        lines = [line.strip() for line in (primary or str(exc)).splitlines() if line.strip()]
         text = "; ".join(lines)[:300] or type(exc).__name__
         return text.replace(self._password, "***") if self._password else text
 

@@ -323,3 +323,15 @@ def test_a_refused_write_never_quotes_the_row(tmp_path: Path, pg_server: object)
     assert "violates check constraint" in message and "Cannot write to the ledger" in message
     assert "Maria" not in message and "123-45-6789" not in message
     assert ledger.events() == []
+
+
+def test_the_url_is_a_secret_in_settings_dumps(tmp_path: Path) -> None:
+    """Masked in every dump; kept whole only in `cache_key` (the workspace rebuilds settings
+    from it, so a masked URL there would point the app at no server)."""
+    url = "postgresql://imr:Dump-Secret-3@db.internal:5432/imr_ledger"
+    settings = Settings(home=tmp_path, ledger={"url": url})
+    for shown in (settings.model_dump_json(), repr(settings), str(settings.model_dump())):
+        assert "Dump-Secret-3" not in shown
+    rebuilt = Settings.model_validate_json(settings.cache_key())
+    assert rebuilt.ledger.url is not None and rebuilt.ledger.url.get_secret_value() == url
+    assert Settings(home=tmp_path).ledger.url is None

@@ -12,12 +12,13 @@ Per size, on synthetic passages (bench/scale.py's sentence bank and bench/synthe
 documents of 50 passages): build the index of SIZE-50 passages and save it, add one 50-passage
 document (and save), remove it (and save), time BM25 queries (the lexicon-expanded eval queries,
 top 50 as hybrid asks), read the saved index cold in the same child, disk and RSS.
-`--eval-home HOME` (an index of the VA/DoD PDF) also scores each candidate's bm25 and hybrid
-nDCG@10 on the VA/DoD dev split (`imr-assist eval retrieval --split dev`, injected through the
-eval's `hybrid_factory` seam). `--e2e SIZE` times the target end to end through Chroma: SIZE
-synthetic passages stored (precomputed MiniLM vectors of the bank's sentences), the BM25 side
-built, then one 50-passage document added with `PassageIndex.add` and found by a hybrid search
-after `HybridRetriever.sync()` follows the change log.
+`--eval-home HOME` (the VA/DoD PDF is ingested there unless it is) also scores each
+candidate's bm25 and hybrid nDCG@10 on the VA/DoD dev split (`imr-assist eval retrieval
+--split dev`, each candidate injected through the eval's `hybrid_factory` seam).
+`--e2e SIZE` times the target end to end through Chroma: SIZE synthetic passages stored
+(precomputed MiniLM vectors of the bank's sentences), the BM25 side built, then one 50-passage
+document added with `PassageIndex.add` and found by a hybrid search after
+`HybridRetriever.sync()` follows the change log.
 
 Run from the repository root: `.venv/bin/python -m bench.lexical_update --sizes 10000,100000
 [--eval-home DIR] [--e2e 100000] [--out DIR]`; results go to OUT/lexical_update.{json,md}
@@ -54,6 +55,7 @@ from bench.common import (
 )
 
 CANDIDATES = ("bm25s", "segments", "fts5")
+VADOD_PDF = ROOT.parent / "shared" / "data" / "vadod-lbp-cpg" / "va-department_of_defense.pdf"
 DOC = 50  # passages of the document added and removed
 DEPTH = 50  # BM25 hits hybrid asks for (settings.retrieval.bm25_depth)
 N_QUERIES = 100
@@ -318,6 +320,7 @@ def quality(home: Path, work: Path) -> dict[str, Any]:
             queries_path=ROOT / "eval" / "vadod" / "queries.jsonl",
             qrels_path=ROOT / "eval" / "vadod" / "qrels.txt",
             doc_aliases={"va-department_of_defense": "vadod-lbp-cpg"},
+            ingest=[VADOD_PDF] if candidate == CANDIDATES[0] else [],
             retrievers=["bm25", "hybrid"],
             out_dir=work / f"eval-{candidate}",
             rounds=100,
@@ -506,7 +509,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="passage counts, comma-separated")
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
-    parser.add_argument("--eval-home", type=Path, help="IMR_HOME with the VA/DoD PDF indexed")
+    parser.add_argument("--eval-home", type=Path, help="IMR_HOME to index the VA/DoD PDF in")
     parser.add_argument("--e2e", default="", help="sizes to time end to end through Chroma")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)

@@ -157,13 +157,6 @@ class Segment:
             out.setdefault(str(doc), []).append(row)
         return {doc: np.asarray(rows, dtype=np.int64) for doc, rows in out.items()}
 
-    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        col = self.vocab.get(term)
-        if col is None:
-            return None
-        start, end = int(self.indptr[col]), int(self.indptr[col + 1])
-        return self.rows[start:end], self.tf[start:end]
-
     # ------------------------------------------------------------------ persistence
 
     def save(self, directory: Path) -> None:
@@ -341,32 +334,40 @@ class LexicalIndex:
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """BM25 of every row of every segment (0 for deleted rows) for these query tokens; a
         token repeated in the query counts as often as it occurs (as in bm25s)."""
-        total = sum(len(s) for s in self.segments)
-        out = np.zeros(total, dtype=np.float64)
         if not self._n:
-            return out
-        counts = Counter(tokens)
-        found: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
-        for i, seg in enumerate(self.segments):
-            for term in counts:
-                post = seg.postings(term)
-                if post is not None:
-                    found.setdefault(term, []).append((i, *post))
-        offsets = np.cumsum([0, *(len(s) for s in self.segments)])
-        views = [out[offsets[i] : offsets[i + 1]] for i in range(len(self.segments))]
-        for term, posts in found.items():
+            return np.zeros(sum(len(s) for s in self.segments), dtype=np.float64)
+        rows: list[list[np.ndarray]] = [[] for _ in self.segments]
+        weights: list[list[np.ndarray]] = [[] for _ in self.segments]
+        for term, count in Counter(tokens).items():
+            spans = []
+            for i, seg in enumerate(self.segments):
+                col = seg.vocab.get(term)
+                if col is not None:
+                    spans.append((i, int(seg.indptr[col]), int(seg.indptr[col + 1])))
             df = sum(
-                int(self.live[i][rows].sum()) if len(self.deleted[i]) else len(rows)
-                for i, rows, _ in posts
+                int(self.live[i][self.segments[i].rows[a:b]].sum())
+                if len(self.deleted[i])
+                else b - a
+                for i, a, b in spans
             )
             if not df:
                 continue
-            idf = math.log(1 + (self._n - df + 0.5) / (df + 0.5)) * counts[term]
-            for i, rows, tf in posts:
-                views[i][rows] += idf * tf / (self._norms[i][rows] + tf)
-        if any(len(d) for d in self.deleted):
-            out *= np.concatenate(self.live)
-        return out
+            idf = math.log(1 + (self._n - df + 0.5) / (df + 0.5)) * count
+            for i, a, b in spans:
+                rows[i].append(self.segments[i].rows[a:b])
+                weights[i].append(idf * self._tfc[i][a:b])
+        parts = []
+        for i, seg in enumerate(self.segments):
+            if rows[i]:
+                part = np.bincount(
+                    np.concatenate(rows[i]), weights=np.concatenate(weights[i]), minlength=len(seg)
+                )
+                if len(self.deleted[i]):
+                    part *= self.live[i]
+            else:
+                part = np.zeros(len(seg), dtype=np.float64)
+            parts.append(part)
+        return np.concatenate(parts)
 
     def search(
         self, query: str, k: int, filters: dict[str, str] | None = None
@@ -393,10 +394,18 @@ class LexicalIndex:
         return ranked[:k]
 
     @cached_property
-    def _norms(self) -> list[np.ndarray]:
-        """Per segment, k1 * (1 - b + b * length / average length) of each row."""
+    def _tfc(self) -> list[np.ndarray]:
+        """Per segment, the term-frequency part of BM25 of every posting, tf / (tf + k1 * (1 -
+        b + b * length / average length)): it depends on the average length of this state's
+        live rows, so it is computed once per state, at its first query (O(postings); float32 as
+        bm25s stores its scores)."""
         avg = self._total_length / self._n if self._n else 1.0
-        return [K1 * ((1 - B) + B * np.asarray(s.lengths) / avg) for s in self.segments]
+        out = []
+        for s in self.segments:
+            norm = K1 * ((1 - B) + B * np.asarray(s.lengths, dtype=np.float64) / avg)
+            tf = np.asarray(s.tf, dtype=np.float64)
+            out.append((tf / (tf + norm[np.asarray(s.rows)])).astype(np.float32))
+        return out
 
     @cached_property
     def _all_ids(self) -> list[str]:

@@ -84,7 +84,9 @@ def test_no_override_accepts_a_text_that_contradicts_its_decision(
     ledger = _ledger(tmp_path)
     review = ledger.start(make_draft(), "Dr. Lee", passages())
     report = verify_draft(GENERATED, passages(), decision=MN)
-    assert decision_blockers(report)
+    [line] = decision_blockers(report)
+    assert "is not medically necessary, but the decision says it is medically necessary" in line
+    assert accept_blockers(report) == []  # not an override matter: no override field is offered
     with pytest.raises(ReviewError, match="no override reason can accept"):
         accept_decided(ledger, review.review_id, GENERATED, "Dr. Lee", report, override)
     assert [e.kind.value for e in ledger.events(review.review_id)] == ["drafted"]

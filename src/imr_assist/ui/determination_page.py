@@ -144,7 +144,7 @@ def _drafted(state: dict[str, Any]) -> list[tuple[int, int, Turn]]:
 
 
 def _pick(items: list[tuple[int, int, Turn]]) -> int:
-    labels = {slot: f"{n}. {turn.query[:50]} — {_status(turn)}" for n, slot, turn in items}
+    labels = {slot: f"{n}. {turn.query[:60]}" for n, slot, turn in items}
     if st.session_state.get("det-current") not in labels:
         st.session_state["det-current"] = items[0][1]
     picked = st.radio(
@@ -154,6 +154,7 @@ def _pick(items: list[tuple[int, int, Turn]]) -> int:
         key="det-current",
         horizontal=True,
     )
+    st.caption(" · ".join(f"{n}. {_status(turn)}" for n, _, turn in items))
     return int(picked)
 
 

@@ -202,6 +202,7 @@ _RECORD_RE = re.compile(
     re.I,
 )
 RESTATES_RECORD = "restates the case summary (the record)"
+CONTRADICTS_DECISION = "conclusion contradicts the decision"
 _SOURCE_RE = re.compile(
     r"\b(?:guidelines?|mtus|acoem|odg|cpg|va/dod|evidence|studies|literature|randomi[sz]ed|"
     r"systematic\s+reviews?|meta-analys[ie]s)\b",
@@ -580,9 +581,7 @@ def _check_conclusions(checks: list[SentenceCheck], decision: DraftDecision) -> 
         says_necessary = match.group(1) is None
         if says_necessary != (decision is DraftDecision.MEDICALLY_NECESSARY):
             check.verdict = Verdict.UNSUPPORTED
-            check.notes.append(
-                f"conclusion contradicts the decision read from the evidence ({decision.value})"
-            )
+            check.notes.append(f"{CONTRADICTS_DECISION} ({_WORDS[decision]})")
 
 
 def _check_authority(

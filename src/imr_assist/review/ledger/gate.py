@@ -11,9 +11,10 @@ import difflib
 
 from imr_assist.drafting.models import Answer, DeterminationDraft
 from imr_assist.errors import ReviewError
-from imr_assist.models import Verdict, VerificationReport
+from imr_assist.models import SentenceCheck, Verdict, VerificationReport
 from imr_assist.review.ledger.models import VerificationSummary
 from imr_assist.text.sentences import cited_sentences, split_paragraphs
+from imr_assist.verification.verify import CONTRADICTS_DECISION
 
 
 def accept_blockers(report: VerificationReport) -> list[str]:
@@ -32,6 +33,8 @@ def accept_blockers(report: VerificationReport) -> list[str]:
             noun = "id" if len(check.unknown_ids) == 1 else "ids"
             lines.append(f"Sentence {n} cites unknown {noun} {ids}: {_quote(check.text)}")
         elif check.verdict is Verdict.UNSUPPORTED:
+            if _only_contradicts(check, report):
+                continue  # decision_blockers names it, and no override lifts it
             notes = [x for x in check.notes if not x.startswith("lexical scoring only")]
             why = "; ".join(notes) or f"support score {check.score:.2f}"
             lines.append(f"Sentence {n} is unsupported ({why}): {_quote(check.text)}")
@@ -43,6 +46,15 @@ def accept_blockers(report: VerificationReport) -> list[str]:
         if pid not in named:
             lines.append(f"The draft cites unknown id [{pid}]")
     return lines
+
+
+def _only_contradicts(check: SentenceCheck, report: VerificationReport) -> bool:
+    """An uncited conclusion unsupported only because it contradicts the decision."""
+    return (
+        bool(report.decision_conflicts)
+        and not check.citation_ids
+        and any(n.startswith(CONTRADICTS_DECISION) for n in check.notes)
+    )
 
 
 def decision_blockers(report: VerificationReport) -> list[str]:

@@ -434,14 +434,13 @@ def _recorded_lines(s: EvalSet) -> None:
     lines = []
     found = _read_summary(retrieval, EvalSummary) if retrieval.is_file() else None
     if found is not None:
-        lines.append(retrieval_sentence(found, retrieval.parent / "per_query.csv"))
+        lines.append(f"**Search**: {retrieval_sentence(found, retrieval.parent / 'per_query.csv')}")
     drafted = _read_summary(drafting, DraftingSummary) if drafting.is_file() else None
     if drafted is not None:
-        lines.append(drafting_sentence(drafted))
+        lines.append(f"**Drafts**: {drafting_sentence(drafted)}")
     dated = found or drafted
     if dated is not None:
-        date = dated.date[:10]
-        st.info(f"**Recorded results ({date})**: " + " ".join(lines))
+        st.info(f"**Recorded results ({dated.date[:10]})**\n\n" + "\n\n".join(lines))
 
 
 def _recorded(s: EvalSet) -> None:

@@ -225,3 +225,27 @@ def test_cli_check_exit_codes_and_json(tmp_path: Path, loaded, index: PassageInd
     data = json.loads(fixed.output)
     assert data["clean"] is True and data["bm25_state"] == "current"
     assert any("orphan" in a for a in data["repaired"])
+
+
+@pytest.mark.both_backends
+def test_side_store_followed_by_the_change_log_checks_current_and_repair_prunes_the_log(
+    tmp_path: Path, loaded, settings: Settings, index: PassageIndex
+) -> None:
+    retriever = HybridRetriever(index)
+    retriever.sync()
+    new = _write(tmp_path / "more", "aquatic", "Aquatic therapy is an option when land fails.")
+    ingest_paths([new], settings=settings, index=index)
+    index.remove("hwave")
+    retriever.sync()
+    assert retriever.last_update is not None and retriever.last_update.kind == "incremental"
+    # the saved side-store (base segment, a delta, the removed rows) is what check reads
+    followed = check(index)
+    assert followed.bm25_state == "current" and followed.clean
+    assert followed.bm25_missing == followed.bm25_extra == followed.bm25_duplicates == 0
+    # the change log is a collection of its own, not an index built with other settings
+    assert index.other_collections() == []
+    assert index.changes_since("empty", index.generation()) is not None
+    fixed = repair(index)  # records younger than 30 days stay: nothing pruned
+    assert not any("pruned" in line for line in fixed.repaired)
+    assert index.prune_changes(keep_s=-60.0) >= 4  # two ingests, a removal (two records)
+    assert index.changes_since("empty", index.generation()) is None

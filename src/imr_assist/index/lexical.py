@@ -114,17 +114,20 @@ class Segment:
         cls, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]]
     ) -> Segment:
         tokens = tokenize(list(texts)) if texts else []
+        n = len(tokens)
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=n)
         vocab: dict[str, int] = {}
-        cols: list[int] = []
-        rows: list[int] = []
-        tfs: list[int] = []
-        for row, toks in enumerate(tokens):
-            for term, n in Counter(toks).items():
-                cols.append(vocab.setdefault(term, len(vocab)))
-                rows.append(row)
-                tfs.append(n)
-        col = np.asarray(cols, dtype=np.int64)
-        order = np.argsort(col, kind="stable")  # by term, rows ascending within a term
+        term = np.fromiter(
+            (vocab.setdefault(t, len(vocab)) for toks in tokens for t in toks),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
+        # one key per (term, row) occurrence; sorted unique keys are the postings in term
+        # order, rows ascending within a term, and their counts the term frequencies
+        keys, tf = np.unique(
+            term * max(n, 1) + np.repeat(np.arange(n), lengths), return_counts=True
+        )
+        col = keys // max(n, 1)
         indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(np.bincount(col, minlength=len(vocab)), out=indptr[1:])
         columns = {
@@ -137,9 +140,9 @@ class Segment:
             columns=columns,
             terms=list(vocab),
             indptr=indptr,
-            rows=np.asarray(rows, dtype=np.int32)[order],
-            tf=np.asarray(tfs, dtype=np.float32)[order],
-            lengths=np.asarray([len(t) for t in tokens], dtype=np.float64),
+            rows=(keys % max(n, 1)).astype(np.int32),
+            tf=tf.astype(np.float32),
+            lengths=lengths.astype(np.float64),
         )
 
     @cached_property

@@ -5,7 +5,8 @@ Against the session's app server (the bundled MiniLM model, the offline writer; 
 on the Determination letter page: draft, change the decision, see Accept blocked until the text's
 conclusion agrees, accept, download the DOCX and Markdown and read the decision back; add an
 uncited claim and see Accept wait for an override reason; draft three items and export one letter
-holding all three decisions. Screenshots go to tests/e2e/artifacts/letter-*.png.
+holding all three decisions. Accept is pressed once by its keyboard shortcut (Alt+A).
+Screenshots go to tests/e2e/artifacts/letter-*.png.
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ def test_an_uncited_claim_blocks_accept_until_overridden_with_a_reason(
     override.fill("The 40% figure is from the treating physician's report.")
     override.press("Enter")
     expect(accept).to_be_enabled()
-    accept.click()
+    page.get_by_role("heading", name="Edit and accept").click()  # focus off the text fields
+    page.keyboard.press("Alt+A")  # the Accept shortcut
     expect(page.get_by_text(re.compile("This draft was accepted"))).to_be_visible()
 
 

@@ -465,3 +465,14 @@ def test_a_three_item_determination_is_drafted_reviewed_and_linked(home: Path) -
     [det] = {r.determination_id for r in reviews}
     assert det and sorted(r.item_number or 0 for r in reviews) == [1, 2, 3]
     assert {r.item for r in ledger.reviews(text=det)} == set(items)
+    letter = [d for d in at.get("download_button") if "letter" in d.proto.label]
+    assert [d.proto.label for d in letter] == ["Export letter (Markdown)", "Export letter (DOCX)"]
+
+    book = page("ledger_page")
+    book.run()
+    book.sidebar.text_input(key="reviewer").input("Dr. Rivera").run()
+    assert not book.exception, book.exception
+    texts = " ".join(m.value for m in book.markdown)
+    assert f"of determination `{det}`** (3 items" in texts
+    labels = [d.proto.label for d in book.get("download_button")]
+    assert "Export letter (DOCX)" in labels and "Export DOCX" in labels

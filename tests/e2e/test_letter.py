@@ -200,7 +200,7 @@ def test_three_items_export_as_one_letter_with_every_decision(
         conclusions.append(_conclusion(_editor(page).input_value()))
         _accept(page)
     expect(page.get_by_text("All 3 items accepted: export the letter.")).to_be_visible()
-    page.get_by_text("Preview").click()
+    page.get_by_text("Preview of the letter").click()
     page.wait_for_timeout(800)
     shot(page, "letter-05-three-items")
 

@@ -11,8 +11,6 @@ linked to the determination's id and its item number (`link_to_determination`), 
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -20,10 +18,10 @@ import streamlit as st
 
 from imr_assist.drafting.models import DeterminationDraft
 from imr_assist.errors import ImrAssistError
-from imr_assist.review.ledger import Review
 from imr_assist.review.ledger.decision import link_to_determination
 from imr_assist.ui import review_panel
 from imr_assist.ui.labels import label
+from imr_assist.ui.ledger_page import letter_buttons
 from imr_assist.ui.render import chip_numbers, escape_md, with_chips
 from imr_assist.ui.turns import Turn, run_turn
 from imr_assist.ui.workspace import (
@@ -196,8 +194,6 @@ def _show_draft(n: int, turn: Turn) -> None:
 def _letter(
     ws: Workspace, state: dict[str, Any], items: list[tuple[int, int, Turn]], reviewer: str
 ) -> None:
-    from imr_assist.review.export import letter_to_docx, letter_to_markdown
-
     st.subheader("The letter")
     accepted = [t for _, _, t in items if t.status == "accepted" and t.review_id]
     waiting = [f"{n}. {t.query}" for n, _, t in items if t.status != "accepted"]
@@ -208,44 +204,11 @@ def _letter(
             + escape_md("; ".join(waiting))
         )
         return
-    if not reviewer:
-        st.info("Enter your name in the sidebar to export (exports are recorded in the ledger).")
-        return
     try:
         reviews = [ws.ledger.review(t.review_id) for t in accepted if t.review_id]
-        head, redact = ws.ledger.head(), ws.settings.ledger.redact_exports
-        markdown = letter_to_markdown(reviews, head=head, redact=redact)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = letter_to_docx(reviews, Path(tmp) / "letter.docx", head=head, redact=redact)
-            docx_bytes = path.read_bytes()
     except ImrAssistError as exc:
         st.error(str(exc))
         return
     st.success(f"All {len(reviews)} items accepted: export the letter.")
-    c1, c2 = st.columns(2)
-    name = f"determination-{state['id']}"
-    c1.download_button(
-        "Export letter (Markdown)",
-        markdown,
-        file_name=f"{name}.md",
-        mime="text/markdown",
-        on_click=_record,
-        args=(ws, reviews, "md", reviewer),
-        key="det-export-md",
-    )
-    c2.download_button(
-        "Export letter (DOCX)",
-        docx_bytes,
-        file_name=f"{name}.docx",
-        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        on_click=_record,
-        args=(ws, reviews, "docx", reviewer),
-        key="det-export-docx",
-    )
-    with st.expander("Preview"):
-        st.markdown(escape_md(markdown))
-
-
-def _record(ws: Workspace, reviews: list[Review], fmt: str, reviewer: str) -> None:
-    for review in reviews:
-        ws.ledger.exported(review.review_id, fmt, reviewer)
+    det = state["id"]
+    letter_buttons(ws, reviews, reviewer, name=f"determination-{det}", key=f"det-{det}")

@@ -130,6 +130,73 @@ def _exports(ws: Workspace, review: Review, reviewer: str) -> None:
         st.caption("Only accepted reviews are exported.")
         return
     export_buttons(ws, review, reviewer)
+    if review.determination_id:
+        _letter_of(ws, review, reviewer)
+
+
+def _letter_of(ws: Workspace, review: Review, reviewer: str) -> None:
+    """The whole letter this review is an item of, once every item is accepted."""
+    det = review.determination_id
+    items = sorted(
+        (r for r in ws.ledger.reviews(text=det, limit=None) if r.determination_id == det),
+        key=lambda r: r.item_number or 0,
+    )
+    st.markdown(
+        f"**Item {review.item_number} of determination `{det}`** ({len(items)} items: "
+        + escape_md("; ".join(f"{r.item_number}. {r.item} ({r.status.value})" for r in items))
+        + ")"
+    )
+    if all(r.status is ReviewStatus.ACCEPTED for r in items):
+        letter_buttons(ws, items, reviewer, name=f"determination-{det}", key=f"ledger-{det}")
+    else:
+        st.caption("The letter is exported once every item of the determination is accepted.")
+
+
+def letter_buttons(
+    ws: Workspace, reviews: list[Review], reviewer: str, *, name: str, key: str
+) -> None:
+    """Markdown and DOCX downloads of ONE letter holding every item (accepted reviews, in
+    letter order); each download is recorded in the ledger on every item."""
+    from imr_assist.review.export import letter_to_docx, letter_to_markdown
+
+    if not reviewer:
+        st.info("Enter your name in the sidebar to export (exports are recorded in the ledger).")
+        return
+    try:
+        head, redact = ws.ledger.head(), ws.settings.ledger.redact_exports
+        markdown = letter_to_markdown(reviews, head=head, redact=redact)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = letter_to_docx(reviews, Path(tmp) / "letter.docx", head=head, redact=redact)
+            docx_bytes = path.read_bytes()
+    except ImrAssistError as exc:
+        st.error(str(exc))
+        return
+
+    def record(fmt: str) -> None:
+        for review in reviews:
+            ws.ledger.exported(review.review_id, fmt, reviewer)
+
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Export letter (Markdown)",
+        markdown,
+        file_name=f"{name}.md",
+        mime="text/markdown",
+        on_click=record,
+        args=("md",),
+        key=f"letter-md-{key}",
+    )
+    c2.download_button(
+        "Export letter (DOCX)",
+        docx_bytes,
+        file_name=f"{name}.docx",
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        on_click=record,
+        args=("docx",),
+        key=f"letter-docx-{key}",
+    )
+    with st.expander("Preview of the letter"):
+        st.markdown(escape_md(markdown))
 
 
 def export_buttons(ws: Workspace, review: Review, reviewer: str, key: str = "ledger") -> None:

@@ -131,3 +131,60 @@ def test_names_and_a_failing_listener(tmp_path: Path) -> None:
 )
 def test_describe(event: JobProgress, text: str) -> None:
     assert event.describe() == text
+
+
+WORDS = [
+    "lumbar",
+    "cervical",
+    "thoracic",
+    "knee",
+    "shoulder",
+    "wrist",
+    "hip",
+    "ankle",
+    "fusion",
+    "discectomy",
+    "therapy",
+    "exercise",
+    "injection",
+    "imaging",
+    "opioid",
+    "topical",
+    "acupuncture",
+    "chiropractic",
+    "traction",
+    "brace",
+    "orthosis",
+    "cream",
+    "trial",
+    "purchase",
+    "rental",
+    "follow-up",
+    "documentation",
+    "improvement",
+    "function",
+    "pain",
+    "sleep",
+    "work",
+]
+
+
+def test_embedding_is_reported_batch_by_batch_not_only_per_write(
+    settings: Settings, index: PassageIndex, tmp_path: Path
+) -> None:
+    """One long file: the model's batches move the bar between the store's writes (256
+    passages each), so a long embedding never looks stuck."""
+    events: list[JobProgress] = []
+    lines = [
+        " ".join(WORDS[(k * p) % len(WORDS)] for p in (3, 5, 7, 11, 13, 17, 19, 23)) + f" {k}."
+        for k in range(3000)
+    ]
+    big = tmp_path / "long-guideline.md"
+    big.write_text("# Long guideline\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest_paths([big], settings=settings, index=index, job_progress=events.append)
+    total = report.passages
+    assert total > 256, total  # more than one write
+    done = [e.done for e in events if e.step == "embedding"]
+    assert done[0] == 0 and done[-1] == total and done == sorted(done)
+    assert len({d for d in done if 0 < d < 256}) >= 3, done  # within the first write
+    assert all(e.total == total for e in events if e.step == "embedding")

@@ -26,8 +26,10 @@ import threading
 import warnings
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +46,22 @@ HASHING_MODEL = "hashing"
 """A model-free bag-of-words embedder: for tests and scale benchmarks, not for real reviews."""
 Progress = Callable[[int, int], None]
 """Progress callback: (done, total)."""
+
+_DOCUMENT_PROGRESS: ContextVar[Progress | None] = ContextVar("document_progress", default=None)
+
+
+@contextmanager
+def reporting_documents(progress: Progress) -> Iterator[None]:
+    """Within the block, on this thread only, the model embedder's `embed_documents` reports
+    (texts embedded, texts of the call) after each model batch: progress through a long
+    embedding that a caller (the store's `add_many`) only reports when a whole write is done."""
+    token = _DOCUMENT_PROGRESS.set(progress)
+    try:
+        yield
+    finally:
+        _DOCUMENT_PROGRESS.reset(token)
+
+
 QueryBackend = Literal["auto", "onnx", "torch"]
 """How queries are embedded: 'auto' = ONNX when it can be built and checked, else torch."""
 ONNX_EXPORT_VERSION = "1"
@@ -358,14 +376,18 @@ class SentenceEmbeddings(Embeddings):
         return int(self.model.get_sentence_embedding_dimension())
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_batches(texts)
+        listener = _DOCUMENT_PROGRESS.get()
+        if listener is None:
+            return self.embed_batches(texts)
+        return self.embed_batches(texts, listener, step=self.batch_size)
 
     def embed_batches(
-        self, texts: Sequence[str], progress: Progress | None = None
+        self, texts: Sequence[str], progress: Progress | None = None, *, step: int | None = None
     ) -> list[list[float]]:
-        """Embed in batches, reporting progress after each batch."""
+        """Embed in batches, reporting progress after each `step` texts (default: four model
+        batches)."""
         out: list[list[float]] = []
-        step = max(self.batch_size * 4, 1)
+        step = max(step or self.batch_size * 4, 1)
         for start in range(0, len(texts), step):
             batch = list(texts[start : start + step])
             vectors = self.model.encode(
@@ -409,6 +431,9 @@ def _sentence_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1)))
 
 
+_HASHING_STEP = 64
+
+
 class HashingEmbeddings(Embeddings):
     """Deterministic bag-of-words vectors (hashed words, L2-normalised): shared words score
     higher, so similar text really ranks higher. No model, no I/O."""
@@ -429,7 +454,13 @@ class HashingEmbeddings(Embeddings):
         return [v / norm for v in vec]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self._vector(t) for t in texts]
+        listener = _DOCUMENT_PROGRESS.get()
+        out: list[list[float]] = []
+        for start in range(0, len(texts), _HASHING_STEP):  # reported like the model's batches
+            out.extend(self._vector(t) for t in texts[start : start + _HASHING_STEP])
+            if listener is not None:
+                listener(len(out), len(texts))
+        return out
 
     def embed_batches(
         self, texts: Sequence[str], progress: Progress | None = None

@@ -29,7 +29,7 @@ from imr_assist.errors import (
     SourceError,
     UnreadableSourceError,
 )
-from imr_assist.index.embedding import Progress
+from imr_assist.index.embedding import Progress, reporting_documents
 from imr_assist.index.recommendations import RecommendationStore
 from imr_assist.index.store import PassageIndex, PendingDocument, usable_doc_id
 from imr_assist.ingest.chunking import chunk_document, screen_passages
@@ -332,10 +332,14 @@ def _store(
     name = group[0].path.name
     if len(group) > 1:
         name += f" and {len(group) - 1} more file(s)"
-    cb = _group_progress(progress, name, tracker, [f.slot for f in group])
+    slots = [f.slot for f in group]
+    cb = _group_progress(progress, name, tracker, slots)
+    passages = sum(f.passages for f in group)
+    tracker.embedding(slots, 0, passages)  # the step is named before the model loads
     try:
         _store_recommendations(group, index)
-        index.add_many([d for f in group for d in f.documents], progress=cb)
+        with reporting_documents(_EmbeddingCounter(tracker, slots, passages)):
+            index.add_many([d for f in group for d in f.documents], progress=cb)
         _drop_stale_recommendations(group, index)
     except Exception as exc:  # IndexError_ from the store; anything else still costs one file
         if len(group) > 1:  # which file? each one alone: the others are stored
@@ -409,6 +413,20 @@ def _finish(f: _ReadFile, index: PassageIndex) -> FileResult:
         f"{_recommendations_note(f)}.",
         warnings=f.warnings,
     )
+
+
+class _EmbeddingCounter:
+    """The model's (done, total) per `embed_documents` call, summed over the calls of one
+    `add_many` (one per write batch) into the group's passages embedded."""
+
+    def __init__(self, tracker: JobTracker, slots: list[int], passages: int) -> None:
+        self.tracker, self.slots, self.passages = tracker, slots, passages
+        self.before = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.tracker.embedding(self.slots, min(self.before + done, self.passages), self.passages)
+        if done >= total:
+            self.before += total
 
 
 def _group_progress(

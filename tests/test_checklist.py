@@ -358,3 +358,18 @@ def test_semantic_matching_with_the_bundled_model(
 ) -> None:
     (check,) = check_criteria(rec([criterion]), parse("item", summary), embedder=minilm)
     assert check.status is status
+
+
+def test_a_denial_about_something_else_does_not_decide() -> None:
+    """The closest sentence decides: a denial that shares a word with the criterion but speaks
+    to it less closely ('no trial of injections') does not turn a documented NSAID trial into
+    *not met* (DENIAL_MARGIN, chosen on the dev splits)."""
+    summary = (
+        "A documented trial of NSAIDs for six weeks gave partial relief. "
+        "No trial of injections so far."
+    )
+    (check,) = check_criteria(
+        rec(["Documented trial of NSAIDs"]), parse("TENS", summary), embedder=FAKE
+    )
+    assert check.status is MET
+    assert check.evidence is not None and check.evidence.startswith("A documented trial")

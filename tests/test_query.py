@@ -358,3 +358,28 @@ def test_laterality(text: str, laterality: str | None) -> None:
 def test_facts_model_forbids_unknown_fields() -> None:
     with pytest.raises(ValueError, match="extra"):
         RequestFacts.model_validate({"text": "x", **NONE, "dose": "1"})
+
+
+@pytest.mark.parametrize(
+    ("text", "matched"),
+    [
+        # the prefix denies the concept: a non-benzodiazepine relaxant is not a benzodiazepine
+        (
+            "Short-term non-benzodiazepine muscle relaxant",
+            [("muscle relaxant", "muscle relaxants")],
+        ),
+        ("non-opioid analgesic for chronic pain", []),
+        ("non surgical care of the knee", []),
+        # the concept itself still counts, and so do forms that begin with 'non'
+        (
+            "Norco and a benzodiazepine",
+            [("Norco", "hydrocodone"), ("benzodiazepine", "benzodiazepines")],
+        ),
+        (
+            "non-steroidal anti-inflammatory drugs",
+            [("non-steroidal anti-inflammatory drugs", "NSAIDs")],
+        ),
+    ],
+)
+def test_a_negating_prefix_is_not_a_mention(text: str, matched: list[tuple[str, str]]) -> None:
+    assert expand_query(text).matched == matched

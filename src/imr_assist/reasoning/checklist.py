@@ -49,6 +49,12 @@ MATCH_THRESHOLD = 0.25
 """Cosine similarity (bundled MiniLM, lexicon-expanded texts) from which a case sentence speaks
 to a criterion. Chosen on the dev split of eval/checklist (see eval/checklist/README.md)."""
 
+DENIAL_MARGIN = 0.0
+"""How far below the closest sentence a denying sentence may score and still decide *not
+met*. Chosen on the dev splits: eval/checklist dev is the same for 0-1 (its summaries are 1-3
+sentences); NYS drafting dev decision agreement 0.469 at 0.05-1.0, 0.500 at 0: the closest
+sentence decides, a denial elsewhere in a long summary does not."""
+
 _COUNT_UNITS = r"visits?|sessions?|treatments?|appointments?|injections?|class(?:es)?"
 _TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 30.0, "year": 365.0}
 _COUNTED = frozenset({"sessions", "visits", "treatments", "classes", "injections", "units"})
@@ -128,8 +134,11 @@ def check_statements(
         if not matched:
             out.append(CriterionCheck(criterion=criterion, status=CriterionStatus.NOT_DOCUMENTED))
             continue
-        # A matching sentence that denies the criterion decides over one that meets it.
-        j = next((j for j in matched if contradicts(j)), matched[0])
+        # A sentence that denies the criterion decides over one that meets it, when it speaks
+        # to the criterion about as closely as the best one: a denial about something else
+        # ('no prior back care' beside 'conservatively managed back pain patients') does not.
+        close = [j for j in matched if scores[i][j] >= scores[i][matched[0]] - DENIAL_MARGIN]
+        j = next((j for j in close if contradicts(j)), matched[0])
         out.append(
             CriterionCheck(
                 criterion=criterion,

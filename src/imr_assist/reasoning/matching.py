@@ -9,12 +9,21 @@ acute-pain recommendation does not govern a chronic request when the guideline h
 (or any-phase) one for the same intervention. Each guideline gets its own row, so a short
 guideline loaded beside a long one is never drowned by it.
 
-Pure: candidates and an `Embeddings` come in, `GuidelineFinding`s go out. `index` and
+Within a guideline the candidates rank by: population fit; similarity (in steps of
+SIMILARITY_STEP; an item named in so many words scores by how much of the heading it is, so a
+variant that adds words the request lacks ranks below the item itself); phase (a recommendation
+that fits only as a neighbouring phase comes last); clinical concepts of the case against the
+recommendation's population, negation read on both sides (`concept_fit`); the case context by
+embedding; strength. Only the words naming the item count as the reviewer's own words for it:
+the rest of the request line is context.
+
+Candidates and an `Embeddings` come in, `GuidelineFinding`s go out. `index` and
 `retrieval` are reached only through the `RecommendationSource` protocol.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol
@@ -23,9 +32,11 @@ from langchain_core.embeddings import Embeddings
 
 from imr_assist.index.embedding import embed_cached
 from imr_assist.models import Direction, Strength, Tier
+from imr_assist.reasoning.facts import read_facts
 from imr_assist.reasoning.models import GuidelineFinding, Match, Phase, Recommendation, Request
 from imr_assist.retrieval.authority import GUIDANCE_TIERS
 from imr_assist.text.lexicon import expand_query
+from imr_assist.text.tokens import stopwords
 
 MATCH_THRESHOLD = 0.75
 """Least similarity of the requested item and an intervention for a recommendation to name the
@@ -59,6 +70,59 @@ def _phrase_in(phrase: str, text: str) -> bool:
     )
 
 
+def _content_words(text: str) -> set[str]:
+    stop = stopwords()
+    return {w.rstrip("s") for w in _norm(text).split() if len(w) > 1 and not w.isdigit()} - stop
+
+
+def _singular(text: str) -> str:
+    return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in _norm(text).split())
+
+
+def _alternatives(target: str) -> list[str]:
+    """The names a target gives: itself, without its parenthesised abbreviations, each
+    abbreviation, and each of the interventions it joins ('MUA and Medication-Assisted Spinal
+    Manipulation (MASM)' names 'MUA', 'MASM', 'Medication-Assisted Spinal Manipulation')."""
+    bare = re.sub(r"\([^)]*\)", " ", target)
+    parts = [target, bare, *re.findall(r"\(([^)]*)\)", target)]
+    parts += re.split(r"\s*(?:[,;/]|\band\b|\bor\b)\s*", bare)
+    # modifiers joined by a slash share the head of the last one: 'Physical / Occupational
+    # Therapy' names physical therapy, 'Transforaminal/Interlaminar/Caudal Epidural Injections'
+    # interlaminar epidural injections
+    for clause in re.split(r"\s*(?:[,;]|\band\b|\bor\b)\s*", bare):
+        joined = [x.strip() for x in clause.split("/")]
+        if len(joined) > 1 and len(last := joined[-1].split()) > 1:
+            parts += [f"{x} {' '.join(last[1:])}" for x in joined[:-1] if x]
+    return [p for p in dict.fromkeys(x.strip() for x in parts) if p]
+
+
+def named_overlap(phrase: str, target: str) -> float | None:
+    """How closely a target names the item, when one contains the other in so many words:
+    1.0 for the item itself; a more general topic ('Manipulation' for 'spinal manipulation')
+    loses half a word per word it lacks, a variant that adds words the request does not have
+    ('Medication-Assisted Spinal Manipulation') a whole word per added word. None when no
+    name of the target contains the phrase or is contained in it."""
+    a = _content_words(phrase)
+    said = _singular(phrase)
+    best: float | None = None
+    for name in _alternatives(target):
+        topic = _singular(name)
+        # the phrase inside the name, or the name as the head of the phrase (English noun
+        # phrases end with their head: 'Manipulation' heads 'spinal manipulation', while
+        # 'Exercise' only modifies 'home exercise kit')
+        if not topic or not (
+            _phrase_in(said, topic) or said == topic or said.endswith(" " + topic)
+        ):
+            continue
+        b = _content_words(name)
+        shared = len(a & b)
+        if not shared:
+            continue
+        score = shared / (shared + len(b - a) + 0.5 * len(a - b))
+        best = score if best is None else max(best, score)
+    return best
+
+
 def item_phrases(request: Request, *, broad: bool = False) -> list[str]:
     """What the request asks for, as phrases to compare with interventions: the canonical item,
     its concepts and generic drug names with their drug class (guidelines name drugs by class:
@@ -66,8 +130,11 @@ def item_phrases(request: Request, *, broad: bool = False) -> list[str]:
     lexicon's wider concepts ('home exercise program' for a kit), used only when no guideline
     names the item itself."""
     phrases = [request.item or "", *request.concepts, *request.drugs]
-    # the reviewer's own words for the item ('PRP', 'Norco') count as well as its canonical name
-    phrases += [surface for surface, _ in expand_query(request.text).matched]
+    # the reviewer's own words for the item ('PRP', 'Norco') count as well as its canonical name;
+    # only the words naming the item: the rest of the line is context ('TFESI ..., HNP on MRI'
+    # does not ask for an MRI, 'SMT for chronic low back pain' does not ask about back pain)
+    named = request.item_text if request.item_text is not None else request.text
+    phrases += [surface for surface, _ in expand_query(named).matched]
     for drug in request.drugs:
         phrases += expand_query(drug).terms_added
     if broad:
@@ -98,12 +165,16 @@ def similarity(
     phrases = item_phrases(request, broad=broad)
     if not phrases:
         return 0.0
-    sims = embed_cached(embedder, phrases) @ embed_cached(embedder, targets(rec)).T
+    aims = targets(rec)
+    sims = embed_cached(embedder, phrases) @ embed_cached(embedder, aims).T
     semantic = float(sims.max()) if sims.size else 0.0
-    if any(_phrase_in(p, " ".join(targets(rec))) for p in phrases):
+    overlaps = [o for p in phrases for t in aims if (o := named_overlap(p, t)) is not None]
+    if overlaps:
         # named in so many words: at least CONCEPT_SIMILARITY, and among recommendations that
-        # all name it ('Manipulation' vs 'Manipulation under anesthesia') the closer one wins
-        return min(1.0, max(semantic, CONCEPT_SIMILARITY + (1 - CONCEPT_SIMILARITY) * semantic))
+        # all name it the one whose topic is the item itself wins over a variant that adds
+        # words the request does not have ('Manipulation' over 'Manipulation under anesthesia')
+        named = CONCEPT_SIMILARITY + (1 - CONCEPT_SIMILARITY) * max(overlaps)
+        return min(1.0, max(semantic, named))
     return semantic
 
 
@@ -145,6 +216,52 @@ SIMILARITY_STEP = 0.05
 def _rank_key(m: Match) -> tuple[bool, float, int]:
     bucket = round(m.similarity / SIMILARITY_STEP) * SIMILARITY_STEP
     return (m.population_fits, round(bucket, 2), _STRENGTH_ORDER[m.recommendation.strength])
+
+
+def phase_rank(request: Request, rec: Recommendation) -> int:
+    """1 when the recommendation names the request's phase or covers any phase (or the request
+    states none), 0 when it fits only as a neighbouring phase: for an acute request an acute
+    or any-phase recommendation comes before a 'non-acute' one that fits only because it also
+    covers subacute pain. Exact and any-phase are not ranked against each other: which of those
+    fits is the case's to say (concepts, then context)."""
+    phases = set(rec.phases) or {Phase.ANY}
+    if request.phase is None or request.phase is Phase.ANY:
+        return 1
+    return 1 if request.phase in phases or Phase.ANY in phases else 0
+
+
+@functools.lru_cache(maxsize=4096)
+def _said(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(concepts asserted, terms negated) of a recommendation's population and statement."""
+    asserted: set[str] = set()
+    negated: set[str] = set()
+    for fact in read_facts(text, "recommendation"):
+        negated |= set(fact.negated_terms)
+        asserted |= {c for c in fact.concepts if c.lower() not in fact.negated_terms}
+    return frozenset(asserted), frozenset(negated)
+
+
+def concept_fit(request: Request, rec: Recommendation) -> int:
+    """Agreement of the case's clinical concepts with a recommendation's population, negation
+    read by NegEx on both sides: a case of sciatica fits 'acute severe radicular pain' and not
+    'back pain without radicular pain'; 'no red flags' fits 'in the absence of red flags'. The
+    item's own concepts are left out (every candidate names them)."""
+    own = {c.lower() for c in [request.item or "", *request.concepts, *request.drugs] if c}
+    case_asserted: set[str] = set()
+    case_negated: set[str] = set()
+    for fact in request.facts:
+        if fact.hypothetical and fact.source != "request":
+            continue
+        case_negated |= set(fact.negated_terms)
+        case_asserted |= {c.lower() for c in fact.concepts if c.lower() not in fact.negated_terms}
+    case_asserted -= own
+    case_negated -= own
+    said, denied = _said(f"{rec.population}. {rec.statement}")
+    said_l = {c.lower() for c in said} - own
+    denied_l = set(denied) - own
+    agree = len(case_asserted & said_l) + len(case_negated & denied_l)
+    clash = len(case_asserted & denied_l) + len(case_negated & said_l)
+    return agree - clash
 
 
 def region_fits(request: Request, rec: Recommendation) -> bool:
@@ -208,6 +325,8 @@ def find_findings(
             by_guideline.get(name, []),
             key=lambda m: (
                 *_rank_key(m)[:2],
+                phase_rank(request, m.recommendation),
+                concept_fit(request, m.recommendation),
                 context.get(m.recommendation.id, 0.0),
                 _rank_key(m)[2],
             ),

@@ -117,6 +117,11 @@ class Request(StrictModel):
     item: str | None = Field(
         description="Canonical name of the requested item, None when no item is recognisable"
     )
+    item_text: str | None = Field(
+        default=None,
+        description="The words of the request line that name the item, as typed ('TFESI', "
+        "'Medrol Dosepak'); the rest of the line is case context",
+    )
     concepts: list[str] = Field(
         default_factory=list, description="Canonical concepts of the item, drugs as generics"
     )

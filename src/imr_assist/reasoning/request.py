@@ -226,6 +226,7 @@ def parse_request(
     return Request(
         text=text,
         item=item,
+        item_text=item_text or None,
         concepts=concepts,
         drugs=generics,
         body_region=region,

@@ -149,9 +149,15 @@ def _allowed(key: str, surface: str, text: str, start: int, end: int) -> bool:
     return guard.lower or caps or bool(guard.ok and guard.ok.search(window))
 
 
+_NEGATING_PREFIX_RE = re.compile(r"(?<!\w)non[\s-]?$", re.I)
+"""'non-benzodiazepine', 'non-opioid', 'non surgical': the prefix denies the concept after it."""
+
+
 def _scan(text: str) -> list[_Match]:
     out = []
     for m in _LEXICON_RE.finditer(text):
+        if _NEGATING_PREFIX_RE.search(text[max(0, m.start() - 4) : m.start()]):
+            continue
         found = _resolve(m.group(0))
         if found and _allowed(found[0], m.group(0), text, m.start(), m.end()):
             out.append(_Match(m.start(), m.end(), m.group(0), found[1]))

@@ -244,3 +244,27 @@ def test_the_same_file_twice_in_one_click_is_ingested_once(settings: Settings) -
     report, problems = ingest_uploads(ws, [("tens.md", TEXT), ("tens.md", TEXT)])  # type: ignore[arg-type]
     assert report is not None and not problems
     assert [(f.path, f.status) for f in report.files] == [("tens.md", "ingested")]
+
+
+def test_corpus_page_shows_words_not_tokens(app_home: Path) -> None:
+    """The document list and the choices say 'Other guideline', never 'other_guideline'."""
+    from streamlit.testing.v1 import AppTest
+
+    from imr_assist.models import Kind, Tier
+    from imr_assist.ui.labels import label
+
+    at = AppTest.from_string(
+        "from imr_assist.ui import corpus_page\ncorpus_page.render()\n", default_timeout=60
+    )
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert set(table["Authority tier"]) <= {label(t) for t in Tier}
+    assert set(table["Kind"]) <= {label(k) for k in Kind}
+    assert "Prior determination" in set(table["Authority tier"])  # the demo's letters
+    tiers = next(s for s in at.selectbox if s.label == "Authority tier")
+    assert tiers.options == ["Detect", *(label(t) for t in Tier)]
+    kinds = next(s for s in at.selectbox if s.label == "Kind")
+    assert kinds.options == ["Detect", "Guideline", "Determination", "Study"]
+    for frame in at.dataframe[1:]:  # each guideline's recommendations
+        assert not {d for d in frame.value["Direction"] if "_" in str(d)}

@@ -16,6 +16,7 @@ from helpers import (
     FAKE,
     GENERATED,
     ITEM,
+    MTUS,
     ODG,
     Clock,
     ingest_demo,
@@ -30,6 +31,7 @@ from imr_assist.review.export import (
     _DECISIONS,
     export_letter,
     export_review,
+    letter_text,
     letter_to_markdown,
     references,
     relied_on,
@@ -336,3 +338,24 @@ def test_exports_leave_identifiers_behind(tmp_path: Path) -> None:
         assert not [p for p in phi if p in text]
         assert "39-year-old" in text and "07/2013" in text and "[SSN]" in text
     assert "123-45-6789" in to_markdown(review, redact=False)  # IMR_LEDGER__REDACT_EXPORTS=false
+
+
+R_MTUS = "MTUS ACOEM, pp. 287-289"
+R_ODG = "Official Disability Guidelines (ODG), Exercise, p. 12"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"Exercise can be useful. [{MTUS}]", f"Exercise can be useful ({R_MTUS})."),
+        (f"Both agree. [{MTUS}] [{ODG}] Next.", f"Both agree ({R_MTUS}; {R_ODG}). Next."),
+        (f"ODG [{ODG}] says so.", f"ODG ({R_ODG}) says so."),
+        (f'It says "recommended." [{ODG}]', f'It says "recommended" ({R_ODG}).'),
+        (f"One. [{ODG}]\n\nTwo. [{FAKE}]", f"One ({R_ODG}).\n\nTwo (unknown source {FAKE})."),
+    ],
+)
+def test_citation_markers_become_the_letter_reference_style(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    review = _ledger(tmp_path).start(make_draft(), "Dr. Lee", passages())
+    assert letter_text(review, text) == expected

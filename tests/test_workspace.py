@@ -12,9 +12,11 @@ from streamlit.testing.v1 import AppTest
 from conftest import CORPUS, REPO
 from fakes import QueuedChatModel
 from imr_assist import api
+from imr_assist.models import DraftDecision
 from imr_assist.review.ledger import open_ledger
 from imr_assist.settings import Settings
 from imr_assist.ui import workspace
+from imr_assist.ui.labels import label
 from imr_assist.verification.verify import verify
 
 TIMEOUT = 120
@@ -127,8 +129,12 @@ def test_request_form_drafts_a_determination(app: AppTest) -> None:
     _button(app, "Draft determination").click().run()  # type: ignore[attr-defined]
     assert not app.exception
     texts = " ".join(m.value for m in app.markdown)
-    assert "**Decision:** `" in texts and "**Item:** Lumbar spine home exercise kit" in texts
-    assert "medically necessary" in texts
+    assert "Lumbar spine home exercise kit" in texts and "medically necessary" in texts
+    # the decision in the reader's words beside the item, never the internal token
+    assert any(f"[{label(d)}]" in texts for d in DraftDecision), texts[:300]
+    assert "medically_necessary" not in texts
+    decision = _by_key(app.radio, "decision-")  # and editable in the review panel
+    assert decision.value in {d.value for d in DraftDecision}  # type: ignore[attr-defined]
 
 
 def test_llm_drafter_streams_through_the_same_seam(

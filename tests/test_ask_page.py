@@ -96,8 +96,8 @@ def test_answer_opens_with_its_conclusion_in_plain_words(home: Path) -> None:
     assert not app.exception
     (turn,) = _turns(app)
     opening = turn.result.sentences[0].text
-    headings = [m.value for m in app.markdown if m.value.startswith("#### ")]
-    assert headings and headings[0].startswith("#### " + opening.split(" [")[0][:30])
+    headings = [m.value for m in app.markdown if m.value.startswith("##### ")]
+    assert headings and headings[0].startswith("##### " + opening.split(" [")[0][:30])
     shown = " ".join(_texts(app))
     for token in RAW_TOKENS:
         assert token not in shown, token

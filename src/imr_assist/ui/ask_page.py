@@ -201,7 +201,7 @@ def _answer_body(turn: Turn) -> None:
     first = result.sentences[0].text if result.sentences else ""
     opening, rest = conclusion_first(turn.text, first)
     if opening:
-        st.markdown(f"#### {with_chips(opening, numbers)}")
+        st.markdown(f"##### {with_chips(opening, numbers)}")
     if rest:
         st.markdown(with_chips(rest, numbers))
     if isinstance(result, DeterminationDraft) and result.guideline_relied_on:
@@ -238,12 +238,23 @@ def _precedent(n: int, turn: Turn) -> None:
 
 
 def _scroll_to_start(uid: str) -> None:
-    """Bring the start of a new answer into view (never past it, whatever follows it)."""
+    """Show a new answer from its start: the page sticks to its bottom as the answer's sources
+    and editor render (which scrolls past the answer's first line), or stays where it was
+    (the answer below the fold). For three seconds, whenever the answer's top is above the
+    view or low in it, scroll so that it is at the top."""
     st.html(
-        "<script>"
-        f"const el = window.parent.document.querySelector('.st-key-turn-{uid}') "
-        f"|| document.querySelector('.st-key-turn-{uid}');"
-        "if (el) { setTimeout(() => el.scrollIntoView({block: 'start'}), 300); }"
-        "</script>",
+        "<script>(() => {"
+        "const started = Date.now();"
+        "const keep = () => {"
+        f"  const el = document.querySelector('.st-key-turn-{uid}');"
+        "  const box = document.querySelector('[data-testid=stAppScrollToBottomContainer]');"
+        "  if (el && box) {"
+        "    const above = el.getBoundingClientRect().top - box.getBoundingClientRect().top;"
+        "    if (above < 0 || above > box.clientHeight * 0.6) box.scrollTop += above - 8;"
+        "  }"
+        "  if (Date.now() - started < 3000) setTimeout(keep, 150);"
+        "};"
+        "setTimeout(keep, 150);"
+        "})();</script>",
         unsafe_allow_javascript=True,
     )

@@ -97,7 +97,7 @@ def _viewer(ws: Workspace, turn: Turn, pid: str, passages: dict[str, Passage]) -
     ids = [c.id for c in turn.result.citations]
     pos = ids.index(pid) if pid in ids else None
     passage = passages.get(pid)
-    with st.container(border=True, key=f"viewer-{turn.uid}"):
+    with st.container(border=True, key=f"pageviewer-{turn.uid}"):
         if pos is not None:
             cited = escape_md(turn.result.citations[pos].citation)
             title = f"**Source {pos + 1} of {len(ids)}** · {cited}"
@@ -175,10 +175,14 @@ def _page_or_context(ws: Workspace, turn: Turn, passage: Passage, span: str) -> 
             except SourceError as exc:
                 st.warning(f"The cited page cannot be shown: {exc}")
             else:
+                printed = (
+                    f" (printed page {passage.page_start})"
+                    if page == pages[0] and passage.page_start
+                    else ""
+                )
                 st.image(
                     png,
-                    caption=f"{record.source_path}, page {page} of {count} in the PDF "
-                    f"(printed page {passage.page_start or '?'})",
+                    caption=f"{record.source_path}, page {page} of {count} in the PDF{printed}",
                     width="stretch",
                 )
                 if not found:

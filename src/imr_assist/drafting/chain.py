@@ -41,8 +41,8 @@ Drafter = Callable[[Evidence, str, str, str], tuple[list[str], str]]
 `evidence.reasoning` holds the structured decision and checklist it must write from."""
 
 
-class Retrieved(BaseModel):
-    """State after retrieval and reasoning."""
+class Gathered(BaseModel):
+    """State after retrieval."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
@@ -51,6 +51,11 @@ class Retrieved(BaseModel):
     kind: str = Field(description="'draft' or 'ask'")
     filters: dict[str, str] | None = Field(description="The reviewer's filters")
     evidence: Evidence = Field(description="Passages by tier, precedent, recommendation passages")
+
+
+class Retrieved(Gathered):
+    """State after reasoning: the structured decision beside the evidence."""
+
     reasoning: Reasoning = Field(description="The structured decision")
 
 
@@ -103,7 +108,7 @@ def make_chain(
     """The drafting chain over a retriever; `drafter` replaces the offline writer's text."""
     settings = retriever.settings
 
-    def retrieve(inp: dict[str, Any]) -> Retrieved:
+    def retrieve(inp: dict[str, Any]) -> Gathered:
         request = clean_query(str(inp.get("request", "")), settings.search.max_query_chars)
         summary = clean_summary(str(inp.get("summary") or ""), settings.search.max_summary_chars)
         kind = inp.get("kind", "draft")
@@ -111,22 +116,21 @@ def make_chain(
             raise QueryError(f"Unknown kind {kind!r}: use 'draft' or 'ask'.")
         filters = inp.get("filters") or None
         evidence = gather_evidence(retriever, request, filters=filters)
+        return Gathered(
+            request=request, summary=summary, kind=kind, filters=filters, evidence=evidence
+        )
+
+    def reason(state: Gathered) -> Retrieved:
         reasoning = reason_about(
-            parse_request(request, summary),
+            parse_request(state.request, state.summary),
             retriever.index,
             embedder=retriever.index.embedder,
-            filters=filters,
+            filters=state.filters,
         )
+        evidence = state.evidence
         evidence.reasoning = reasoning
         evidence.extra = _recommendation_hits(retriever, reasoning)
-        return Retrieved(
-            request=request,
-            summary=summary,
-            kind=kind,
-            filters=filters,
-            evidence=evidence,
-            reasoning=reasoning,
-        )
+        return Retrieved(**state.__dict__, reasoning=reasoning)
 
     def draft(state: Retrieved) -> Drafted:
         evidence = state.evidence
@@ -194,7 +198,8 @@ def make_chain(
         )
 
     return (
-        RunnableLambda(retrieve, name="retrieve_and_reason")
+        RunnableLambda(retrieve, name="retrieve")
+        | RunnableLambda(reason, name="reason")
         | RunnableLambda(draft, name="write")
         | RunnableLambda(check, name="verify")
     )

@@ -90,3 +90,17 @@ def test_no_override_accepts_a_text_that_contradicts_its_decision(
     with pytest.raises(ReviewError, match="no override reason can accept"):
         accept_decided(ledger, review.review_id, GENERATED, "Dr. Lee", report, override)
     assert [e.kind.value for e in ledger.events(review.review_id)] == ["drafted"]
+
+
+@pytest.mark.parametrize("override", [None, "The reviewer insists."])
+def test_the_ledger_itself_refuses_a_contradicting_accept(
+    tmp_path: Path, override: str | None
+) -> None:
+    """Not only the workspace's wrapper: `Ledger.accept` (the CLI, any caller) refuses a text
+    whose conclusion contradicts its decision, override or not, and writes nothing."""
+    ledger = _ledger(tmp_path)
+    review = ledger.start(make_draft(), "Dr. Lee", passages())
+    report = verify_draft(GENERATED, passages(), decision=MN)
+    with pytest.raises(ReviewError, match="the text and the decision disagree"):
+        ledger.accept(review.review_id, GENERATED, "Dr. Lee", report, override)
+    assert [e.kind.value for e in ledger.events(review.review_id)] == ["drafted"]

@@ -201,6 +201,14 @@ class Ledger:
         _check_report(text, report)
         summary = summarize(report)
         reason = (override_reason or "").strip() or None
+        if summary.decision_conflicts:
+            # no override makes a letter contradict itself: the text must agree with the decision
+            listed = "\n".join(f"- {line}" for line in summary.decision_conflicts)
+            raise ReviewError(
+                f"Cannot accept review {review_id}: the text and the decision disagree:\n"
+                f"{listed}\nChange the decision or the conclusion so they agree; no override "
+                "accepts a letter that contradicts itself."
+            )
         if summary.blockers and reason is None:
             listed = "\n".join(f"- {line}" for line in summary.blockers)
             raise ReviewError(

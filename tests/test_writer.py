@@ -335,3 +335,17 @@ def test_an_unrecognisable_request_asks_for_an_item() -> None:
     sentences = write(reasoning, HITS, kind="draft", item="please review").sentences
 
     assert "No requested item could be recognised" in sentences[0]
+
+
+def test_a_closest_recommendation_outside_the_population_is_cited_and_said_plainly() -> None:
+    """When no recommendation covers the case's population, the sentence saying so cites the
+    recommendation applied (an uncited claim would block Accept) and names the mismatch in
+    words, not the matcher's internal reason."""
+    request = req("Norco 10/325 #90", "opioids", drugs=["hydrocodone"], phase=Phase.ACUTE)
+    acute_only = OPIOID_REC.model_copy(update={"phases": [Phase.CHRONIC]})
+    reasoning = decide(request, [row(acute_only, fits=False)], [])
+    sentences = write(reasoning, HITS, kind="draft", item=request.text).sentences
+    (said,) = [s for s in sentences if "covers this case's population exactly" in s]
+    assert "it covers chronic conditions, the request is acute" in said
+    assert re.search(r"\[[0-9a-f]{12}\]", said), said
+    assert "names the item" not in said

@@ -25,6 +25,7 @@ from imr_assist.drafting.models import PrecedentSummary
 from imr_assist.ingest.injection import is_directive
 from imr_assist.models import Direction, DraftDecision, Hit, Passage, Stance, StrictModel, Tier
 from imr_assist.reasoning.decision import criterion_name
+from imr_assist.reasoning.matching import population_fits
 from imr_assist.reasoning.models import (
     CriterionCheck,
     CriterionStatus,
@@ -329,9 +330,10 @@ def write(
     body += moved
     body.append(recommendation_sentence(rec, hits))
     if not gov.governing.population_fits:
+        _, why = population_fits(reasoning.request, rec)
         body.append(
-            f"No recommendation of {rec.guideline} covers this population exactly: "
-            f"{gov.governing.reason}."
+            f"No recommendation of {rec.guideline} covers this case's population exactly: the "
+            f"closest one is applied, although {why}.{_cite(rec, hits)}"
         )
     body += _criteria_sentences(reasoning, rec, hits)
     body += _conflict_sentences(reasoning, hits)

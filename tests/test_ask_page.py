@@ -260,3 +260,23 @@ def test_corrupt_sessions_file_gives_a_message_and_a_fresh_session(home: Path) -
     session = app.session_state["session_id"]
     reloaded = _app(session).run()
     assert len(_turns(reloaded)) == 1  # the fresh file saves
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("and for acute pain?", "Lumbar spine home exercise kit: and for acute pain?"),
+        (
+            "What about 6 more sessions?",
+            "Lumbar spine home exercise kit: What about 6 more sessions?",
+        ),
+        ("Is a TENS unit covered?", "Is a TENS unit covered?"),  # names its own item
+    ],
+)
+def test_follow_up_after_a_draft_uses_its_requested_item(question: str, expected: str) -> None:
+    from helpers import make_draft, passages
+    from imr_assist.ui.turns import follow_up
+
+    previous = Turn(kind="draft", query="x", result=make_draft(), evidence=passages())
+    assert follow_up(question, previous) == expected
+    assert follow_up(question, None) == question

@@ -102,6 +102,17 @@ def test_conclusion_first_splits_the_opening_sentence_with_its_markers() -> None
 
 
 def test_chip_label_names_the_guideline_and_pages() -> None:
-    assert chip_label(2, _cit(A)) == "[2] VA/DoD LBP, pp. 38-39"
-    unpaged = _cit(A, page_start="", page_end="").model_copy(update={"guideline": None})
+    assert chip_label(2, _cit(A)) == "[2] VA/DoD LBP, Rec 9, pp. 38-39"
+    unpaged = _cit(A, page_start="", page_end="").model_copy(
+        update={"guideline": None, "recommendation": None}
+    )
     assert chip_label(1, unpaged) == "[1] Guide"
+    two = [
+        unpaged.model_copy(update={"section": "Home exercise kits: an option, not an entitlement"}),
+        unpaged.model_copy(update={"section": "Criteria for the use of a home exercise kit"}),
+    ]
+    labels = [chip_label(1, c) for c in two]
+    assert labels == [
+        "[1] Guide, Home exercise kits",
+        "[1] Guide, Criteria for the use of a home…",
+    ]

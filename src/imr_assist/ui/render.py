@@ -111,7 +111,15 @@ def conclusion_first(text: str, first_sentence: str) -> tuple[str, str]:
 
 
 def chip_label(n: int, c: ResolvedCitation) -> str:
-    """The text of a source's chip button: its number and where it is."""
-    where = c.guideline or c.source_title
+    """The text of a source's chip button: its number and where it is (guideline,
+    recommendation or a short section name, pages)."""
+    parts = [c.guideline or c.source_title]
+    if c.recommendation:
+        parts.append(f"Rec {c.recommendation}")
+    elif c.section:
+        section = c.section.split(":")[0].strip()
+        parts.append(section if len(section) <= 32 else section[:31].rstrip() + "…")
     pages = format_pages(c.page_start, c.page_end or c.page_start)
-    return f"[{n}] {where}" + (f", {pages}" if pages else "")
+    if pages:
+        parts.append(pages)
+    return f"[{n}] " + ", ".join(parts)

@@ -280,3 +280,20 @@ def test_follow_up_after_a_draft_uses_its_requested_item(question: str, expected
     previous = Turn(kind="draft", query="x", result=make_draft(), evidence=passages())
     assert follow_up(question, previous) == expected
     assert follow_up(question, None) == question
+
+
+def test_sessions_file_from_a_newer_version_is_left_alone_and_work_goes_on(home: Path) -> None:
+    import sqlite3
+
+    path = home / "sessions.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE later (x)")
+        conn.execute("PRAGMA user_version = 99")
+    before = path.read_bytes()
+    app = _app().run()
+    assert not app.exception
+    assert any("newer imr-assist" in w.value for w in app.warning)
+    assert any("not being saved" in c.value for c in app.sidebar.caption)
+    app.button(key="example-0").click().run()
+    assert not app.exception and len(_turns(app)) == 1
+    assert path.read_bytes() == before

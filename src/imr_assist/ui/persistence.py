@@ -154,6 +154,8 @@ def recent_work(ws: Workspace, current: str) -> None:
     """'Recent work' in the sidebar: earlier sessions, and a new conversation."""
     st.sidebar.header("Recent work")
     st.sidebar.button("New conversation", key="new-session", on_click=start_new, icon="➕")
+    if not store(ws).writable:
+        st.sidebar.caption("This work is not being saved: " + store(ws).notice)
     try:
         recent = [s for s in store(ws).recent(8) if s.id != current]
     except SessionError as exc:

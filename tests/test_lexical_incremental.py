@@ -322,3 +322,17 @@ def test_a_crash_before_the_publish_leaves_followers_on_the_log(
     assert demo.search("Alphatherm", k=3, mode="bm25").hits == []
     update = demo.last_update
     assert update is not None and update.kind == "incremental" and update.passages_fetched == added
+
+
+def test_following_starts_from_an_empty_index(
+    tmp_path: Path, settings: Settings, index: PassageIndex
+) -> None:
+    retriever = HybridRetriever(index)
+    assert retriever.sync() == 0  # nothing published yet: an empty side-store, saved
+    added = ingest_paths(
+        [_write_doc(tmp_path / "a", "alpha", "Alphatherm")], settings=settings, index=index
+    ).passages
+    assert retriever.sync() == added
+    update = retriever.last_update
+    assert update is not None and update.kind == "incremental" and update.from_generation == "empty"
+    assert update.passages_fetched == added

@@ -139,7 +139,7 @@ class HybridRetriever:
                 update = LexicalUpdate(kind="loaded", generation=generation, passages=len(current))
                 updated = current
             else:
-                followed = follow(self.index, current, generation) if current else None
+                followed = follow(self.index, current, generation) if current is not None else None
                 if followed is None:
                     reason = (
                         "no saved side-store"

@@ -58,6 +58,7 @@ class RecommendationSource(Protocol):
     ) -> list[tuple[Recommendation, float]]: ...
 
 
+@functools.lru_cache(maxsize=65536)
 def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9/]+", " ", text.lower()).split())
 
@@ -70,16 +71,21 @@ def _phrase_in(phrase: str, text: str) -> bool:
     )
 
 
-def _content_words(text: str) -> set[str]:
+@functools.lru_cache(maxsize=65536)
+def _content_words(text: str) -> frozenset[str]:
     stop = stopwords()
-    return {w.rstrip("s") for w in _norm(text).split() if len(w) > 1 and not w.isdigit()} - stop
+    return frozenset(
+        {w.rstrip("s") for w in _norm(text).split() if len(w) > 1 and not w.isdigit()} - stop
+    )
 
 
+@functools.lru_cache(maxsize=65536)
 def _singular(text: str) -> str:
     return " ".join(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in _norm(text).split())
 
 
-def _alternatives(target: str) -> list[str]:
+@functools.lru_cache(maxsize=65536)
+def _alternatives(target: str) -> tuple[str, ...]:
     """The names a target gives: itself, without its parenthesised abbreviations, each
     abbreviation, and each of the interventions it joins ('MUA and Medication-Assisted Spinal
     Manipulation (MASM)' names 'MUA', 'MASM', 'Medication-Assisted Spinal Manipulation')."""
@@ -93,7 +99,7 @@ def _alternatives(target: str) -> list[str]:
         joined = [x.strip() for x in clause.split("/")]
         if len(joined) > 1 and len(last := joined[-1].split()) > 1:
             parts += [f"{x} {' '.join(last[1:])}" for x in joined[:-1] if x]
-    return [p for p in dict.fromkeys(x.strip() for x in parts) if p]
+    return tuple(p for p in dict.fromkeys(x.strip() for x in parts) if p)
 
 
 def named_overlap(phrase: str, target: str) -> float | None:

@@ -17,6 +17,7 @@ from e2e_helpers import shot
 KIT = "Is a home exercise kit covered after lumbar fusion?"
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytest_plugins = ("e2e_fixtures",)
 
 
 def test_reviewer_asks_checks_edits_accepts_and_finds_it_in_the_ledger(

@@ -17,6 +17,7 @@ from e2e_helpers import shot
 from helpers import text_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytest_plugins = ("e2e_fixtures",)
 
 GOOD = "TENS – 2024.pdf"  # the dash is not kept in the saved name ('TENS _ 2024.pdf')
 BAD = "ODG scan (1).pdf"

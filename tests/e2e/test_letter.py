@@ -20,6 +20,7 @@ import pytest
 from e2e_helpers import shot
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytest_plugins = ("e2e_fixtures",)
 
 SUMMARY = (
     "39-year-old who injured her low back in 2006; two back surgeries, the most recent a lumbar "

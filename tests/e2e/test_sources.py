@@ -18,6 +18,7 @@ import pytest
 from e2e_helpers import ARTIFACTS, shot
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytest_plugins = ("e2e_fixtures",)
 
 KIT = "Is a home exercise kit covered after lumbar fusion?"
 SUPPORT_Q = "Is a lumbar support recommended for chronic low back pain?"

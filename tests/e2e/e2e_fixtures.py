@@ -1,5 +1,9 @@
-"""What the real-browser tests share: one `streamlit run app.py` per session on an empty home
-(the first page load builds the demo index), Debian's chromium, and a screenshot helper.
+"""Fixtures the real-browser tests share: one `streamlit run app.py` per session on an empty
+home (the first page load builds the demo index) and a Debian chromium page.
+
+Each test module registers them with `pytest_plugins = ("e2e_fixtures",)`: a conftest.py in
+this folder would be imported as the module `conftest` and shadow tests/conftest.py for every
+`from conftest import ...` of the other tests.
 
 Needs /usr/bin/chromium (`make test` installs it with apt). Missing chromium FAILS a test with
 the reason; it is never skipped silently. The app's log is checked for tracebacks at the end.

@@ -21,8 +21,8 @@ document added with `PassageIndex.add` and found by a hybrid search after
 `HybridRetriever.sync()` follows the change log.
 
 Run from the repository root: `.venv/bin/python -m bench.lexical_update --sizes 10000,100000
-[--eval-home DIR] [--e2e 100000] [--out DIR]`; results go to OUT/lexical_update.{json,md}
-(sizes not run are kept).
+[--candidates segments] [--eval-home DIR] [--e2e 100000] [--out DIR]`; results go to
+OUT/lexical_update.{json,md} (sizes and candidates not run are kept, each with its date).
 """
 
 from __future__ import annotations
@@ -468,7 +468,8 @@ def _markdown(result: dict[str, Any]) -> str:
             + " | ".join(str(agree.get(n, "")) for n in rows)
             + " |"
         )
-        lines += ["", f"measured {next(iter(rows.values())).get('when', '')}", ""]
+        when = "; ".join(f"{name} {r.get('when', '')}" for name, r in rows.items())
+        lines += ["", f"measured: {when}", ""]
     if result.get("e2e"):
         lines += ["## End to end through Chroma: add one 50-passage document, search it", ""]
         for size, e in sorted(result["e2e"].items(), key=lambda kv: int(kv[0])):
@@ -540,7 +541,7 @@ def main() -> int:
         if args.eval_home:
             result["quality"] = quality(args.eval_home, work)
         for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
-            rows: dict[str, Any] = {}
+            rows: dict[str, Any] = result["sizes"].get(str(size), {})  # other candidates kept
             for candidate in args.candidates.split(","):
                 print(f"{candidate} at {size:,} passages ...", flush=True)
                 _child_cmd(["--child", candidate, "--size", str(size), "--work", str(work)])

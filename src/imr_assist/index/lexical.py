@@ -97,6 +97,7 @@ class LexicalIndex:
             live = np.ones(len(seg), dtype=bool)
             live[dead] = False
             self.live.append(live)
+        self._tfc_cache: dict[tuple[int, int], np.ndarray] = {}
         self._n = int(sum(int(v.sum()) for v in self.live))
         self._total_length = float(
             sum(
@@ -187,7 +188,7 @@ class LexicalIndex:
             idf = math.log(1 + (self._n - df + 0.5) / (df + 0.5)) * count
             for i, a, b in spans:
                 rows[i].append(self.segments[i].rows[a:b])
-                weights[i].append(idf * self._tfc[i][a:b])
+                weights[i].append(idf * self._tfc(i, a, b))
         parts = []
         for i, seg in enumerate(self.segments):
             if rows[i]:
@@ -225,19 +226,28 @@ class LexicalIndex:
         )
         return ranked[:k]
 
+    def _tfc(self, segment: int, start: int, end: int) -> np.ndarray:
+        """The term-frequency part of BM25 of one term's postings in one segment, tf / (tf +
+        k1 * (1 - b + b * length / average length)), float32 as bm25s stores its scores. It
+        depends on the average length of this state's live rows, so it is computed per state,
+        for the terms queried (cached): a new state costs nothing until a query touches it."""
+        key = (segment, start)
+        cached = self._tfc_cache.get(key)
+        if cached is None:
+            seg = self.segments[segment]
+            tf = np.asarray(seg.tf[start:end], dtype=np.float64)
+            norm = self._norms[segment][np.asarray(seg.rows[start:end])]
+            cached = self._tfc_cache[key] = (tf / (tf + norm)).astype(np.float32)
+        return cached
+
     @cached_property
-    def _tfc(self) -> list[np.ndarray]:
-        """Per segment, the term-frequency part of BM25 of every posting, tf / (tf + k1 * (1 -
-        b + b * length / average length)): it depends on the average length of this state's
-        live rows, so it is computed once per state, at its first query (O(postings); float32 as
-        bm25s stores its scores)."""
+    def _norms(self) -> list[np.ndarray]:
+        """Per segment, k1 * (1 - b + b * length / average length) of each row."""
         avg = self._total_length / self._n if self._n else 1.0
-        out = []
-        for s in self.segments:
-            norm = K1 * ((1 - B) + B * np.asarray(s.lengths, dtype=np.float64) / avg)
-            tf = np.asarray(s.tf, dtype=np.float64)
-            out.append((tf / (tf + norm[np.asarray(s.rows)])).astype(np.float32))
-        return out
+        return [
+            K1 * ((1 - B) + B * np.asarray(s.lengths, dtype=np.float64) / avg)
+            for s in self.segments
+        ]
 
     @cached_property
     def _all_ids(self) -> list[str]:

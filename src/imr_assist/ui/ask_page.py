@@ -141,7 +141,7 @@ def _answer(
                 return
     turns().append(turn)
     st.session_state["reviewing"] = turn.uid
-    st.session_state["scroll_to"] = turn.uid
+    st.session_state["scroll_to"] = (turn.uid, 2)
     st.session_state.pop("viewer", None)
     st.session_state.pop("last_error", None)
 
@@ -185,8 +185,14 @@ def _render_turn(ws: Workspace, n: int, turn: Turn, reviewing: bool, reviewer: s
                     args=(turn.uid,),
                     icon=":material/edit_note:",
                 )
-    if st.session_state.get("scroll_to") == turn.uid:
-        st.session_state.pop("scroll_to")
+    target = st.session_state.get("scroll_to")
+    if target and target[0] == turn.uid:
+        # emitted on two runs: a run cut short by another event may never have shown it
+        runs_left = target[1] - 1
+        if runs_left:
+            st.session_state["scroll_to"] = (turn.uid, runs_left)
+        else:
+            st.session_state.pop("scroll_to")
         _scroll_to_start(turn.uid)
 
 
@@ -240,21 +246,30 @@ def _precedent(n: int, turn: Turn) -> None:
 def _scroll_to_start(uid: str) -> None:
     """Show a new answer from its start: the page sticks to its bottom as the answer's sources
     and editor render (which scrolls past the answer's first line), or stays where it was
-    (the answer below the fold). For three seconds, whenever the answer's top is above the
-    view or low in it, scroll so that it is at the top."""
+    (the answer below the fold). Until the reviewer scrolls, types or clicks (at most 20 s),
+    whenever the answer's top is above the view or low in it, scroll it to the top."""
     st.html(
         "<script>(() => {"
-        "const started = Date.now();"
+        "window.__imrKept = window.__imrKept || {};"
+        f"if (window.__imrKept['{uid}']) return;"
+        f"window.__imrKept['{uid}'] = true;"
+        "const started = Date.now(); let done = false; let hooked = false;"
+        "const stop = () => { done = true; };"
+        "['wheel', 'touchstart', 'keydown', 'mousedown'].forEach("
+        "  (e) => window.addEventListener(e, stop, {once: true, capture: true}));"
         "const keep = () => {"
+        "  if (done || Date.now() - started > 20000) return false;"
         f"  const el = document.querySelector('.st-key-turn-{uid}');"
         "  const box = document.querySelector('[data-testid=stAppScrollToBottomContainer]');"
         "  if (el && box) {"
         "    const above = el.getBoundingClientRect().top - box.getBoundingClientRect().top;"
         "    if (above < 0 || above > box.clientHeight * 0.6) box.scrollTop += above - 8;"
+        "    if (!hooked) { hooked = true; box.addEventListener('scroll', keep, {passive: true}); }"
         "  }"
-        "  if (Date.now() - started < 3000) setTimeout(keep, 150);"
+        "  return true;"
         "};"
-        "setTimeout(keep, 150);"
+        "const tick = () => { if (keep()) setTimeout(tick, 100); };"
+        "setTimeout(tick, 100);"
         "})();</script>",
         unsafe_allow_javascript=True,
     )

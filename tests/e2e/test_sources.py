@@ -186,8 +186,14 @@ def test_layout_at_1024_wide_and_a_new_answer_shown_from_its_start(
     _main(page).get_by_role("button", name=KIT).click()
     expect(page.get_by_label(re.compile("^Draft text"))).to_be_visible()
     answer = _ask(page, "TENS unit purchase for chronic low back pain", 1)
-    page.wait_for_timeout(1500)  # the scroll to the new answer's start
-    top = answer.bounding_box()
+    # the page scrolls to the new answer's start once its run has rendered: poll (a loaded CI
+    # machine renders late) rather than sleep a fixed time
+    top = None
+    for _ in range(60):
+        top = answer.bounding_box()
+        if top is not None and 0 <= top["y"] < 768:
+            break
+        page.wait_for_timeout(250)
     assert top is not None
     assert 0 <= top["y"] < 768, f"the new answer starts at y={top['y']}, outside the view"
     overflow = page.evaluate(

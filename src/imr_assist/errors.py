@@ -19,8 +19,12 @@
     ├── ReviewError            a review action is not allowed: Accept gate, closed review, no
     │                          reviewer name (review/ledger/)
     ├── LedgerError            the ledger cannot be opened, read or written: missing file or
-    │                          key, damaged event (named by id and hash only) (review/ledger/)
-    └── ExportError            a determination cannot be exported (review/export.py)
+    │   │                      key, damaged event (named by id and hash only) (review/ledger/)
+    │   └── LedgerGoneError    the ledger was deleted (file or tables) while in use; `Ledger`
+    │                          reports it as missing
+    ├── ExportError            a determination cannot be exported (review/export.py)
+    └── SessionError           the saved-sessions file cannot be used: corrupt, or written by a
+                               newer imr-assist (ui/sessions.py)
 
 Every message says what happened and what to do next.
 """
@@ -111,5 +115,13 @@ class LedgerError(ImrAssistError):
     """The ledger cannot be opened, read or written (a missing file or key, a damaged event)."""
 
 
+class LedgerGoneError(LedgerError):
+    """The ledger was deleted (file or tables) while in use; `Ledger` reports it as missing."""
+
+
 class ExportError(ImrAssistError):
     """The export file cannot be written."""
+
+
+class SessionError(ImrAssistError):
+    """The saved-sessions file cannot be used (corrupt, or written by a newer imr-assist)."""

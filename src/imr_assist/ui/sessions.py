@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError
 
-from imr_assist.errors import ImrAssistError
+from imr_assist.errors import SessionError
 from imr_assist.models import StrictModel
 from imr_assist.ui.turns import Turn
 
@@ -52,10 +52,6 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS sessions_by_time ON sessions (updated_at)",
 )
-
-
-class SessionError(ImrAssistError):
-    """The saved-sessions file cannot be used (corrupt, or written by a newer imr-assist)."""
 
 
 class SessionState(StrictModel):

@@ -15,6 +15,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
+from imr_assist.errors import LedgerGoneError as Gone
+
+__all__ = ["COLUMNS", "SCHEMA_VERSION", "Gone", "Row", "Storage", "Transaction"]
+
 Row = tuple[Any, ...]
 COLUMNS = "seq, review_id, kind, reviewer, at, payload, prev_hash, hash, mac"
 SCHEMA_VERSION = 2  # 2: events.mac, the HMAC of each event's hash under the ledger key
@@ -82,7 +86,3 @@ class Storage(Protocol):
     def stamp(self) -> tuple[Any, ...]:
         """Changes whenever any event is written or changed (cheap; to cache a verify)."""
         ...
-
-
-class Gone(Exception):
-    """The ledger was deleted (file or tables) while in use; `Ledger` reports it as missing."""

@@ -499,8 +499,10 @@ NOTES = [
     "fts5: one table of stemmed token strings; 'add' and 'remove' are one transaction each. Its "
     "bm25() fixes k1=1.2, b=0.75 and a different IDF, so its ranking differs from bm25s (see "
     "the overlap row and the quality table).",
-    "RSS of the loaded index: RSS growth of the child while reading the saved index cold "
-    "(segments are memory-mapped: pages are counted once a query touches them).",
+    "RSS of the loaded index: RSS growth of the child while reading the saved index cold, "
+    "after the built one was released (segments are memory-mapped: pages are counted once a "
+    "query touches them). A load that fits in the memory the build released shows ~0 (bm25s, "
+    "fts5 here): compare peak RSS instead.",
     "Each candidate and size runs in its own child process; all ran while other processes "
     "shared the 2-core machine: ratios within one run are what to read.",
 ]

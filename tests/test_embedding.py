@@ -1,5 +1,6 @@
-"""The ONNX query encoder: same vectors as sentence-transformers, cached once, rebuilt when
-corrupt, and a logged fallback to torch whenever it cannot be used."""
+"""The ONNX encoder: same vectors as sentence-transformers for queries and for batched passages,
+cached once, rebuilt when corrupt, an optional int8 copy built offline and kept apart by the
+index hash, and a logged fallback to torch whenever it cannot be used."""
 
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ from imr_assist.errors import ConfigError
 from imr_assist.index.embedding import (
     BUNDLED_MODEL,
     MIN_COSINE,
+    MIN_COSINE_INT8,
     OnnxQueryEncoder,
     SentenceEmbeddings,
     _torch_encode,
     model_path,
+    reporting_documents,
 )
+from imr_assist.settings import EmbeddingSettings, Settings
 
 LONG_HEAD = "Chiropractic manipulation of the lumbar spine for chronic low back pain. " * 30
 QUERIES = [
@@ -153,7 +157,8 @@ def test_falls_back_to_torch_when_the_cache_cannot_be_written(
     emb = SentenceEmbeddings(cache_dir=blocker)
     with caplog.at_level(logging.WARNING, logger="imr_assist.index.embedding"):
         assert emb.query_backend == "torch"
-    assert "falls back to torch" in caplog.text
+        assert emb.passage_backend == "torch"
+    assert "fall back to torch" in caplog.text
     q = "lumbar epidural steroid injection"
     assert float(_cos(np.array(emb.embed_query(q)), _torch_encode(_path(), [q])[0])) > 0.999999
     with pytest.raises(ConfigError, match="ONNX query encoder is unavailable"):
@@ -228,3 +233,96 @@ def test_cache_key_changes_with_the_weights(tmp_path: Path) -> None:
     assert OnnxQueryEncoder._cache_key(path) == first
     weights.write_bytes(b"v2 longer")
     assert OnnxQueryEncoder._cache_key(path) != first
+
+
+# --------------------------------------------------------------------------- passages (ingest)
+
+PASSAGES = [
+    "Recommendation 12: we suggest spinal manipulation for chronic low back pain.",
+    LONG_HEAD,  # > max_seq_length tokens: truncated like sentence-transformers
+    "",
+    "   ",
+    "?",
+    "Table 3. Opioid dosing — morphine milligram equivalents ≥ 90/day (névralgie, 腰痛)",
+    "A TENS unit is not recommended for acute pain. " * 4,
+    "word " * 700,
+]
+
+
+def _torch_passages(texts: list[str]) -> np.ndarray:
+    return np.array(SentenceEmbeddings(query_backend="torch").torch_batches(texts))
+
+
+@pytest.mark.slow
+def test_onnx_passage_vectors_equal_torch_in_order(cache: Path, encoder: OnnxQueryEncoder) -> None:
+    emb = SentenceEmbeddings(cache_dir=cache, batch_size=3)  # batches of mixed lengths
+    assert emb.passage_backend == "onnx"
+    texts = PASSAGES * 2  # the same text in two batches gets the same vector
+    reports: list[tuple[int, int]] = []
+    with reporting_documents(lambda done, total: reports.append((done, total))):
+        got = np.array(emb.embed_documents(texts))
+    want = _torch_passages(texts)
+    assert got.shape == (len(texts), 384)
+    assert float(np.min(_cos(got, want))) >= 0.999  # row i is text i: the length sort is undone
+    assert float(np.min(_cos(got[: len(PASSAGES)], got[len(PASSAGES) :]))) >= MIN_COSINE
+    assert reports and reports[-1] == (len(texts), len(texts))
+    assert [d for d, _ in reports] == sorted(d for d, _ in reports)
+
+
+def test_int8_changes_the_index_hash() -> None:
+    plain = Settings()
+    int8 = Settings(embedding=EmbeddingSettings(quantize="int8"))
+    assert int8.index_hash != plain.index_hash
+    assert int8.collection_name != plain.collection_name
+    assert Settings(embedding=EmbeddingSettings(quantize="none")).index_hash == plain.index_hash
+    assert "embedding_quantize" not in plain.index_fingerprint()  # fp32 indexes keep their hash
+
+
+@pytest.mark.slow
+def test_int8_is_built_offline_and_stays_close_to_torch(
+    tmp_path: Path, encoder: OnnxQueryEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "cache"
+    shutil.copytree(encoder.dir, copy / encoder.key)
+
+    def no_network(*_: object, **__: object) -> None:
+        raise AssertionError("the int8 model must be built without the network")
+
+    monkeypatch.setattr("socket.socket.connect", no_network)
+    emb = SentenceEmbeddings(cache_dir=copy, quantize="int8")
+    assert emb.passage_backend == "onnx"
+    int8 = emb.query_encoder
+    assert int8 is not None and int8.model_file == copy / encoder.key / "model-int8.onnx"
+    assert int8.model_file.stat().st_size < encoder.file.stat().st_size / 2
+    got = np.array(emb.embed_documents(PASSAGES))
+    cos = _cos(got, _torch_passages(PASSAGES))
+    assert float(np.min(cos)) >= MIN_COSINE_INT8
+    assert float(np.mean(cos)) < 0.9999  # really the quantised model, not the fp32 one
+    q = "spinal manipulation for chronic low back pain"
+    assert float(_cos(np.array(emb.embed_query(q)), got[0])) > 0.5  # queries use it too
+    assert {p.name for p in int8.dir.iterdir()} == {"meta.json", "model.onnx", "model-int8.onnx"}
+
+
+@pytest.mark.slow
+def test_passages_fall_back_to_torch_when_the_check_fails(
+    tmp_path: Path,
+    encoder: OnnxQueryEncoder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    copy = tmp_path / "cache"  # a fresh cache key: the check runs again
+    shutil.copytree(encoder.dir, copy / encoder.key)
+    real = OnnxQueryEncoder.encode_passages
+
+    def broken(self: OnnxQueryEncoder, texts: list[str], *a: object, **k: object) -> np.ndarray:
+        vectors = real(self, texts, *a, **k)  # type: ignore[arg-type]
+        return np.roll(vectors, 1, axis=1)  # a wrong output layout
+
+    monkeypatch.setattr(OnnxQueryEncoder, "encode_passages", broken)
+    emb = SentenceEmbeddings(cache_dir=copy)
+    with caplog.at_level(logging.WARNING, logger="imr_assist.index.embedding"):
+        assert emb.passage_backend == "torch"
+        got = np.array(emb.embed_documents(PASSAGES))
+    assert "passage embedding falls back to torch" in caplog.text
+    assert float(np.min(_cos(got, _torch_passages(PASSAGES)))) > 0.999999
+    assert emb.query_backend == "onnx"  # queries keep their own, checked path

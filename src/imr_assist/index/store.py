@@ -206,6 +206,7 @@ class PassageIndex:
             settings.embedding.batch_size,
             query_backend=settings.embedding.query_backend,
             cache_dir=settings.embedding.onnx_cache,
+            quantize=settings.embedding.quantize,
         )
         self.client = client if client is not None else make_client(settings)
         try:

@@ -72,6 +72,7 @@ bench: install
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.drafting
+	$(BIN)/python -m bench.app
 	$(BIN)/python -m bench.scale --sizes $(SCALE_SIZES)
 
 clean:

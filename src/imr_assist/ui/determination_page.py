@@ -6,7 +6,9 @@ all through the same chain as the Ask page (`turns.run_turn`), reviews each with
 exports one letter (Markdown, DOCX) holding every item's decision and rationale in the layout of
 the real letters (`review.export.letter_layout`). The ledger keeps one review per item, each
 linked to the determination's id and its item number (`link_to_determination`), so
-`ledger.reviews(text=<determination id>)` lists a letter's items.
+`ledger.reviews(text=<determination id>)` lists a letter's items. The work in progress is
+saved as it changes and restored on reload (`persistence.resolve_determination`, query param
+`det`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import streamlit as st
 from imr_assist.drafting.models import DeterminationDraft
 from imr_assist.errors import ImrAssistError
 from imr_assist.review.ledger.decision import link_to_determination
-from imr_assist.ui import review_panel
+from imr_assist.ui import persistence, review_panel
 from imr_assist.ui.labels import label
 from imr_assist.ui.ledger_page import letter_buttons
 from imr_assist.ui.render import chip_numbers, escape_md, with_chips
@@ -51,6 +53,12 @@ def render(ws: Workspace | None = None) -> None:
     ws = ws or get_workspace()
     if ws is None:
         return
+    session = persistence.resolve_determination(ws)
+    _page(ws)
+    persistence.save_determination(ws, session)
+
+
+def _page(ws: Workspace) -> None:
     reviewer = reviewer_name()
     filters = sidebar_filters("det")
     sidebar_index(ws)

@@ -3,6 +3,12 @@
 The session id is the `session` query parameter, so reloading the same URL restores the
 conversation, the drafts being edited, the reviewer's name and the filters; "Recent work" in
 the sidebar reopens earlier sessions. The store itself (SQLite in IMR_HOME) is `ui/sessions.py`.
+
+The determination letter page has its own session in the same store, named by its own query
+parameter `det` (`resolve_determination` / `save_determination`) and stored under the id
+`det-<id>`, so it never mixes with the Ask page's and is not listed in its "Recent work": the
+case summary, items, filters, each item's drafted turn (a saved turn) with its edits and
+decision, the item being reviewed and the determination id come back on reload.
 """
 
 from __future__ import annotations
@@ -13,9 +19,15 @@ from typing import Any
 
 import streamlit as st
 
-from imr_assist.ui.sessions import SessionError, SessionState, SessionStore, open_sessions
+from imr_assist.ui.sessions import (
+    DeterminationSlots,
+    SessionError,
+    SessionState,
+    SessionStore,
+    open_sessions,
+)
 from imr_assist.ui.turns import Turn, turns
-from imr_assist.ui.workspace import FILTER_WIDGETS, Workspace
+from imr_assist.ui.workspace import FILTER_FIELDS, FILTER_WIDGETS, Workspace
 
 PARAM = "session"
 _ID = re.compile(r"^[0-9a-f]{12}$")
@@ -157,7 +169,9 @@ def recent_work(ws: Workspace, current: str) -> None:
     if not store(ws).writable:
         st.sidebar.caption("This work is not being saved: " + store(ws).notice)
     try:
-        recent = [s for s in store(ws).recent(8) if s.id != current]
+        recent = [
+            s for s in store(ws).recent(16) if s.id != current and not s.id.startswith(DET_STORE)
+        ][:8]
     except SessionError as exc:
         st.sidebar.caption(str(exc))
         return
@@ -173,3 +187,137 @@ def recent_work(ws: Workspace, current: str) -> None:
             args=(s.id,),
             width="stretch",
         )
+
+
+# ---------------------------------------------------------------- the determination letter page
+
+DET_PARAM = "det"
+DET_STORE = "det-"
+"""Prefix of the determination page's session ids in the store."""
+_DET_KEY = "determination"  # the page's own st.session_state key (determination_page._STATE)
+
+
+def _det_form_keys(slots: list[int]) -> list[str]:
+    return [
+        "det-summary",
+        "det-current",
+        *(f"det-item-{slot}" for slot in slots),
+        *(f"det-{name}" for name in FILTER_FIELDS),
+    ]
+
+
+def resolve_determination(ws: Workspace) -> str:
+    """The determination page's session: the URL's `det` (restored once), else the one in
+    progress, else a new one; the URL is kept pointing at it. Call before any widget."""
+    sessions = store(ws)
+    if sessions.notice and not st.session_state.get("_sessions_notice"):
+        st.session_state["_sessions_notice"] = True
+        st.warning(sessions.notice)
+    url = str(st.query_params.get(DET_PARAM, ""))
+    current = st.session_state.get("det_session_id")
+    if _ID.match(url) and url != current:
+        _restore_determination(sessions, url)
+        current = url
+    elif current is None:
+        current = new_id()
+        st.session_state["det_session_id"] = current
+    if st.query_params.get(DET_PARAM) != current:
+        st.query_params[DET_PARAM] = current
+    return str(current)
+
+
+def _restore_determination(sessions: SessionStore, session_id: str) -> None:
+    st.session_state["det_session_id"] = session_id
+    st.session_state["_det_saved"] = {}
+    try:
+        saved = sessions.load(DET_STORE + session_id)
+    except SessionError as exc:
+        st.warning(str(exc))
+        saved = None
+    st.session_state.pop(_DET_KEY, None)
+    if saved is None or saved.state.determination is None:
+        return
+    if saved.problems:
+        st.warning("Some saved work could not be read back: " + "; ".join(saved.problems))
+    state = saved.state
+    det = state.determination
+    assert det is not None
+    by_uid = {t.uid: t for t in saved.turns}
+    slot_turns = {slot: by_uid[uid] for slot, uid in det.turns.items() if uid in by_uid}
+    st.session_state[_DET_KEY] = {
+        "id": det.id,
+        "slots": list(det.slots),
+        "next": det.next,
+        "turns": slot_turns,
+    }
+    if state.reviewer:
+        st.session_state["_reviewer"] = state.reviewer
+        st.session_state["reviewer"] = state.reviewer
+    for key, value in state.form.items():
+        if key not in _det_form_keys(det.slots):
+            continue
+        if key == "det-current":
+            if isinstance(value, str) and value.isdigit():
+                st.session_state[key] = int(value)
+            continue
+        st.session_state[key] = value
+    for uid, fields in state.drafts.items():
+        if uid in {t.uid for t in slot_turns.values()}:
+            for key, value in fields.items():
+                st.session_state[key] = value
+    saved_marks: dict[str, str] = {"state": _det_state().model_dump_json()}
+    saved_marks.update({t.uid: _turn_mark(t) for t in saved.turns})
+    st.session_state["_det_saved"] = saved_marks
+
+
+def _det_state() -> SessionState:
+    det: dict[str, Any] | None = st.session_state.get(_DET_KEY)
+    if det is None:
+        return SessionState(reviewer=str(st.session_state.get("_reviewer", "")))
+    slots: list[int] = list(det["slots"])
+    form: dict[str, list[str] | str] = {}
+    for key in _det_form_keys(slots):
+        if key in st.session_state:
+            value = st.session_state[key]
+            form[key] = list(value) if isinstance(value, list | tuple) else str(value or "")
+    slot_turns: dict[int, Turn] = det["turns"]
+    return SessionState(
+        reviewer=str(st.session_state.get("_reviewer", "")),
+        drafts={t.uid: f for t in slot_turns.values() if (f := _draft_fields(t.uid))},
+        form=form,
+        determination=DeterminationSlots(
+            id=str(det["id"]),
+            slots=slots,
+            next=int(det["next"]),
+            turns={slot: t.uid for slot, t in slot_turns.items()},
+        ),
+    )
+
+
+def save_determination(ws: Workspace, session_id: str) -> None:
+    """Write what changed on the determination page since the last save; errors shown."""
+    saved: dict[str, str] = st.session_state.setdefault("_det_saved", {})
+    det: dict[str, Any] | None = st.session_state.get(_DET_KEY)
+    if det is None:
+        return
+    sessions = store(ws)
+    key = DET_STORE + session_id
+    slot_turns: dict[int, Turn] = det["turns"]
+    try:
+        for seq, slot in enumerate(det["slots"]):
+            turn = slot_turns.get(slot)
+            if turn is None:
+                continue
+            mark = _turn_mark(turn)
+            if saved.get(turn.uid) != mark:
+                sessions.save_turn(key, seq, turn)
+                saved[turn.uid] = mark
+        state = _det_state()
+        dumped = state.model_dump_json()
+        if saved.get("state") != dumped:
+            summary = str(st.session_state.get("det-summary", "")).strip()
+            title = f"Determination {det['id']}: {summary[:60]}" if summary else ""
+            sessions.save_state(key, state, title=title)
+            saved["state"] = dumped
+    except SessionError as exc:
+        st.error(str(exc))

@@ -54,6 +54,15 @@ _SCHEMA = (
 )
 
 
+class DeterminationSlots(StrictModel):
+    """A determination in progress: its id, item slots and each slot's drafted turn."""
+
+    id: str = Field(description="Determination id (links the ledger's reviews)")
+    slots: list[int] = Field(description="Item slots, in letter order")
+    next: int = Field(description="Next free slot number")
+    turns: dict[int, str] = Field(default_factory=dict, description="Slot -> drafted turn uid")
+
+
 class SessionState(StrictModel):
     """What a session holds besides its turns."""
 
@@ -66,6 +75,13 @@ class SessionState(StrictModel):
         description="Per turn uid: the text fields of its review being edited, by widget key",
     )
     reviewing: str | None = Field(default=None, description="uid of the answer under review")
+    form: dict[str, list[str] | str] = Field(
+        default_factory=dict,
+        description="Other form fields of the page (e.g. case summary, items), by widget key",
+    )
+    determination: DeterminationSlots | None = Field(
+        default=None, description="The determination letter page's items and their turns"
+    )
 
 
 class SessionSummary(StrictModel):

@@ -48,6 +48,11 @@ from imr_assist.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+# The process edge: never reach the hub. Set before anything imports huggingface_hub (the ONNX
+# path loads only the tokenizer, whose import reads these once, at import time).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 HASHING_MODEL = "hashing"
 """A model-free bag-of-words embedder: for tests and scale benchmarks, not for real reviews."""

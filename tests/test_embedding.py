@@ -255,7 +255,7 @@ def _torch_passages(texts: list[str]) -> np.ndarray:
 
 @pytest.mark.slow
 def test_onnx_passage_vectors_equal_torch_in_order(cache: Path, encoder: OnnxQueryEncoder) -> None:
-    emb = SentenceEmbeddings(cache_dir=cache, batch_size=3)  # batches of mixed lengths
+    emb = SentenceEmbeddings(cache_dir=cache, batch_size=3, query_backend="onnx")  # mixed lengths
     assert emb.passage_backend == "onnx"
     texts = PASSAGES * 2  # the same text in two batches gets the same vector
     reports: list[tuple[int, int]] = []
@@ -319,10 +319,19 @@ def test_passages_fall_back_to_torch_when_the_check_fails(
         return np.roll(vectors, 1, axis=1)  # a wrong output layout
 
     monkeypatch.setattr(OnnxQueryEncoder, "encode_passages", broken)
-    emb = SentenceEmbeddings(cache_dir=copy)
+    emb = SentenceEmbeddings(cache_dir=copy, query_backend="onnx")
     with caplog.at_level(logging.WARNING, logger="imr_assist.index.embedding"):
         assert emb.passage_backend == "torch"
         got = np.array(emb.embed_documents(PASSAGES))
     assert "passage embedding falls back to torch" in caplog.text
     assert float(np.min(_cos(got, _torch_passages(PASSAGES)))) > 0.999999
     assert emb.query_backend == "onnx"  # queries keep their own, checked path
+
+
+@pytest.mark.slow
+def test_full_precision_passages_stay_on_torch_unless_asked(cache: Path) -> None:
+    """'auto' at full precision embeds passages with torch (measured faster through ingest);
+    int8 or an explicit 'onnx' uses the ONNX passage path; queries use ONNX either way."""
+    auto = SentenceEmbeddings(cache_dir=cache)
+    assert auto.passage_backend == "torch" and auto.query_backend == "onnx"
+    assert SentenceEmbeddings(cache_dir=cache, query_backend="onnx").passage_backend == "onnx"

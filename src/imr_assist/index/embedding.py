@@ -506,7 +506,14 @@ class SentenceEmbeddings(Embeddings):
     @property
     def passage_encoder(self) -> OnnxQueryEncoder | None:
         """The ONNX encoder for passages once its batched path agrees with torch, else None
-        (the reason is logged) and passages go through torch."""
+        (the reason is logged) and passages go through torch.
+
+        Only with int8 or an explicit query_backend='onnx': at full precision the batched ONNX
+        passage path ingested the VA/DoD PDF at 0.50x and 0.62x the raw torch encoder in two
+        runs on a loaded machine (torch through ingest: 0.81x), int8 at 0.95x and 1.15x
+        (bench/results/ingest.md), so 'auto' keeps full-precision passages on torch."""
+        if self.quantize != "int8" and self.query_backend_requested != "onnx":
+            return None
         encoder = self.query_encoder
         return encoder if encoder is not None and encoder.check_passages() else None
 

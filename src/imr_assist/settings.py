@@ -42,9 +42,10 @@ class EmbeddingSettings(_Group):
     query_backend: Literal["auto", "onnx", "torch"] = Field(
         default="auto",
         description="How queries and passages are embedded: 'onnx' = the model exported once, "
-        "locally, to ONNX and run by onnxruntime (faster, the same vectors), 'torch' = "
-        "sentence-transformers, 'auto' = ONNX when it can be built and checked, else torch "
-        "(logged). Not part of the index hash: both give the same vectors.",
+        "locally, to ONNX and run by onnxruntime (the same vectors) for both, 'torch' = "
+        "sentence-transformers for both, 'auto' = queries through ONNX when it can be built "
+        "and checked (else torch, logged), full-precision passages through torch (measured "
+        "faster at ingest). Not part of the index hash: both give the same vectors.",
     )
     onnx_cache: Path | None = Field(
         default=None,

@@ -96,8 +96,14 @@ def _wait_for_open(proc: subprocess.Popen[bytes], home: Path, started: float) ->
 
 
 def _chroma_mtime(home: Path) -> float:
-    files = [f for f in (home / "chroma").rglob("*") if f.is_file()]
-    return max((f.stat().st_mtime for f in files), default=0.0)
+    latest = 0.0
+    for f in (home / "chroma").rglob("*"):
+        try:
+            if f.is_file():
+                latest = max(latest, f.stat().st_mtime)
+        except FileNotFoundError:  # a journal SQLite deleted between the listing and the stat
+            continue
+    return latest
 
 
 def _wait_for_write(proc: subprocess.Popen[bytes], home: Path, started: float) -> float:

@@ -169,6 +169,12 @@ def test_an_uncited_claim_blocks_accept_until_overridden_with_a_reason(
     expect(blocker).to_contain_text("40%")
     expect(accept).to_be_disabled()
     shot(page, "letter-04-uncited-claim-blocks")
+    # the decision shown as the text concludes (the radio has been seen showing the first
+    # option while the session held the drafted decision: an open bug, see the session note;
+    # this test is about the uncited-claim gate)
+    agrees = "Medically necessary" if _conclusion(text) == POSITIVE else "Not medically necessary"
+    decision = page.locator('[data-testid="stRadio"]').filter(has_text="Decision")
+    decision.get_by_text(agrees, exact=True).click()
     override = page.get_by_label(re.compile("^Override reason"))
     override.fill("The 40% figure is from the treating physician's report.")
     override.press("Enter")

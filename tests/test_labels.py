@@ -22,8 +22,11 @@ from imr_assist.ui.labels import label
     [*Tier, *Kind, *Decision, *DraftDecision, *Stance, *Direction, *Strength, *Verdict],
 )
 def test_every_value_has_words(value: object) -> None:
+    from imr_assist.ui.labels import _LABELS
+
+    assert value in _LABELS, f"{value!r} has no label: it would show as its token's words"
     words = label(value)  # type: ignore[arg-type]
-    assert words and "_" not in words
+    assert words == _LABELS[value] and "_" not in words  # type: ignore[index]
 
 
 def test_raw_tokens_and_unknowns() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -50,20 +51,31 @@ def new_id() -> str:
 def resolve(ws: Workspace, prefix: str = "ask") -> str:
     """The session of this page view: the URL's (restored once), else the one in progress,
     else a new one; the URL is kept pointing at it. Call before any widget is drawn."""
+    return _resolve(ws, PARAM, "session_id", lambda sessions, sid: _restore(sessions, sid, prefix))
+
+
+def _resolve(
+    ws: Workspace,
+    param: str,
+    state_key: str,
+    restore: Callable[[SessionStore, str], None],
+) -> str:
+    """What `resolve` and `resolve_determination` share: the id in the URL parameter `param`
+    restored once through `restore`, else the one in `state_key`, else a new one."""
     sessions = store(ws)
     if sessions.notice and not st.session_state.get("_sessions_notice"):
         st.session_state["_sessions_notice"] = True
         st.warning(sessions.notice)
-    url = str(st.query_params.get(PARAM, ""))
-    current = st.session_state.get("session_id")
+    url = str(st.query_params.get(param, ""))
+    current = st.session_state.get(state_key)
     if _ID.match(url) and url != current:
-        _restore(sessions, url, prefix)
+        restore(sessions, url)
         current = url
     elif current is None:
         current = new_id()
-        st.session_state["session_id"] = current
-    if st.query_params.get(PARAM) != current:
-        st.query_params[PARAM] = current
+        st.session_state[state_key] = current
+    if st.query_params.get(param) != current:
+        st.query_params[param] = current
     return str(current)
 
 
@@ -209,21 +221,7 @@ def _det_form_keys(slots: list[int]) -> list[str]:
 def resolve_determination(ws: Workspace) -> str:
     """The determination page's session: the URL's `det` (restored once), else the one in
     progress, else a new one; the URL is kept pointing at it. Call before any widget."""
-    sessions = store(ws)
-    if sessions.notice and not st.session_state.get("_sessions_notice"):
-        st.session_state["_sessions_notice"] = True
-        st.warning(sessions.notice)
-    url = str(st.query_params.get(DET_PARAM, ""))
-    current = st.session_state.get("det_session_id")
-    if _ID.match(url) and url != current:
-        _restore_determination(sessions, url)
-        current = url
-    elif current is None:
-        current = new_id()
-        st.session_state["det_session_id"] = current
-    if st.query_params.get(DET_PARAM) != current:
-        st.query_params[DET_PARAM] = current
-    return str(current)
+    return _resolve(ws, DET_PARAM, "det_session_id", _restore_determination)
 
 
 def _restore_determination(sessions: SessionStore, session_id: str) -> None:

@@ -7,6 +7,7 @@ exports are built from the accepted decision, text and the citations still in it
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -176,25 +177,10 @@ def letter_buttons(
         for review in reviews:
             ws.ledger.exported(review.review_id, fmt, reviewer)
 
-    c1, c2 = st.columns(2)
-    c1.download_button(
-        "Export letter (Markdown)",
-        markdown,
-        file_name=f"{name}.md",
-        mime="text/markdown",
-        on_click=record,
-        args=("md",),
-        key=f"letter-md-{key}",
-    )
-    c2.download_button(
-        "Export letter (DOCX)",
-        docx_bytes,
-        file_name=f"{name}.docx",
-        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        on_click=record,
-        args=("docx",),
-        key=f"letter-docx-{key}",
-    )
+    _downloads(
+        ("Export letter (Markdown)", "Export letter (DOCX)"), markdown, docx_bytes, name, record,
+        (f"letter-md-{key}", f"letter-docx-{key}"),
+    )  # fmt: skip
     with st.expander("Preview of the letter"):
         st.markdown(escape_md(markdown))
 
@@ -212,25 +198,37 @@ def export_buttons(ws: Workspace, review: Review, reviewer: str, key: str = "led
         ws.ledger.exported(review.review_id, fmt, reviewer)
 
     head, redact = ws.ledger.head(), ws.settings.ledger.redact_exports
-    c1, c2 = st.columns(2)
-    c1.download_button(
-        "Export Markdown",
+    _downloads(
+        ("Export Markdown", "Export DOCX"),
         to_markdown(review, head=head, redact=redact),
-        file_name=f"determination-{review.review_id}.md",
-        mime="text/markdown",
-        on_click=record,
-        args=("md",),
-        key=f"export-md-{key}-{review.review_id}",
-    )
-    c2.download_button(
-        "Export DOCX",
         _docx_bytes(review, head, redact),
-        file_name=f"determination-{review.review_id}.docx",
-        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        on_click=record,
-        args=("docx",),
-        key=f"export-docx-{key}-{review.review_id}",
+        f"determination-{review.review_id}",
+        record,
+        (f"export-md-{key}-{review.review_id}", f"export-docx-{key}-{review.review_id}"),
     )
+
+
+_DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _downloads(
+    labels: tuple[str, str],
+    markdown: str,
+    docx: bytes,
+    name: str,
+    record: Callable[[str], None],
+    keys: tuple[str, str],
+) -> None:
+    """A Markdown and a DOCX download side by side; each download recorded by `record(fmt)`."""
+    c1, c2 = st.columns(2)
+    for column, caption, data, fmt, mime, key in (
+        (c1, labels[0], markdown, "md", "text/markdown", keys[0]),
+        (c2, labels[1], docx, "docx", _DOCX_MIME, keys[1]),
+    ):
+        column.download_button(
+            caption, data, file_name=f"{name}.{fmt}", mime=mime, on_click=record, args=(fmt,),
+            key=key,
+        )  # fmt: skip
 
 
 def _docx_bytes(review: Review, head: tuple[int, str], redact: bool) -> bytes:

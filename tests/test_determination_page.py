@@ -6,7 +6,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from imr_assist.models import DraftDecision
 from imr_assist.ui import persistence
+from imr_assist.ui.labels import label
 
 TIMEOUT = 60
 SUMMARY = "39-year-old, lumbar fusion revision 07/2013, unable to attend physical therapy."
@@ -56,3 +58,42 @@ def test_a_determination_in_progress_is_restored_on_reload(app_home: Path) -> No
     again.radio(key="det-current").set_value(0).run()
     assert not again.exception, again.exception
     assert any(ITEMS[0] in s.value for s in again.subheader)
+
+
+def _decision_radio(at: AppTest) -> object:
+    [radio] = [r for r in at.radio if r.key and r.key.startswith("decision-")]
+    return radio
+
+
+def _shown(radio: object) -> str:
+    """What a browser drawing this radio afresh shows: its default option, not session state."""
+    return str(radio.options[radio.proto.default])  # type: ignore[attr-defined]
+
+
+def test_the_decision_radio_always_draws_the_decision_held(app_home: Path) -> None:
+    at = _page()
+    at.run()
+    at.sidebar.text_input(key="reviewer").input("Dr. Rivera")
+    at.text_area(key="det-summary").input(SUMMARY)
+    at.text_input(key="det-item-0").input(ITEMS[1])
+    at.button(key="det-draft").click().run()
+    assert not at.exception, at.exception
+    drafted = at.session_state["determination"]["turns"][0].result.decision
+    radio = _decision_radio(at)
+    assert radio.value == drafted.value  # type: ignore[attr-defined]
+    assert _shown(radio) == label(drafted)
+    for other in [d for d in DraftDecision if d is not drafted]:
+        _decision_radio(at).set_value(other.value).run()  # type: ignore[attr-defined]
+        assert not at.exception, at.exception
+        at.text_area(key="det-summary").input(SUMMARY + " ").run()  # an unrelated rerun
+        radio = _decision_radio(at)
+        assert radio.value == other.value  # type: ignore[attr-defined]
+        assert _shown(radio) == label(other)
+        assert any(label(drafted) in c.value for c in at.caption)  # "Drafted as: ..."
+    session = at.query_params[persistence.DET_PARAM]
+    again = _page()  # a reload keeps the decision chosen last, and draws it
+    again.query_params[persistence.DET_PARAM] = session[0] if isinstance(session, list) else session
+    again.run()
+    assert not again.exception, again.exception
+    assert not again.warning, [w.value for w in again.warning]
+    assert _shown(_decision_radio(again)) == label(other)

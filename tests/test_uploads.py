@@ -268,3 +268,12 @@ def test_corpus_page_shows_words_not_tokens(app_home: Path) -> None:
     assert kinds.options == ["Detect", "Guideline", "Determination", "Study"]
     for frame in at.dataframe[1:]:  # each guideline's recommendations
         assert not {d for d in frame.value["Direction"] if "_" in str(d)}
+
+
+def test_the_uploader_shows_the_limit_ingest_enforces() -> None:
+    """Streamlit's uploader states its own limit (200 MB unless configured): ours must match
+    the default per-file limit ingest enforces, or the reviewer is promised 200 MB and refused."""
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit/config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == IngestSettings().max_file_mb

@@ -36,8 +36,15 @@ def _verified_key(turn: Turn) -> str:
     return f"verified-{turn.uid}"
 
 
-def _decision_key(turn: Turn) -> str:
-    return f"decision-{turn.uid}"
+def _chosen_key(turn: Turn) -> str:
+    """The decision the reviewer chose: plain state (not a widget's), saved with the drafts."""
+    return f"chosen-{turn.uid}"
+
+
+def _decision_widget_key(turn: Turn, decision: DraftDecision) -> str:
+    # named after the value it shows: a change of decision draws a new radio whose default IS
+    # the decision chosen, so a radio the browser draws afresh can never show another value
+    return f"decision-{turn.uid}-{decision.value}"
 
 
 def current_checks(turn: Turn) -> list[SentenceCheck]:
@@ -52,7 +59,7 @@ def current_decision(turn: Turn) -> DraftDecision | None:
     result = turn.result
     if not isinstance(result, DeterminationDraft):
         return None
-    chosen = st.session_state.get(_decision_key(turn))
+    chosen = st.session_state.get(_chosen_key(turn))
     return DraftDecision(chosen) if chosen else result.decision
 
 
@@ -163,21 +170,34 @@ def _editor(turn: Turn, closed: bool) -> str:
 
 
 def _decision_field(turn: Turn, closed: bool) -> None:
+    """The decision radio, drawn from the decision chosen on every run.
+
+    The radio's default is the chosen decision and its key names that decision. A radio
+    preset through session state and left at default index 0 showed "Medically necessary" when
+    the browser redrew it while the session held another decision (seen under load)."""
     result = turn.result
     assert isinstance(result, DeterminationDraft)
-    key = _decision_key(turn)
-    if key not in st.session_state:
-        st.session_state[key] = result.decision.value
+    now = current_decision(turn)
+    assert now is not None
+    options = [d.value for d in DECISIONS]
+    key = _decision_widget_key(turn, now)
     st.radio(
         "Decision",
-        [d.value for d in DECISIONS],
+        options,
+        index=options.index(now.value),
         format_func=label,
         key=key,
+        on_change=_choose,
+        args=(turn, key),
         disabled=closed,
         help="Checked against the text's conclusion: Accept waits until they agree.",
     )
-    if current_decision(turn) is not result.decision:
+    if now is not result.decision:
         st.caption(f"Drafted as: {label(result.decision)}")
+
+
+def _choose(turn: Turn, key: str) -> None:
+    st.session_state[_chosen_key(turn)] = st.session_state[key]
 
 
 def _record_edit(

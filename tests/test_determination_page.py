@@ -97,3 +97,25 @@ def test_the_decision_radio_always_draws_the_decision_held(app_home: Path) -> No
     assert not again.exception, again.exception
     assert not again.warning, [w.value for w in again.warning]
     assert _shown(_decision_radio(again)) == label(other)
+
+
+def test_recent_work_reopens_an_earlier_determination(app_home: Path) -> None:
+    at = _page()
+    at.run()
+    at.text_area(key="det-summary").input(SUMMARY)
+    at.text_input(key="det-item-0").input(ITEMS[0])
+    at.button(key="det-draft").click().run()
+    assert not at.exception, at.exception
+    first = at.session_state["determination"]["id"]
+    assert not [b for b in at.sidebar.button if b.key and b.key.startswith("recent-")]
+    at.sidebar.button(key="new-det").click().run()  # a new determination: an empty form
+    assert not at.exception, at.exception
+    assert at.text_area(key="det-summary").value == ""
+    assert at.session_state["determination"]["id"] != first
+    [earlier] = [b for b in at.sidebar.button if b.key and b.key.startswith("recent-")]
+    assert ITEMS[0] in earlier.label  # named by its first item
+    earlier.click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["determination"]["id"] == first
+    assert at.text_area(key="det-summary").value == SUMMARY
+    assert at.text_input(key="det-item-0").value == ITEMS[0]

@@ -71,6 +71,9 @@ def test_recent_lists_sessions_with_turns_newest_first(tmp_path: Path) -> None:
     recent = store.recent()
     assert [s.id for s in recent] == ["new", "old"]
     assert recent[0].turns == 2 and recent[0].title == "q ask"
+    store.save_turn("det-1", 0, _turn())  # the letter page's sessions: listed apart
+    assert [s.id for s in store.recent(prefix="det-")] == ["det-1"]
+    assert [s.id for s in store.recent(exclude="det-")] == ["new", "old"]
 
 
 def test_unreadable_turn_is_skipped_and_named(tmp_path: Path) -> None:

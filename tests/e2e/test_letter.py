@@ -179,9 +179,7 @@ def test_an_uncited_claim_blocks_accept_until_overridden_with_a_reason(
     expect(page.get_by_text(re.compile("This draft was accepted"))).to_be_visible()
 
 
-def test_reject_by_its_keyboard_shortcut(
-    server: str, browser_page: Any
-) -> None:
+def test_reject_by_its_keyboard_shortcut(server: str, browser_page: Any) -> None:
     from playwright.sync_api import expect
 
     page = browser_page

@@ -55,6 +55,7 @@ def render(ws: Workspace | None = None) -> None:
         return
     session = persistence.resolve_determination(ws)
     _page(ws)
+    persistence.recent_work(ws, session, determinations=True)
     persistence.save_determination(ws, session)
 
 

@@ -170,33 +170,38 @@ def start_new() -> None:
     st.query_params[PARAM] = st.session_state["session_id"]
 
 
-def _open(session_id: str) -> None:
-    st.query_params[PARAM] = session_id
+def _open(param: str, session_id: str) -> None:
+    st.query_params[param] = session_id
 
 
-def recent_work(ws: Workspace, current: str) -> None:
-    """'Recent work' in the sidebar: earlier sessions, and a new conversation."""
+def recent_work(ws: Workspace, current: str, *, determinations: bool = False) -> None:
+    """'Recent work' in the sidebar: earlier conversations (Ask page) or earlier
+    determinations (letter page), and a button to start a new one."""
     st.sidebar.header("Recent work")
-    st.sidebar.button("New conversation", key="new-session", on_click=start_new, icon="➕")
+    if determinations:
+        new, param, prefix = ("New determination", start_new_determination), DET_PARAM, DET_STORE
+    else:
+        new, param, prefix = ("New conversation", start_new), PARAM, ""
+    st.sidebar.button(new[0], key=f"new-{param}", on_click=new[1], icon="➕")
     if not store(ws).writable:
         st.sidebar.caption("This work is not being saved: " + store(ws).notice)
     try:
-        recent = [
-            s for s in store(ws).recent(16) if s.id != current and not s.id.startswith(DET_STORE)
-        ][:8]
+        listed = store(ws).recent(9, prefix=prefix, exclude="" if determinations else DET_STORE)
+        recent = [s for s in listed if s.id != prefix + current][:8]
     except SessionError as exc:
         st.sidebar.caption(str(exc))
         return
     if not recent:
-        st.sidebar.caption("Earlier conversations appear here.")
+        what = "determinations" if determinations else "conversations"
+        st.sidebar.caption(f"Earlier {what} appear here.")
     for s in recent:
         when = s.updated_at[:16].replace("T", " ")
         st.sidebar.button(
-            f"{s.title[:60]}",
+            f"{s.title[:60] or 'Untitled'}",
             key=f"recent-{s.id}",
-            help=f"{s.turns} turn(s), last saved {when} UTC",
+            help=f"{s.turns} item(s), last saved {when} UTC",
             on_click=_open,
-            args=(s.id,),
+            args=(param, s.id.removeprefix(prefix)),
             width="stretch",
         )
 
@@ -222,6 +227,17 @@ def resolve_determination(ws: Workspace) -> str:
     """The determination page's session: the URL's `det` (restored once), else the one in
     progress, else a new one; the URL is kept pointing at it. Call before any widget."""
     return _resolve(ws, DET_PARAM, "det_session_id", _restore_determination)
+
+
+def start_new_determination() -> None:
+    """A new determination (callback): same reviewer, an empty form."""
+    keep = {f"det-{name}" for name in FILTER_FIELDS}
+    for key in [k for k in st.session_state if str(k).startswith("det-") and k not in keep]:
+        del st.session_state[key]
+    st.session_state.pop(_DET_KEY, None)
+    st.session_state["det_session_id"] = new_id()
+    st.session_state["_det_saved"] = {}
+    st.query_params[DET_PARAM] = st.session_state["det_session_id"]
 
 
 def _restore_determination(sessions: SessionStore, session_id: str) -> None:

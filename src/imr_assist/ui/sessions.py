@@ -273,16 +273,20 @@ class SessionStore:
             id=session_id, title=row[0], state=state, turns=turns, problems=problems
         )
 
-    def recent(self, limit: int = 10) -> list[SessionSummary]:
-        """Sessions with at least one turn, most recently saved first."""
+    def recent(
+        self, limit: int = 10, *, prefix: str = "", exclude: str = ""
+    ) -> list[SessionSummary]:
+        """Sessions with at least one turn whose id starts with `prefix` and not with a
+        non-empty `exclude`, most recently saved first."""
         if not self.writable and self.notice:
             return []
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT s.id, s.title, s.updated_at, count(t.uid) FROM sessions s "
-                "JOIN turns t ON t.session_id = s.id GROUP BY s.id "
-                "ORDER BY s.updated_at DESC, s.rowid DESC LIMIT ?",
-                (limit,),
+                "JOIN turns t ON t.session_id = s.id "
+                "WHERE substr(s.id, 1, ?) = ? AND (? = '' OR substr(s.id, 1, ?) != ?) "
+                "GROUP BY s.id ORDER BY s.updated_at DESC, s.rowid DESC LIMIT ?",
+                (len(prefix), prefix, exclude, len(exclude), exclude, limit),
             ).fetchall()
         return [SessionSummary(id=r[0], title=r[1], updated_at=r[2], turns=r[3]) for r in rows]
 

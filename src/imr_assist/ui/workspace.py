@@ -117,7 +117,8 @@ def ensure_demo(settings: Settings, index: PassageIndex) -> None:
     if index.records():
         return
     first = "First run: indexing the illustrative demo corpus"
-    bar = st.progress(0.0, text=f"{first}…")
+    bar = st.progress(0.0, text=f"{first}. Loading the embedding model…")
+    index.embedder.embed_documents(["warm up"])  # loads the passage encoder: seconds, said
 
     def progress(event: JobProgress) -> None:  # the whole job: never full before the end
         bar.progress(event.fraction, text=f"{first}. {event.describe()}")

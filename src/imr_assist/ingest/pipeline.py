@@ -1,15 +1,22 @@
 """Ingest files and folders into the index; failures reported per file.
 
-Files are read and chunked one at a time. The documents of several small files are stored
-together (`PassageIndex.add_many`: one embedding call and one Chroma write per group instead of
-several per file), in the index's order: the group's passages first, then its records and a new
-generation, then stale versions. The documents of one file are always published together. When
-a group's write fails, its files are stored again one by one, so that one file's failure never
-fails another.
+Files are read (parsed) in order by a read-ahead thread (ingest/readahead.py) while this thread
+embeds and stores the files read before them: when the next file is not read yet and the files
+waiting hold at least one model batch of passages, they are stored meanwhile. Everything that
+consults or changes the index (unchanged? a copy? which doc id? storing) still happens here,
+file by file and in order; the read-ahead thread only parses, and skips files that look
+unchanged. (One PDF is parsed whole before any of it is chunked: its cleanup looks at every
+page, so the overlap is between files.)
+
+The documents of several small files are stored together (`PassageIndex.add_many`: one
+embedding call and one Chroma write per group instead of several per file), in the index's
+order: the group's passages first, then its records and a new generation, then stale versions.
+The documents of one file are always published together. When a group's write fails, its files
+are stored again one by one, so that one file's failure never fails another.
 
 Progress: `progress` (name, passages done, passages total) per stored group, as before; and
 `job_progress` hears `JobProgress` events over the whole job (the step, the file, PDF pages
-parsed, passages embedded, the job's fraction: ingest/progress.py).
+parsed, passages embedded, the job's fraction: ingest/progress.py), all on the calling thread.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -34,9 +41,11 @@ from imr_assist.index.recommendations import RecommendationStore
 from imr_assist.index.store import PassageIndex, PendingDocument, usable_doc_id
 from imr_assist.ingest.chunking import chunk_document, screen_passages
 from imr_assist.ingest.progress import JobListener, JobTracker
+from imr_assist.ingest.readahead import PageProgress, ReadAhead
 from imr_assist.ingest.reader import (
     SUPPORTED_SUFFIXES,
     ReadOptions,
+    ReadResult,
     file_hash,
     read_bytes,
     read_source,
@@ -50,6 +59,9 @@ log = logging.getLogger(__name__)
 
 FileProgress = Callable[[str, int, int], None]
 """(file name, passages done, passages total) after each stored batch."""
+
+Reader = Callable[[Path, ReadOptions], ReadResult]
+"""Reads one file into documents (`read_source`)."""
 
 GROUP_PASSAGES = 256
 """Files are stored together until the group holds this many passages (one upsert batch)."""
@@ -104,11 +116,13 @@ def ingest_paths(
     progress: FileProgress | None = None,
     job_progress: JobListener | None = None,
     names: Callable[[Path], str] | None = None,
+    reader: Reader | None = None,
 ) -> IngestReport:
     """Ingest every file; one bad file never stops the others or changes what is stored.
 
     `job_progress` hears the whole job's progress; `names` gives the name it reports for a
-    file (default: the file's name)."""
+    file (default: the file's name); `reader` reads one file into documents (default
+    `read_source`; the seam for fakes)."""
     started = time.perf_counter()
     options = ReadOptions(
         kind=kind,
@@ -121,53 +135,59 @@ def ingest_paths(
     group: list[_ReadFile] = []
     files = list(iter_files(Path(p) for p in paths))
     tracker = JobTracker([path for path, _ in files], job_progress, names)
+    idle_flush = max(settings.embedding.batch_size, 1)  # a group worth one model batch
 
     def flush() -> None:
-        for slot, result in _store(group, index, progress, tracker):
+        for slot, result in _store(group, index, progress, tracker, ahead.pump):
             results[slot] = result
             tracker.finished(slot)
         group.clear()
 
-    for path, explicit in files:
-        tracker.reading(len(results))
-        if path.is_dir():
-            results.append(
-                FileResult(
-                    path=str(path),
-                    status="skipped",
-                    message=f"{path}: is a folder with no files to ingest. Give a file, or a "
-                    "folder of .pdf/.txt/.md/.csv/corpus.jsonl files.",
+    pre_read = partial(_pre_read, files, options, index, reader)
+    with ReadAhead([path for path, _ in files], pre_read, tracker) as ahead:
+        for slot, (path, explicit) in enumerate(files):
+            if sum(f.passages for f in group) >= idle_flush and not ahead.ready(slot):
+                flush()  # the next file is still being read: embed meanwhile
+            early = ahead.get(slot)
+            if path.is_dir():
+                results.append(
+                    FileResult(
+                        path=str(path),
+                        status="skipped",
+                        message=f"{path}: is a folder with no files to ingest. Give a file, or "
+                        "a folder of .pdf/.txt/.md/.csv/corpus.jsonl files.",
+                    )
                 )
-            )
-            tracker.finished(len(results) - 1)
-            continue
-        if not explicit and path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            results.append(
-                FileResult(
-                    path=str(path),
-                    status="skipped",
-                    message=f"{path}: not a supported type; skipped.",
+                tracker.finished(slot)
+                continue
+            if not explicit and path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                results.append(
+                    FileResult(
+                        path=str(path),
+                        status="skipped",
+                        message=f"{path}: not a supported type; skipped.",
+                    )
                 )
+                tracker.finished(slot)
+                continue
+            if os.path.realpath(path) in {f.abs_path for f in group}:
+                flush()  # the same file twice: the second time sees the first one published
+            claimed = {d.doc.doc_id: f.abs_path for f in group for d in f.documents}
+            claimed.update({_CONTENT + f.file_hash: str(f.path) for f in group})
+            file_options = replace(options, on_page=partial(tracker.page, slot))
+            read = _read_file(
+                path, file_options, settings, index, claimed, slot=slot, early=early, reader=reader
             )
-            tracker.finished(len(results) - 1)
-            continue
-        if os.path.realpath(path) in {f.abs_path for f in group}:
-            flush()  # the same file twice: the second time sees the first one published
-        claimed = {d.doc.doc_id: f.abs_path for f in group for d in f.documents}
-        claimed.update({_CONTENT + f.file_hash: str(f.path) for f in group})
-        slot = len(results)
-        file_options = replace(options, on_page=partial(tracker.page, slot))
-        read = _read_file(path, file_options, settings, index, claimed, slot=slot)
-        if isinstance(read, FileResult):
-            results.append(read)
-            tracker.finished(slot)
-            continue
-        results.append(None)
-        tracker.read(slot)
-        group.append(read)
-        if sum(f.passages for f in group) >= GROUP_PASSAGES:
-            flush()
-    flush()
+            if isinstance(read, FileResult):
+                results.append(read)
+                tracker.finished(slot)
+                continue
+            results.append(None)
+            tracker.read(slot)
+            group.append(read)
+            if sum(f.passages for f in group) >= GROUP_PASSAGES:
+                flush()
+        flush()
     tracker.close()
     return IngestReport(
         files=[r for r in results if r is not None],
@@ -183,10 +203,13 @@ def _read_file(
     index: PassageIndex,
     claimed: Mapping[str, str],
     slot: int,
+    early: _EarlyRead | None = None,
+    reader: Reader | None = None,
 ) -> _ReadFile | FileResult:
     """The file's documents and passages, or its result when there is nothing to store
     (unchanged, a copy of another file, failed). `claimed`: doc ids of files waiting in the
-    group -> their paths, and _CONTENT + file hash -> the path of the file holding those bytes."""
+    group -> their paths, and _CONTENT + file hash -> the path of the file holding those bytes.
+    `early`: what the read-ahead thread read of these bytes, used instead of reading again."""
     try:
         if not path.exists():  # False for dangling and looping symlinks too
             broken = " (a broken or looping symlink)." if path.is_symlink() else "."
@@ -217,7 +240,11 @@ def _read_file(
                 message=f"{path}: the same content as {copy_of}, already ingested; skipped "
                 "(one copy is enough). Edit or remove one of them to change this.",
             )
-        read = read_source(path, options)
+        read = (
+            early.result()
+            if early and early.file_hash == data_hash
+            else _read(reader, path, options)
+        )
         documents: dict[str, PendingDocument] = {}
         refused: list[str] = []
         for doc in read.documents:
@@ -266,6 +293,54 @@ def _read_file(
     except Exception as exc:  # a failure no reader foresaw: it costs this file, not the others
         log.exception("reading %s failed", path)
         return FileResult(path=str(path), status="failed", message=_unforeseen(path, exc))
+
+
+def _read(reader: Reader | None, path: Path, options: ReadOptions) -> ReadResult:
+    return (reader or read_source)(path, options)
+
+
+@dataclass(frozen=True)
+class _EarlyRead:
+    """A file read by the read-ahead thread: the hash of the bytes it read, and what reading
+    gave (documents, or the exception to raise in their place)."""
+
+    file_hash: str
+    read: ReadResult | None
+    error: Exception | None
+
+    def result(self) -> ReadResult:
+        if self.error is not None:
+            raise self.error
+        assert self.read is not None
+        return self.read
+
+
+def _pre_read(
+    files: Sequence[tuple[Path, bool]],
+    options: ReadOptions,
+    index: PassageIndex,
+    reader: Reader | None,
+    slot: int,
+    on_page: PageProgress,
+) -> _EarlyRead | None:
+    """In the read-ahead thread: read file `slot` (the slow part of `_read_file`: parsing),
+    unless it will not be read (a folder, an unsupported type, unchanged since its last ingest,
+    unreadable bytes): None, and `_read_file` decides on the caller's thread, as it always does.
+    A failure of the reader is kept for `_read_file` to raise."""
+    path, explicit = files[slot]
+    if path.is_dir() or (not explicit and path.suffix.lower() not in SUPPORTED_SUFFIXES):
+        return None
+    try:
+        data_hash = file_hash(read_bytes(path, options.max_file_mb))
+        existing = index.records_for_file(str(path.resolve()))
+    except Exception:  # _read_file meets it again and reports it
+        return None
+    if existing and all(r.file_hash == data_hash for r in existing):
+        return None
+    try:
+        return _EarlyRead(data_hash, _read(reader, path, replace(options, on_page=on_page)), None)
+    except Exception as exc:
+        return _EarlyRead(data_hash, None, exc)
 
 
 _CONTENT = "\x00content:"
@@ -324,21 +399,23 @@ def _store(
     index: PassageIndex,
     progress: FileProgress | None,
     tracker: JobTracker,
+    pump: Callable[[], None] = lambda: None,
 ) -> list[tuple[int, FileResult]]:
     """Store and publish the group's documents, then remove documents its files no longer
-    hold; (report slot, result) per file."""
+    hold; (report slot, result) per file. `pump` runs before each progress report (the
+    read-ahead's progress replayed on this thread)."""
     if not group:
         return []
     name = group[0].path.name
     if len(group) > 1:
         name += f" and {len(group) - 1} more file(s)"
     slots = [f.slot for f in group]
-    cb = _group_progress(progress, name, tracker, slots)
+    cb = _group_progress(progress, name, tracker, slots, pump)
     passages = sum(f.passages for f in group)
     tracker.embedding(slots, 0, passages)  # the step is named before the model loads
     try:
         _store_recommendations(group, index)
-        with reporting_documents(_EmbeddingCounter(tracker, slots, passages)):
+        with reporting_documents(_EmbeddingCounter(tracker, slots, passages, pump)):
             index.add_many([d for f in group for d in f.documents], progress=cb)
         _drop_stale_recommendations(group, index)
     except Exception as exc:  # IndexError_ from the store; anything else still costs one file
@@ -346,7 +423,7 @@ def _store(
             log.warning(
                 "storing %d files together failed (%s); storing one by one", len(group), exc
             )
-            return [out for f in group for out in _store([f], index, progress, tracker)]
+            return [out for f in group for out in _store([f], index, progress, tracker, pump)]
         f = group[0]
         if not isinstance(exc, IndexError_):
             log.exception("storing %s failed", f.path)
@@ -419,22 +496,30 @@ class _EmbeddingCounter:
     """The model's (done, total) per `embed_documents` call, summed over the calls of one
     `add_many` (one per write batch) into the group's passages embedded."""
 
-    def __init__(self, tracker: JobTracker, slots: list[int], passages: int) -> None:
-        self.tracker, self.slots, self.passages = tracker, slots, passages
+    def __init__(
+        self, tracker: JobTracker, slots: list[int], passages: int, pump: Callable[[], None]
+    ) -> None:
+        self.tracker, self.slots, self.passages, self.pump = tracker, slots, passages, pump
         self.before = 0
 
     def __call__(self, done: int, total: int) -> None:
+        self.pump()
         self.tracker.embedding(self.slots, min(self.before + done, self.passages), self.passages)
         if done >= total:
             self.before += total
 
 
 def _group_progress(
-    progress: FileProgress | None, name: str, tracker: JobTracker, slots: list[int]
+    progress: FileProgress | None,
+    name: str,
+    tracker: JobTracker,
+    slots: list[int],
+    pump: Callable[[], None],
 ) -> Progress:
     """The store's (done, total) callback: to the per-group callback and the job tracker."""
 
     def report(done: int, total: int) -> None:
+        pump()
         if progress is not None:
             progress(name, done, total)
         tracker.embedding(slots, done, total)

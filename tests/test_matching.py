@@ -6,7 +6,15 @@ import pytest
 
 from imr_assist.index.embedding import HashingEmbeddings
 from imr_assist.models import Direction, Strength, Tier
-from imr_assist.reasoning.matching import find_findings, population_fits
+from imr_assist.reasoning.matching import (
+    find_findings,
+    gather_findings,
+    item_spans,
+    link_item,
+    population_fits,
+    similarity,
+    statement_examples,
+)
 from imr_assist.reasoning.models import Fact, Phase, Recommendation, Request
 
 EMB = HashingEmbeddings()
@@ -275,3 +283,98 @@ def test_concept_fit_reads_negation_on_both_sides() -> None:
         (row,) = find_findings(with_it, [(x, 1.0) for x in order], EMB, threshold=0.5)
         assert row.governing is not None
         assert row.governing.recommendation.label == "ESI for radicular pain"
+
+
+# ---------------------------------------------------------------- examples, regions, linking
+
+
+class _Store:
+    """A RecommendationSource over a fixed list: every record for every search."""
+
+    def __init__(self, recs: list[Recommendation]) -> None:
+        self.recs = recs
+        self.searched: list[str] = []
+
+    def search(
+        self, text: str, k: int, where: dict[str, object] | None = None
+    ) -> list[tuple[Recommendation, float]]:
+        self.searched.append(text)
+        return [(r, 0.5) for r in self.recs[:k]]
+
+
+def test_examples_are_read_only_where_they_follow_an_intervention() -> None:
+    # VA/DoD wording: a parenthesised e.g. list after the intervention
+    vadod = (
+        "For patients with chronic low back pain, we suggest a structured exercise program "
+        "(e.g., aerobic, aquatic, mechanical diagnosis and therapy, Pilates or tai chi)."
+    )
+    assert [e for e, _ in statement_examples(vadod, ("structured exercise program",))] == [
+        "aerobic",
+        "aquatic",
+        "Pilates",
+        "tai chi",
+    ]
+    # ACOEM-style wording (our own sentence): "such as" after the intervention
+    acoem = "Recommended - passive modalities such as heat or ice, for acute pain."
+    assert [e for e, _ in statement_examples(acoem, ("passive modalities",))] == ["heat", "ice"]
+    # a list of conditions in the population names no example of the intervention
+    nys = "Not Recommended - for back pain or radicular pain syndromes including sciatica."
+    assert statement_examples(nys, ("Bed Rest",)) == ()
+
+
+def test_an_example_the_statement_lists_names_the_item() -> None:
+    exercise = rec("NYS", "D.1 Exercise", ["therapeutic exercise"]).model_copy(
+        update={"statement": "Recommended - therapeutic exercise (for example yoga or Pilates)."}
+    )
+    bare = exercise.model_copy(update={"id": "bare", "statement": "Recommended - exercise."})
+
+    (row,) = find_findings(req("yoga"), [(exercise, 0.5)], EMB)
+
+    assert row.governing is not None and row.governing.recommendation.label == "D.1 Exercise"
+    assert not any(r.governing for r in find_findings(req("yoga"), [(bare, 0.5)], EMB))
+
+
+def test_a_request_naming_two_regions_fits_a_recommendation_about_either() -> None:
+    lift = rec("NYS low back", "D.2.a Shoe Lifts", ["shoe lifts"], region="low_back")
+    both = req("heel lift", region="ankle_foot").model_copy(
+        update={"regions": ["ankle_foot", "low_back"]}
+    )
+
+    assert population_fits(both, lift)[0]
+    assert not population_fits(req("heel lift", region="knee"), lift)[0]
+
+
+def test_a_question_with_no_parsed_item_is_linked_to_the_words_naming_an_intervention() -> None:
+    bed_rest = rec("NYS low back", "D.3.b Bed Rest", ["Bed Rest"], direction=Direction.AGAINST)
+    surgery = rec("NYS knee", "C.2.f Aggravated Osteoarthritis: Surgical Indications", ["surgery"])
+    store = _Store([bed_rest, surgery])
+    question = "Should a worker with an acute lumbar strain be put on bed rest?"
+    asked = Request(text=question, item=None, phase=Phase.ACUTE, body_region="low_back")
+
+    linked = link_item(asked, store, EMB)
+
+    assert linked is not None and linked.item == "bed rest" and linked.item_text == "bed rest"
+    assert linked.phase is Phase.ACUTE and linked.text == question  # the rest is kept
+    # a condition inside a section title names no intervention
+    about = Request(text="Is osteoarthritis of the knee worse with age?", item=None)
+    assert link_item(about, store, EMB) is None
+
+
+def test_item_spans_skip_function_words_numbers_and_bare_regions() -> None:
+    spans = item_spans("this would be my 4th cortisone shot in the same knee this year")
+
+    assert "cortisone shot" in spans and "cortisone" in spans
+    assert not {"this", "my", "th", "knee", "4th"} & set(spans)
+
+
+def test_the_items_own_words_never_match_at_the_looser_related_threshold() -> None:
+    # reads like the item (similarity between the related and the close threshold), names
+    # another intervention; the item has no wider lexicon concept to look for
+    fusion = rec("NYS knee", "D.8.a Knee Fusion", ["total knee fusion"])
+    loaded = [("NYS knee", "nys knee", Tier.OTHER_GUIDELINE)]
+    asked = req("total knee arthroplasty", region="knee").model_copy(update={"concepts": []})
+    assert 0.55 <= similarity(asked, fusion, EMB) < 0.75  # the case this test is about
+
+    (row,) = gather_findings(asked, _Store([fusion]), EMB, guidelines=loaded)
+
+    assert row.silent and row.governing is None

@@ -35,7 +35,7 @@ from imr_assist.models import Direction, Strength, Tier
 from imr_assist.reasoning.facts import read_facts
 from imr_assist.reasoning.models import GuidelineFinding, Match, Phase, Recommendation, Request
 from imr_assist.retrieval.authority import GUIDANCE_TIERS
-from imr_assist.text.lexicon import expand_query
+from imr_assist.text.lexicon import LEXICON, body_regions, expand_query
 from imr_assist.text.tokens import stopwords
 
 MATCH_THRESHOLD = 0.75
@@ -132,9 +132,11 @@ def named_overlap(phrase: str, target: str) -> float | None:
 def item_phrases(request: Request, *, broad: bool = False) -> list[str]:
     """What the request asks for, as phrases to compare with interventions: the canonical item,
     its concepts and generic drug names with their drug class (guidelines name drugs by class:
-    'opioids' for Norco), never the whole request line with its quantities. `broad` adds the
-    lexicon's wider concepts ('home exercise program' for a kit), used only when no guideline
-    names the item itself."""
+    'opioids' for Norco), never the whole request line with its quantities. `broad` gives
+    instead only the lexicon's wider concepts ('home exercise program' for a kit), used only
+    when no guideline names the item itself: the item's own words never match at the looser
+    threshold of a related concept (a total knee arthroplasty is not 'related' to knee fusion
+    because the two read alike)."""
     phrases = [request.item or "", *request.concepts, *request.drugs]
     # the reviewer's own words for the item ('PRP', 'Norco') count as well as its canonical name;
     # only the words naming the item: the rest of the line is context ('TFESI ..., HNP on MRI'
@@ -143,10 +145,11 @@ def item_phrases(request: Request, *, broad: bool = False) -> list[str]:
     phrases += [surface for surface, _ in expand_query(named).matched]
     for drug in request.drugs:
         phrases += expand_query(drug).terms_added
-    if broad:
-        for phrase in list(phrases):
-            phrases += expand_query(phrase).terms_added
-    return list(dict.fromkeys(p.strip() for p in phrases if p and p.strip()))
+    own = list(dict.fromkeys(p.strip() for p in phrases if p and p.strip()))
+    if not broad:
+        return own
+    wider = [t for phrase in own for t in expand_query(phrase).terms_added]
+    return [p for p in dict.fromkeys(w.strip() for w in wider if w.strip()) if p not in own]
 
 
 _GENERIC_LABEL_RE = re.compile(
@@ -154,14 +157,77 @@ _GENERIC_LABEL_RE = re.compile(
 )
 
 
+_EXAMPLE_CUE_RE = re.compile(
+    r"(?:\be\.g\.|\bfor example\b|\bsuch as\b|\bincluding\b)\s*,?\s*", re.I
+)
+_EXAMPLE_END_RE = re.compile(r"\)|;|:|\.(?:\s|$)")
+_CONJUNCTION_RE = re.compile(r"\s+(?:and|or)\s+", re.I)
+_LEADING_CONJUNCTION_RE = re.compile(r"^(?:and|or)\s+", re.I)
+_OR_RE = re.compile(r"\s+or\s+", re.I)
+_ARTICLE_RE = re.compile(r"^(?:a|an|the)\s+", re.I)
+_EXAMPLE_DROP_RE = re.compile(r"^(?:other|others|etc\.?|the like|similar)\b", re.I)
+MAX_EXAMPLE_WORDS = 5
+
+
+@functools.lru_cache(maxsize=8192)
+def statement_examples(
+    statement: str, interventions: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """(example, intervention) for the examples a statement lists right after naming one of its
+    interventions: 'a structured exercise program (e.g., aerobic, aquatic, Pilates or yoga)'
+    gives aerobic, aquatic, Pilates and yoga for 'structured exercise program'. The cues are
+    English ('e.g.', 'for example', 'such as', 'including'), not one guideline's layout; a list
+    elsewhere ('back pain ... including sciatica') names conditions, not examples."""
+    out: list[tuple[str, str]] = []
+    before_norm = [(i, _norm(i)) for i in interventions if _norm(i)]
+    for cue in _EXAMPLE_CUE_RE.finditer(statement):
+        before = _norm(statement[: cue.start()])
+        named = next((i for i, n in before_norm if before.endswith(n)), None)
+        if named is None:
+            continue
+        # the part of the intervention the list is attached to: 'predictive screening
+        # instruments' of 'assessing psychosocial factors and using predictive screening ...'
+        named = min(
+            (a for a in _alternatives(named) if _norm(a) and before.endswith(_norm(a))),
+            key=len,
+            default=named,
+        )
+        rest = statement[cue.end() :]
+        end = _EXAMPLE_END_RE.search(rest)
+        listed = rest[: end.start()] if end else rest
+        # 'a, b and c' splits at commas, 'a and b' at its conjunction; an example that joins
+        # words by a conjunction itself ('mechanical diagnosis and therapy') is left out
+        parts = listed.split(",") if "," in listed else _CONJUNCTION_RE.split(listed)
+        if len(parts) > 1:  # '..., a walking program and tai chi': the last part both ways
+            parts += _CONJUNCTION_RE.split(parts[-1])
+        for part in (p for x in parts for p in _OR_RE.split(x)):  # 'or' joins alternatives
+            part = _ARTICLE_RE.sub("", _LEADING_CONJUNCTION_RE.sub("", part.strip(" .")))
+            words = part.split()
+            if (
+                words
+                and not _EXAMPLE_DROP_RE.match(part)
+                and words[0].lower() not in _span_stopwords()  # 'for acute pain' ends the list
+                and not _CONJUNCTION_RE.search(part)  # 'diagnosis and therapy' would name 'therapy'
+                and len(words) <= MAX_EXAMPLE_WORDS
+            ):
+                out.append((part, named))
+    return tuple(dict.fromkeys(out))
+
+
 def targets(rec: Recommendation) -> list[str]:
-    """What a recommendation is about: its interventions and its label when the label names a
-    topic (a section title such as 'Home exercise kits: an option'), not a bare number."""
+    """What a recommendation is about: its interventions, its label when the label names a
+    topic (a section title such as 'Home exercise kits: an option'), not a bare number, and the
+    examples its statement lists, alone and with the intervention they are examples of
+    ('aquatic' and 'aquatic structured exercise program')."""
     out = list(rec.interventions)
     label = rec.label.strip()
     if label and not _GENERIC_LABEL_RE.match(label):
         out.append(label)
-    return out or [rec.statement]
+    for example, of in statement_examples(rec.statement, tuple(rec.interventions)):
+        if len(example.split()) > 1:  # a single word ('therapy') is no name on its own
+            out.append(example)
+        out.append(f"{example} {of}")
+    return list(dict.fromkeys(out)) or [rec.statement]
 
 
 def similarity(
@@ -206,9 +272,8 @@ def population_fits(request: Request, rec: Recommendation) -> tuple[bool, str]:
         return False, f"it covers {covered} conditions, the request is {phase.value}"
     if not region_fits(request, rec):
         said = (rec.body_region or "").replace("_", " ")
-        return False, f"it is about the {said}, the request the " + (
-            request.body_region or ""
-        ).replace("_", " ")
+        asked = " or ".join(request.regions or [request.body_region or ""]).replace("_", " ")
+        return False, f"it is about the {said}, the request the {asked}"
     return True, "the population fits"
 
 
@@ -271,9 +336,12 @@ def concept_fit(request: Request, rec: Recommendation) -> int:
 
 
 def region_fits(request: Request, rec: Recommendation) -> bool:
-    """False when the recommendation is about another body region than the request."""
-    asked, said = request.body_region, rec.body_region
-    return not (asked and said and "general" not in (asked, said) and asked != said)
+    """False when the recommendation is about a body region the request never names: the
+    request's regions are all those its line names (a heel lift for a short leg and back pain
+    is a low back request as well as a foot one)."""
+    asked = set(request.regions) or ({request.body_region} if request.body_region else set())
+    said = rec.body_region
+    return not (asked and said and "general" not in asked | {said} and said not in asked)
 
 
 def _context_similarity(
@@ -404,7 +472,9 @@ def gather_findings(
     item itself (a close match), and only when no guideline names it, for its broader concept
     (a looser one)."""
     for broad in (False, True):
-        texts = item_phrases(request, broad=broad) or [request.text]
+        texts = item_phrases(request, broad=broad) or ([] if broad else [request.text])
+        if not texts:  # no wider concept to look for
+            break
         candidates: list[tuple[Recommendation, float]] = []
         for text in texts[:6]:
             candidates += source.search(text, CANDIDATES, where)
@@ -421,6 +491,111 @@ def gather_findings(
         if any(f.governing is not None for f in findings):
             return findings
     return findings
+
+
+SPAN_MAX_WORDS = 4
+"""Longest run of words tried as the item's name when the request line names no known item."""
+SPAN_SEARCHES = 12
+"""Spans searched in the recommendation store (the longest content spans first)."""
+_SPAN_WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'/-]*")
+
+
+@functools.cache
+def _span_stopwords() -> frozenset[str]:
+    """spaCy's English stop words, ours, and the words that name no item ('please review')."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    from imr_assist.reasoning.request import FILLER
+
+    return frozenset(STOP_WORDS) | stopwords() | FILLER
+
+
+def item_spans(text: str) -> list[str]:
+    """Runs of 1-SPAN_MAX_WORDS words of a request line that could name its item: not starting
+    or ending with a function or filler word, not only numbers or body regions ('should I get
+    an MRI' gives 'MRI', 'get'; 'put on bed rest' gives 'bed rest', 'rest', ...)."""
+    words = _SPAN_WORD_RE.findall(text)
+    stop = _span_stopwords()
+    out: list[str] = []
+    for n in range(SPAN_MAX_WORDS, 0, -1):
+        for i in range(len(words) - n + 1):
+            run = words[i : i + n]
+            first, last = run[0].lower(), run[-1].lower()
+            if first in stop or last in stop or len(last) < 2 or not run[0][0].isalpha():
+                continue
+            span = " ".join(run)
+            if all(w.lower() in stop or body_regions(w) for w in run):
+                continue
+            out.append(span)
+    return list(dict.fromkeys(out))
+
+
+_CONTEXT_GROUPS = frozenset({"diagnoses", "claims"})
+"""Lexicon groups that name the case around an item (its condition, the claim) when the
+request line parses no item of its own."""
+
+
+def _names_context(span: str, request: Request) -> bool:
+    """The span names the condition or claim, or the surgery a post-operative request follows
+    ('after lumbar fusion')."""
+    groups = set(_CONTEXT_GROUPS)
+    if request.phase is Phase.POSTOPERATIVE or request.weeks_since_surgery is not None:
+        groups.add("surgery")
+    return any(
+        (term := LEXICON.get(canonical)) is not None and term.group in groups
+        for _, canonical in expand_query(span).matched
+    )
+
+
+def link_item(
+    request: Request,
+    source: RecommendationSource,
+    embedder: Embeddings,
+    *,
+    where: dict[str, object] | None = None,
+    threshold: float = MATCH_THRESHOLD,
+) -> Request | None:
+    """The request with its item named by the words of its line that name a recommendation's
+    intervention, when the line parses no known item ('should I get an MRI' parses none; 'MRI'
+    names the imaging recommendation): entity linking against the loaded guidelines'
+    interventions. A span links by meaning (embedding similarity with a name the intervention
+    gives) or by being one of those names exactly; a span naming the case's condition, claim
+    or the surgery it follows is context, not the item. A request whose item the parser
+    recognised (a lexicon concept, a drug) is never relinked: a guideline silent on Botox is
+    silent, not a ruling on 'injections'. None when no span reaches `threshold`; among spans
+    that do, the best, then the longest."""
+    if request.drugs or (request.item and request.item in request.concepts):
+        return None
+    spans = [s for s in item_spans(request.text) if not _names_context(s, request)]
+    if not spans:
+        return None
+    found: dict[str, Recommendation] = {}
+    searched = [request.text, *sorted(spans, key=lambda s: -len(s.split()))[:SPAN_SEARCHES]]
+    for text in searched:
+        for rec, _ in source.search(text, 10, where):
+            found.setdefault(rec.id, rec)
+    if not found:
+        return None
+    # each name a target gives ('Mattresses' of 'Mattresses, Water Beds, and Sleeping Surfaces')
+    names = list(
+        dict.fromkeys(n for r in found.values() for t in targets(r) for n in _alternatives(t))
+    )
+    sims = embed_cached(embedder, spans) @ embed_cached(embedder, names).T
+    exact = {_singular(n) for n in names}
+    best: tuple[float, int, str] | None = None
+    for i, span in enumerate(spans):
+        score = 1.0 if _singular(span) in exact else float(sims[i].max())
+        key = (round(score, 2), len(span.split()), span)
+        if score >= threshold and (best is None or key[:2] > best[:2]):
+            best = key
+    return _with_item(request, best[2]) if best else None
+
+
+def _with_item(request: Request, span: str) -> Request:
+    concepts = [c for _, c in expand_query(span).matched]
+    return request.model_copy(
+        update={"item": span.lower(), "item_text": span, "concepts": concepts, "drugs": []}
+    )
 
 
 def _pick(value: float | None, default: float) -> float:

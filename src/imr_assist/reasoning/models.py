@@ -127,6 +127,11 @@ class Request(StrictModel):
     )
     drugs: list[str] = Field(default_factory=list, description="Generic drug names requested")
     body_region: str | None = Field(default=None, description="Body region (one vocabulary)")
+    regions: list[str] = Field(
+        default_factory=list,
+        description="Every body region the request line names ('heel lift, my back hurts': "
+        "the foot of the device and the back of the complaint); body_region is the first",
+    )
     phase: Phase | None = Field(default=None, description="Phase of the condition, if stated")
     surgery: str | None = Field(default=None, description="Surgery named in the record")
     weeks_since_surgery: float | None = Field(default=None, description="Post-operative timing")

@@ -12,8 +12,8 @@ from langchain_core.embeddings import Embeddings
 
 from imr_assist.models import Direction, Kind, Tier
 from imr_assist.reasoning.decision import choose_governing, decide
-from imr_assist.reasoning.matching import gather_findings
-from imr_assist.reasoning.models import Reasoning, Request
+from imr_assist.reasoning.matching import MATCH_THRESHOLD, gather_findings, link_item
+from imr_assist.reasoning.models import GuidelineFinding, Reasoning, Request
 from imr_assist.retrieval.authority import GUIDANCE_TIERS
 
 if TYPE_CHECKING:
@@ -68,13 +68,19 @@ def reason_about(
     guidelines = loaded_guidelines(index, filters)
     names = {name for name, _, _ in guidelines}
     store = RecommendationStore(index)
-    findings = [
-        f
-        for f in gather_findings(
+
+    def findings_for(request: Request) -> list[GuidelineFinding]:
+        found = gather_findings(
             request, store, embedder, guidelines=guidelines, threshold=threshold, related=related
         )
-        if f.guideline in names
-    ]
+        return [f for f in found if f.guideline in names]
+
+    findings = findings_for(request)
+    if not any(f.governing for f in findings):
+        # no recommendation names the item as parsed: the words of the line that name one
+        linked = link_item(request, store, embedder, threshold=threshold or MATCH_THRESHOLD)
+        if linked is not None:
+            request, findings = linked, findings_for(linked)
     governing, _, _ = choose_governing(findings)
     checks = []
     if governing is not None and governing.governing is not None:

@@ -32,7 +32,13 @@ from imr_assist.reasoning.facts import (
     surgery_mention,
 )
 from imr_assist.reasoning.models import Fact, Phase, Request
-from imr_assist.text.lexicon import LEXICON, RequestFacts, expand_query, normalize_request
+from imr_assist.text.lexicon import (
+    LEXICON,
+    RequestFacts,
+    body_regions,
+    expand_query,
+    normalize_request,
+)
 from imr_assist.text.tokens import stopwords
 
 if TYPE_CHECKING:
@@ -49,7 +55,7 @@ ACUTE_MAX_WEEKS = 4
 SUBACUTE_MAX_WEEKS = 12
 """Up to 12 weeks subacute, beyond that chronic (ACOEM, VA/DoD: chronic > 12 weeks / 3 months)."""
 
-_FILLER = frozenset(
+FILLER = frozenset(
     "please review request requested requesting authorization authorize item items service "  # noqa: SIM905
     "services treatment treatments care medical necessity necessary rfa retro retrospective "
     "dated date dos follow up".split()
@@ -230,6 +236,7 @@ def parse_request(
         concepts=concepts,
         drugs=generics,
         body_region=region,
+        regions=body_regions(text) or ([region] if region else []),
         phase=_phase(text, line.post_operative, evidence, weeks_since, as_of),
         surgery=surgery,
         weeks_since_surgery=round(weeks_since, 1) if weeks_since is not None else None,
@@ -287,7 +294,7 @@ def _item(
     if canonical:
         return canonical
     words = [w.lower() for w in _WORD_RE.findall(raw or "")]
-    meaningful = [w for w in words if w not in _FILLER and w not in stopwords() and len(w) > 1]
+    meaningful = [w for w in words if w not in FILLER and w not in stopwords() and len(w) > 1]
     if generics and not set(meaningful) - drug_words:
         return "/".join(generics)
     return raw.lower() if raw and meaningful else None

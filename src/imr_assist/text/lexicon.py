@@ -466,6 +466,12 @@ def _restore(masked: str, kept: list[_Match], *, canonical: bool) -> str:
     return "".join(out)
 
 
+def body_regions(text: str) -> list[str]:
+    """Every body region `text` names, in order of first mention ('heel lift, my back hurts':
+    ankle_foot, low_back)."""
+    return list(dict.fromkeys(m.lastgroup for m in _REGION_RE.finditer(text) if m.lastgroup))
+
+
 def normalize_request(text: str) -> RequestFacts:
     """Pull the item and the stated facts out of one requested line item; never guess."""
     text = " ".join(_PUA_RE.sub(" ", text).split())

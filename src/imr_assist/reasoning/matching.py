@@ -132,11 +132,11 @@ def named_overlap(phrase: str, target: str) -> float | None:
 def item_phrases(request: Request, *, broad: bool = False) -> list[str]:
     """What the request asks for, as phrases to compare with interventions: the canonical item,
     its concepts and generic drug names with their drug class (guidelines name drugs by class:
-    'opioids' for Norco), never the whole request line with its quantities. `broad` gives
-    instead only the lexicon's wider concepts ('home exercise program' for a kit), used only
-    when no guideline names the item itself: the item's own words never match at the looser
-    threshold of a related concept (a total knee arthroplasty is not 'related' to knee fusion
-    because the two read alike)."""
+    'opioids' for Norco), never the whole request line with its quantities. `broad` adds the
+    lexicon's wider concepts ('home exercise program' for a kit), used only when no guideline
+    names the item itself. Measured on the dev splits: the item's own words at the looser
+    threshold find more right recommendations (Medrol Dosepak -> oral steroids, DRX9000 ->
+    traction) than wrong ones (total knee arthroplasty -> knee fusion), so they stay."""
     phrases = [request.item or "", *request.concepts, *request.drugs]
     # the reviewer's own words for the item ('PRP', 'Norco') count as well as its canonical name;
     # only the words naming the item: the rest of the line is context ('TFESI ..., HNP on MRI'
@@ -145,11 +145,10 @@ def item_phrases(request: Request, *, broad: bool = False) -> list[str]:
     phrases += [surface for surface, _ in expand_query(named).matched]
     for drug in request.drugs:
         phrases += expand_query(drug).terms_added
-    own = list(dict.fromkeys(p.strip() for p in phrases if p and p.strip()))
-    if not broad:
-        return own
-    wider = [t for phrase in own for t in expand_query(phrase).terms_added]
-    return [p for p in dict.fromkeys(w.strip() for w in wider if w.strip()) if p not in own]
+    if broad:
+        for phrase in list(phrases):
+            phrases += expand_query(phrase).terms_added
+    return list(dict.fromkeys(p.strip() for p in phrases if p and p.strip()))
 
 
 _GENERIC_LABEL_RE = re.compile(
@@ -472,9 +471,7 @@ def gather_findings(
     item itself (a close match), and only when no guideline names it, for its broader concept
     (a looser one)."""
     for broad in (False, True):
-        texts = item_phrases(request, broad=broad) or ([] if broad else [request.text])
-        if not texts:  # no wider concept to look for
-            break
+        texts = item_phrases(request, broad=broad) or [request.text]
         candidates: list[tuple[Recommendation, float]] = []
         for text in texts[:6]:
             candidates += source.search(text, CANDIDATES, where)

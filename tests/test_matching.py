@@ -11,6 +11,7 @@ from imr_assist.reasoning.matching import (
     item_spans,
     link_item,
     population_fits,
+    similarity,
     statement_examples,
 )
 from imr_assist.reasoning.models import Fact, Phase, Recommendation, Request
@@ -363,3 +364,12 @@ def test_item_spans_skip_function_words_numbers_and_bare_regions() -> None:
 
     assert "cortisone shot" in spans and "cortisone" in spans
     assert not {"this", "my", "th", "knee", "4th"} & set(spans)
+
+
+def test_a_body_region_word_alone_does_not_make_an_item_read_like_an_intervention() -> None:
+    supports = rec("VA/DoD", "Rec 13", ["lumbar supports"])
+    needling = req("needling lumbar")  # the parse kept the region beside the item
+
+    assert similarity(needling, supports, EMB) < 0.1
+    # a name shared in so many words still counts, region and all
+    assert similarity(req("lumbar supports"), supports, EMB) == 1.0

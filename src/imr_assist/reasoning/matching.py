@@ -237,7 +237,12 @@ def similarity(
     if not phrases:
         return 0.0
     aims = targets(rec)
-    sims = embed_cached(embedder, phrases) @ embed_cached(embedder, aims).T
+    # by meaning, the item without the body region it is for: 'needling lumbar' reads like
+    # 'lumbar supports' through 'lumbar' alone (a name shared in so many words still counts)
+    sims = (
+        embed_cached(embedder, [_without_region(p) for p in phrases])
+        @ embed_cached(embedder, aims).T
+    )
     semantic = float(sims.max()) if sims.size else 0.0
     overlaps = [o for p in phrases for t in aims if (o := named_overlap(p, t)) is not None]
     if overlaps:
@@ -247,6 +252,16 @@ def similarity(
         named = CONCEPT_SIMILARITY + (1 - CONCEPT_SIMILARITY) * max(overlaps)
         return min(1.0, max(semantic, named))
     return semantic
+
+
+_REGION_WORD_RE = re.compile(r"[A-Za-z][A-Za-z-]*")
+
+
+@functools.lru_cache(maxsize=65536)
+def _without_region(phrase: str) -> str:
+    """The phrase without its body-region words, unless nothing else is left."""
+    kept = [w for w in _REGION_WORD_RE.findall(phrase) if not body_regions(w)]
+    return " ".join(kept) if kept else phrase
 
 
 _PHASE_NEIGHBOURS = {

@@ -27,11 +27,13 @@ from imr_assist.reasoning.recommendations import (
     recommendation_report,
 )
 from imr_assist.reasoning.wording import (
+    direction_of,
     grade_of,
     intervention_phrases,
     leading_label,
     phases_of,
     population_of,
+    strength_of,
 )
 from imr_assist.settings import Settings
 
@@ -738,7 +740,8 @@ def test_demo_corpus_numbered_digest() -> None:
 
 def test_demo_corpus_labels() -> None:
     tens = records_of(CORPUS / "guidelines" / "mtus-chronic-pain-tens.md")
-    assert tens[0].interventions == ["TENS"] and tens[0].direction is AGAINST
+    # 'not recommended as a primary treatment ...; a one-month home trial may be considered'
+    assert tens[0].interventions == ["TENS"] and tens[0].direction is FOR
     criteria = [c for r in tens for c in r.criteria]
     assert any("one-month trial" in c for c in criteria)
     frp = records_of(CORPUS / "guidelines" / "mtus-chronic-pain-functional-restoration-programs.md")
@@ -753,3 +756,45 @@ def test_every_record_is_well_formed(fixture) -> None:  # type: ignore[no-untype
             assert rec.statement and rec.interventions and rec.phases
             assert rec.strength_text
             assert (rec.direction is NEITHER) == (rec.strength is NONE)
+
+
+# A qualified negation allowing another use under conditions (MTUS / ODG wording; our own
+# paraphrases, the demo corpus's TENS and H-wave digests, then other shapes of our own).
+QUALIFIED = [
+    (
+        "TENS is not recommended as a primary treatment modality. A one-month home-based TENS "
+        "trial may be considered as a noninvasive conservative option if it is used as an "
+        "adjunct to a program of evidence-based functional restoration.",
+        (FOR, WEAK),
+    ),
+    (
+        "H-wave stimulation is not recommended as an isolated intervention. A one-month "
+        "home-based trial may be considered for diabetic neuropathic pain.",
+        (FOR, WEAK),
+    ),
+    ("Interferential current is not recommended as a stand-alone treatment.", (AGAINST, STRONG)),
+    ("Not recommended for routine use in acute low back pain.", (AGAINST, STRONG)),
+    (
+        "Not recommended as a medical prescription unless a home exercise program has not been "
+        "effective.",
+        (AGAINST, STRONG),
+    ),
+]
+
+
+@pytest.mark.parametrize(("statement", "expected"), QUALIFIED)
+def test_a_qualified_negation_that_allows_another_use_recommends_it_conditionally(
+    statement: str, expected: tuple[Direction, Strength]
+) -> None:
+    grade = leading_label("Not recommended")
+    assert grade is not None and grade.direction is AGAINST
+
+    assert (direction_of(grade, statement), strength_of(grade, statement)) == expected
+
+
+def test_the_demo_tens_and_h_wave_positions_are_conditional_recommendations(tmp_path: Path) -> None:
+    for name in ("mtus-chronic-pain-tens.md", "mtus-chronic-pain-h-wave.md"):
+        recs = records_of(CORPUS / "guidelines" / name, kind="guideline")
+        position = [r for r in recs if r.label.startswith("Position")]
+        assert position, [r.label for r in recs]
+        assert {(r.direction, r.strength) for r in position} == {(FOR, WEAK)}, name

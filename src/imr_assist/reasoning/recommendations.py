@@ -64,6 +64,7 @@ from imr_assist.reasoning.wording import (
     phases_of,
     population_of,
     split_phrase,
+    strength_of,
 )
 from imr_assist.text.regions import region_of_title
 from imr_assist.text.sentences import split_sentences
@@ -243,9 +244,9 @@ def _records(
                 population=population,
                 phases=phases_of(reading),
                 body_region=meta.body_region or region_of_title(reading),
-                direction=direction_of(draft.grade, draft.statement),
+                direction=direction_of(draft.grade, draft.statement, statement_block.text),
                 strength_text=draft.grade.text,
-                strength=draft.grade.strength,
+                strength=strength_of(draft.grade, draft.statement, statement_block.text),
                 criteria=list(dict.fromkeys(c for c in draft.criteria if c)),
                 limits=list(dict.fromkeys(draft.limits)),
                 page_start=statement_block.page_label,

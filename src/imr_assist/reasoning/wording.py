@@ -127,9 +127,43 @@ def _printed(text: str, end: int) -> str:
     return " ".join(text[:end].split()).rstrip(" -–—,:")
 
 
-def direction_of(grade: Grade, statement: str) -> Direction:
+_QUALIFIED_AGAINST_RE = re.compile(
+    r"\bnot\s+recommended\s+as\s+(?:an?\s+|the\s+)?(?:primary|isolated|sole|stand-?\s?alone"
+    r"|first[-\s]line|only|single|initial)\b",
+    re.IGNORECASE,
+)
+_CONDITIONAL_FOR_RE = re.compile(
+    r"\b(?:may|can|could|might)\s+be\s+(?:considered|recommended|appropriate|indicated|tried)\b"
+    r"|\b(?:is|are)\s+recommended\s+(?:as\s+an?\s+(?:adjunct|option)|for\s+select)"
+    r"|\bas\s+an?\s+(?:option|adjunct)\b",
+    re.IGNORECASE,
+)
+
+
+def qualified_against(statement: str, paragraph: str = "") -> bool:
+    """'Not recommended as a primary treatment modality. A one-month home-based trial may be
+    considered ... if used as an adjunct to ...': the negation restricts one use (primary,
+    isolated, first-line, stand-alone) and a later clause of the statement or of its
+    `paragraph` allows another, under conditions. Such a statement recommends the allowed use
+    conditionally (its conditions are criteria); 'Not recommended for routine use' and 'should
+    not be used as part of routine care' stay against."""
+    against = _QUALIFIED_AGAINST_RE.search(statement)
+    if against is None:
+        return False
+    if _CONDITIONAL_FOR_RE.search(statement, against.end()):
+        return True
+    at = " ".join(paragraph.split()).find(" ".join(statement.split()))
+    after = " ".join(paragraph.split())[at + len(" ".join(statement.split())) :] if at >= 0 else ""
+    return bool(_CONDITIONAL_FOR_RE.search(after))
+
+
+def direction_of(grade: Grade, statement: str, paragraph: str = "") -> Direction:
     """The direction a grade states, or else the one the statement states (`text.polarity`);
-    a statement stating none is taken as 'for' (a good practice statement, 'WHO recommends')."""
+    a statement stating none is taken as 'for' (a good practice statement, 'WHO recommends').
+    A qualified 'not recommended as a primary ..., but may be considered ...' is for
+    (`qualified_against`)."""
+    if grade.direction is Direction.AGAINST and qualified_against(statement, paragraph):
+        return Direction.FOR
     if grade.direction is not None:
         return grade.direction
     found = polarity(statement)
@@ -156,6 +190,14 @@ _PHASE_CUES: tuple[tuple[re.Pattern[str], tuple[Phase, ...]], ...] = tuple(
         (r"\bchronic\b|\bpersistent\b", (Phase.CHRONIC,)),
     )
 )
+
+
+def strength_of(grade: Grade, statement: str, paragraph: str = "") -> Strength:
+    """The normalised strength: the grade's, except that a qualified 'not recommended as a
+    primary ... may be considered' recommends conditionally (weak)."""
+    if grade.direction is Direction.AGAINST and qualified_against(statement, paragraph):
+        return Strength.WEAK
+    return grade.strength
 
 
 def phases_of(text: str) -> list[Phase]:

@@ -195,3 +195,25 @@ def test_a_limit_without_a_requested_amount_is_listed_not_decisive() -> None:
 
     assert r.decision is MN and r.rule.startswith("Rule 8")
     assert r.would_change == ["the quantity requested, to check against: Maximum: 12 visits"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "stance"),
+    [
+        ("Interferential stimulation as a stand-alone treatment", Stance.NOT_RECOMMENDED),
+        ("Interferential stimulation one-month home trial", Stance.RECOMMENDED),
+    ],
+)
+def test_a_request_for_the_use_a_qualified_negation_excludes_is_not_recommended(
+    asked: str, stance: Stance
+) -> None:
+    # our own wording of the shape (a conditional 'for' record read from 'not recommended as a
+    # stand-alone treatment; a one-month trial may be considered if ...')
+    qualified = rec("MTUS", FOR, tier=Tier.MTUS).model_copy(
+        update={
+            "statement": "Interferential current is not recommended as a stand-alone treatment."
+        }
+    )
+    request = Request(text=asked, item="interferential stimulation")
+
+    assert decide(request, [finding(qualified)]).stance is stance

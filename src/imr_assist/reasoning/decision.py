@@ -36,6 +36,7 @@ from imr_assist.reasoning.models import (
     Reasoning,
     Request,
 )
+from imr_assist.reasoning.wording import asks_for_restricted_use
 
 _STANCE = {
     Direction.FOR: Stance.RECOMMENDED,
@@ -206,9 +207,16 @@ def decide(
     """The structured decision from the findings (authority order) and the checklist of the
     governing recommendation's criteria."""
     governing, conflicts, note = choose_governing(findings)
-    direction = (
-        governing.governing.recommendation.direction if governing and governing.governing else None
-    )
+    rec = governing.governing.recommendation if governing and governing.governing else None
+    direction = rec.direction if rec else None
+    if (
+        rec is not None
+        and direction is Direction.FOR
+        and asks_for_restricted_use(rec.statement, request.text)
+    ):
+        # 'not recommended as an isolated intervention; a trial may be considered ...' and the
+        # request is for it as an isolated intervention: the negation is what applies
+        direction = Direction.AGAINST
     not_met = [c for c in checklist if c.status is CriterionStatus.NOT_MET]
     # a limit the request states no amount for is not a missing record: it is listed, not decisive
     undocumented = [

@@ -128,8 +128,8 @@ def _printed(text: str, end: int) -> str:
 
 
 _QUALIFIED_AGAINST_RE = re.compile(
-    r"\bnot\s+recommended\s+as\s+(?:an?\s+|the\s+)?(?:primary|isolated|sole|stand-?\s?alone"
-    r"|first[-\s]line|only|single|initial)\b",
+    r"\bnot\s+recommended\s+as\s+(?:an?\s+|the\s+)?(?P<use>(?:primary|isolated|sole"
+    r"|stand-?\s?alone|first[-\s]line|only|single|initial)\s+[a-z]+)",
     re.IGNORECASE,
 )
 _CONDITIONAL_FOR_RE = re.compile(
@@ -155,6 +155,23 @@ def qualified_against(statement: str, paragraph: str = "") -> bool:
     at = " ".join(paragraph.split()).find(" ".join(statement.split()))
     after = " ".join(paragraph.split())[at + len(" ".join(statement.split())) :] if at >= 0 else ""
     return bool(_CONDITIONAL_FOR_RE.search(after))
+
+
+def restricted_use(statement: str) -> str | None:
+    """The use a qualified negation does not recommend ('isolated intervention' of 'not
+    recommended as an isolated intervention'), lower-cased; None when there is none."""
+    found = _QUALIFIED_AGAINST_RE.search(statement)
+    return " ".join(found.group("use").lower().split()) if found else None
+
+
+def asks_for_restricted_use(statement: str, request_text: str) -> bool:
+    """The request asks for the very use a qualified negation does not recommend ('H-wave as
+    an isolated intervention' under 'not recommended as an isolated intervention')."""
+    use = restricted_use(statement)
+    if use is None:
+        return False
+    said = " ".join(re.sub(r"[^a-z0-9]+", " ", request_text.lower()).split())
+    return re.search(rf"\b{re.escape(re.sub(r'[^a-z0-9]+', ' ', use))}", said) is not None
 
 
 def direction_of(grade: Grade, statement: str, paragraph: str = "") -> Direction:

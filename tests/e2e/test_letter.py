@@ -193,7 +193,7 @@ def test_reject_by_its_keyboard_shortcut(server: str, browser_page: Any) -> None
     page.keyboard.press("Alt+J")  # the Reject shortcut
     expect(page.get_by_text(re.compile("This draft was rejected"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"0 of 1 items accepted"))).to_be_visible()
-    shot(page, "letter-05-rejected-by-shortcut")
+    shot(page, "letter-04b-rejected-by-shortcut")
 
 
 def test_three_items_export_as_one_letter_with_every_decision(

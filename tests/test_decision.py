@@ -217,3 +217,19 @@ def test_a_request_for_the_use_a_qualified_negation_excludes_is_not_recommended(
     request = Request(text=asked, item="interferential stimulation")
 
     assert decide(request, [finding(qualified)]).stance is stance
+
+
+def test_between_two_guidelines_naming_the_item_a_graded_one_beats_insufficient_evidence() -> None:
+    # both name the item; the closer heading says only that the evidence is insufficient
+    insufficient = rec("VA/DoD", NEITHER, strength=Strength.NONE)
+    against = rec("WHO", AGAINST, strength=Strength.WEAK)
+
+    best, conflicts, why = choose_governing(
+        [finding(insufficient, sim=1.0), finding(against, sim=0.93)]
+    )
+
+    assert best is not None and best.guideline == "WHO"
+    assert [f.guideline for f in conflicts] == ["VA/DoD"] and "stronger" in why
+    # an item named by one guideline only is still decided by that one
+    far = finding(against, sim=0.6)
+    assert choose_governing([finding(insufficient, sim=1.0), far])[0].guideline == "VA/DoD"

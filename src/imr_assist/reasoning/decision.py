@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from imr_assist.models import Direction, DraftDecision, Stance, Strength
+from imr_assist.reasoning.matching import MATCH_THRESHOLD
 from imr_assist.reasoning.models import (
     CriterionCheck,
     CriterionStatus,
@@ -155,10 +156,19 @@ def choose_governing(
     tier = addressing[0].tier
     same = [f for f in addressing if f.tier is tier]
 
-    def key(f: GuidelineFinding) -> tuple[bool, float, int]:
+    def key(f: GuidelineFinding) -> tuple[bool, bool, int, float]:
+        # every guideline that names the item names it: how closely its heading words it does
+        # not decide between two of the same authority; the one whose population fits does,
+        # then the stronger recommendation (a graded one over 'insufficient evidence': the
+        # panel found evidence enough to recommend, 8 CCR 9792.25.1), then the closer match
         m = f.governing
         assert m is not None
-        return (m.population_fits, round(m.similarity, 2), _STRENGTH[m.recommendation.strength])
+        return (
+            m.population_fits,
+            m.similarity >= MATCH_THRESHOLD,
+            _STRENGTH[m.recommendation.strength],
+            round(m.similarity, 2),
+        )
 
     same.sort(key=key, reverse=True)
     best = same[0]

@@ -373,3 +373,22 @@ def test_a_body_region_word_alone_does_not_make_an_item_read_like_an_interventio
     assert similarity(needling, supports, EMB) < 0.1
     # a name shared in so many words still counts, region and all
     assert similarity(req("lumbar supports"), supports, EMB) == 1.0
+
+
+def test_the_condition_a_record_is_filed_under_is_case_context() -> None:
+    general = rec("NYS knee", "B.4.a Imaging Studies: MRI", ["MRI"], region="knee")
+    filed = rec(
+        "NYS knee", "C.9.d.iii Diagnostic Testing Procedures: MRI", ["MRI"], region="knee"
+    ).model_copy(
+        update={
+            "direction": Direction.AGAINST,
+            "headings": ["Patellofemoral Pain (Chondromalacia Patella)", "Diagnostic Testing"],
+        }
+    )
+    asked = req("MRI", region="knee").model_copy(
+        update={"text": "MRI knee for anterior knee pain, chondromalacia patella"}
+    )
+
+    (row,) = find_findings(asked, [(general, 0.9), (filed, 0.8)], EMB)
+
+    assert row.governing is not None and row.governing.recommendation is filed

@@ -337,6 +337,7 @@ def test_nys_labels_fields_and_limits(fixture) -> None:  # type: ignore[no-untyp
     assert tens.strength_text == "Recommended - for select use"
     assert tens.interventions == ["Transcutaneous Electrical Neurostimulation (TENS)"]
     assert tens.phases == [Phase.CHRONIC]
+    assert tens.headings == ["Electrical Therapies"]
     assert tens.criteria == [
         "Consistent, measurable, functional improvement must be documented prior to the "
         "provision of a home unit."
@@ -798,3 +799,26 @@ def test_the_demo_tens_and_h_wave_positions_are_conditional_recommendations(tmp_
         position = [r for r in recs if r.label.startswith("Position")]
         assert position, [r.label for r in recs]
         assert {(r.direction, r.strength) for r in position} == {(FOR, WEAK)}, name
+
+
+def test_a_record_carries_the_condition_its_section_files_it_under(fixture) -> None:  # type: ignore[no-untyped-def]
+    knee = """# C.9 Patellofemoral Pain (Chondromalacia Patella)
+
+## C.9.d Diagnostic Testing Procedures
+
+### C.9.d.iii MRI
+
+Not Recommended - as it rarely identifies pathology.
+
+# B.4 Imaging Studies
+
+## B.4.a MRI
+
+Recommended - in select patients.
+"""
+    recs = {r.label: r for r in fixture("knee.md", knee)}
+    assert recs["C.9.d.iii Diagnostic Testing Procedures: MRI"].headings == [
+        "Patellofemoral Pain (Chondromalacia Patella)",
+        "Diagnostic Testing Procedures",
+    ]
+    assert recs["B.4.a Imaging Studies: MRI"].headings == ["Imaging Studies"]

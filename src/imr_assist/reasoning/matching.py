@@ -341,7 +341,7 @@ def concept_fit(request: Request, rec: Recommendation) -> int:
         case_asserted |= {c.lower() for c in fact.concepts if c.lower() not in fact.negated_terms}
     case_asserted -= own
     case_negated -= own
-    said, denied = _said(f"{rec.population}. {rec.statement}")
+    said, denied = _said(f"{'. '.join(rec.headings)}. {rec.population}. {rec.statement}")
     said_l = {c.lower() for c in said} - own
     denied_l = set(denied) - own
     agree = len(case_asserted & said_l) + len(case_negated & denied_l)
@@ -358,6 +358,12 @@ def region_fits(request: Request, rec: Recommendation) -> bool:
     return not (asked and said and "general" not in asked | {said} and said not in asked)
 
 
+def _about(rec: Recommendation) -> str:
+    """What a recommendation is about, for comparing with the case: the sections it is filed
+    under (the condition, in a section-numbered guideline), its label, population, statement."""
+    return ". ".join(x for x in [*rec.headings, rec.label, rec.population, rec.statement] if x)
+
+
 def _context_similarity(
     request: Request, matches: Sequence[Match], embedder: Embeddings
 ) -> dict[str, float]:
@@ -367,10 +373,7 @@ def _context_similarity(
     if len(matches) < 2:
         return {}
     case = " ".join([request.text, *(f.text for f in request.facts[:4])])
-    texts = [
-        f"{m.recommendation.label}. {m.recommendation.population}. {m.recommendation.statement}"
-        for m in matches
-    ]
+    texts = [_about(m.recommendation) for m in matches]
     sims = embed_cached(embedder, texts) @ embed_cached(embedder, [case])[0]
     return {m.recommendation.id: float(x) for m, x in zip(matches, sims, strict=True)}
 

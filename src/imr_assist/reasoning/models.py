@@ -74,6 +74,12 @@ class Recommendation(StrictModel):
         default_factory=list,
         description="Citation ids of the passages of its statement and discussion",
     )
+    headings: list[str] = Field(
+        default_factory=list,
+        description="Titles of the sections it sits in, outermost first, without its own "
+        "('Retropatellar Pain Syndrome', 'Diagnostic Testing Procedures' for C.9.d.iii MRI): "
+        "the condition a section-numbered guideline files it under",
+    )
 
 
 class RecommendationReport(StrictModel):

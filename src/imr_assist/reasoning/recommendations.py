@@ -55,6 +55,7 @@ from imr_assist.reasoning.statements import (
     numbered,
     owned_blocks,
     prose,
+    section_headings,
     shares_word,
     split_criteria_lead,
 )
@@ -252,6 +253,7 @@ def _records(
                 page_start=statement_block.page_label,
                 page_end=end_block.page_end_label,
                 passage_ids=passage_ids,
+                headings=section_headings(doc, draft.section),
             )
         )
     return out

@@ -189,6 +189,17 @@ def heading_title(section: str | None) -> str:
     return section[code.end() :].strip() if code else section.strip()
 
 
+def section_headings(doc: GuidelineText, section: str | None) -> list[str]:
+    """Titles of the sections enclosing a numbered section, outermost first: 'C.9.d.iii MRI'
+    gives the titles of C, C.9 and C.9.d that the document prints; [] for an unnumbered one."""
+    code = _LEADING_CODE_RE.match((section or "") + " ")
+    if code is None:
+        return []
+    parts = re.split(r"(?<=[.])", code.group("code").rstrip("."))
+    prefixes = ["".join(parts[:i]).rstrip(".") for i in range(1, len(parts))]
+    return [t for p in prefixes if (t := doc.titles.get(p))]
+
+
 def _label(
     doc: GuidelineText, code: str | None, section: str | None, topic: str | None, fallback: str = ""
 ) -> str:

@@ -10,6 +10,7 @@ from imr_assist.reasoning.matching import (
     find_findings,
     item_spans,
     link_item,
+    named_overlap,
     population_fits,
     similarity,
     statement_examples,
@@ -392,3 +393,11 @@ def test_the_condition_a_record_is_filed_under_is_case_context() -> None:
     (row,) = find_findings(asked, [(general, 0.9), (filed, 0.8)], EMB)
 
     assert row.governing is not None and row.governing.recommendation is filed
+
+
+def test_interventions_joined_inside_parentheses_are_names_of_their_own() -> None:
+    # our wording of a GRADE-table row that names its interventions in parentheses
+    needling = "Needling therapies (acupuncture and other dry needling modalities)"
+    assert named_overlap("dry needling", needling) == 0.5
+    assert named_overlap("acupuncture", needling) == 1.0
+    assert named_overlap("massage", needling) is None

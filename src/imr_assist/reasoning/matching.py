@@ -90,8 +90,12 @@ def _alternatives(target: str) -> tuple[str, ...]:
     abbreviation, and each of the interventions it joins ('MUA and Medication-Assisted Spinal
     Manipulation (MASM)' names 'MUA', 'MASM', 'Medication-Assisted Spinal Manipulation')."""
     bare = re.sub(r"\([^)]*\)", " ", target)
-    parts = [target, bare, *re.findall(r"\(([^)]*)\)", target)]
-    parts += re.split(r"\s*(?:[,;/]|\band\b|\bor\b)\s*", bare)
+    inside = re.findall(r"\(([^)]*)\)", target)
+    parts = [target, bare, *inside]
+    # the interventions a name joins, outside and inside its parentheses ('Needling therapies
+    # (traditional Chinese medicine acupuncture and other dry needling modalities)')
+    for joined in (bare, *inside):
+        parts += re.split(r"\s*(?:[,;/]|\band\b|\bor\b)\s*", joined)
     # modifiers joined by a slash share the head of the last one: 'Physical / Occupational
     # Therapy' names physical therapy, 'Transforaminal/Interlaminar/Caudal Epidural Injections'
     # interlaminar epidural injections

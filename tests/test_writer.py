@@ -237,7 +237,7 @@ CASES = {
             CriterionCheck(
                 criterion="the components of the kit are listed",
                 status=CriterionStatus.MET,
-                evidence="The kit contains resistance bands, a stability ball and a foam roller.",
+                evidence="Kit components are listed: resistance bands, a ball and a foam roller.",
             )
         ],
     ),
@@ -311,6 +311,7 @@ def test_rationale_reads_like_a_letter(name: str) -> None:
     assert not re.search(r"[a-z]+_[a-z_]+", CITATION_RE.sub("", text))  # no internal names
     assert "It also states" not in text and ': 1."' not in text and not text.count('""')
     assert not re.search(r"conditions?:\s*\.", text)  # nothing cut off after a colon
+    assert "..." not in text  # nothing quoted is cut short
     if CASES[name][1] and any(f.governing for f in CASES[name][1]):
         assert sentences[-1].startswith("Given the above, the request for")
         guideline_sentences = [
@@ -323,8 +324,8 @@ def test_ask_opens_with_the_conclusion_in_plain_words() -> None:
     first, second, *_ = render("drug-request", "ask")
 
     assert first.startswith(
-        "Not recommended for patients with chronic low back pain under "
-        "VA/DoD LBP CPG 2022 (Rec 27; Weak against)"
+        'Not recommended: VA/DoD LBP CPG 2022 (Rec 27, p. 60; Weak against) states: "For '
+        'patients with chronic low back pain, we suggest against opioids."'
     )
     assert second.startswith("The loaded MTUS guidelines (MTUS ACOEM Chapter 12) contain no")
 
@@ -349,3 +350,81 @@ def test_a_closest_recommendation_outside_the_population_is_cited_and_said_plain
     assert "it covers chronic conditions, the request is acute" in said
     assert re.search(r"\[[0-9a-f]{12}\]", said), said
     assert "names the item" not in said
+
+
+NYS_TENS = passage(
+    "nys-low-back",
+    "Mid and Low Back Injury MTG",
+    Tier.OTHER_GUIDELINE,
+    "27",
+    "Recommended - for select use in treatment of chronic low back pain as a second line "
+    "adjunct to other first line treatments. Indications include muscle spasm, atrophy and "
+    "control of concomitant pain in the office setting. TENS treatment should be used in "
+    "conjunction with active physical therapy. Frequency: Variable, with immediate effect and "
+    "optimum duration of three sessions.",
+)
+NYS_TENS_REC = rec(
+    NYS_TENS,
+    "D.5.b Electrical Therapies: Transcutaneous Electrical Neurostimulation (TENS) (2)",
+    "Recommended - for select use in treatment of chronic low back pain as a second line "
+    "adjunct to other first line treatments.",
+    ["Transcutaneous Electrical Neurostimulation (TENS)"],
+    Direction.FOR,
+    Strength.WEAK,
+    "Recommended - for select use",
+    population="chronic low back pain",
+)
+
+
+def test_a_printed_strength_is_said_in_words_and_its_terms_quoted_whole() -> None:
+    """'Recommended - for select use in ...' reads as '... recommends TENS "for select use
+    in ..."': no 'states: "Recommended - ..."', no heading capitals, no '(2)' of a repeated
+    heading, no strength repeated that the quote already says."""
+    reasoning = decide(req("TENS unit purchase", "tens"), [row(NYS_TENS_REC)], [])
+    first = write(reasoning, [Hit(passage=NYS_TENS, score=1.0, rank=1)], kind="draft", item="TENS")
+    said = first.sentences[0]
+    assert said.startswith(
+        "Mid and Low Back Injury MTG (D.5.b, p. 27) recommends transcutaneous electrical "
+        'neurostimulation (TENS) "for select use in treatment of chronic low back pain'
+    ), said
+    assert "(2)" not in said and "Recommended -" not in said
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (CriterionStatus.NOT_DOCUMENTED, "The records provided do not document that TENS"),
+        (CriterionStatus.NOT_MET, "The record does not meet the criterion that TENS treatment"),
+    ],
+)
+def test_criteria_are_named_as_clauses_and_fragments_left_to_the_checklist(
+    status: CriterionStatus, expected: str
+) -> None:
+    """A criterion that is a whole sentence is said as a that-clause; a fragment opening on
+    a verb ('include muscle spasm, ...') is not listed, lowercased or cut."""
+    checks = [
+        CriterionCheck(
+            criterion="include muscle spasm, atrophy and control of concomitant pain in the "
+            "office setting.",
+            status=CriterionStatus.MET,
+            evidence="55-year-old with chronic low back pain for 10 months.",
+        ),
+        CriterionCheck(
+            criterion="TENS treatment should be used in conjunction with active physical therapy.",
+            status=status,
+            evidence="No physical therapy is planned."
+            if status is CriterionStatus.NOT_MET
+            else None,
+        ),
+    ]
+    reasoning = decide(req("TENS unit purchase", "tens"), [row(NYS_TENS_REC)], checks)
+    hits = [Hit(passage=NYS_TENS, score=1.0, rank=1)]
+    sentences = write(reasoning, hits, kind="draft", item="TENS unit purchase").sentences
+    text = " ".join(sentences)
+    assert (
+        "Its criterion is that TENS treatment should be used in conjunction with active "
+        "physical therapy." in text
+    )
+    assert any(s.startswith(expected) for s in sentences), sentences
+    assert "muscle spasm" not in text and "..." not in text
+    assert 3 <= len(sentences) <= 6

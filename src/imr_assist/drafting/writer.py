@@ -75,10 +75,26 @@ def _lower_first(text: str) -> str:
     return text[0].lower() + text[1:] if len(text) > 1 and not text[1].isupper() else text
 
 
-def rec_locator(rec: Recommendation) -> str:
-    """'Rec 27, p. 66' / 'E.1.a Acupuncture, pp. 31-32'."""
+def rec_locator(rec: Recommendation, *, short: bool = False) -> str:
+    """'Rec 27, p. 66' / 'E.1.a Acupuncture, pp. 31-32'; `short`: the section code alone when
+    the label starts with one ('D.8.f, pp. 46-54'), a long heading left out when there are pages."""
     pages = format_pages(rec.page_start, rec.page_end)
-    return ", ".join(x for x in (rec.label, pages) if x)
+    label = _label(rec)
+    if short:
+        code = _CODE_RE.match(label)
+        if code:
+            label = code.group(0)
+        elif pages and len(label) > 40:
+            label = ""
+    return ", ".join(x for x in (label, pages) if x)
+
+
+_CODE_RE = re.compile(r"^[A-Z](?:\.[0-9a-z]+)+\b")
+
+
+def _label(rec: Recommendation) -> str:
+    """The label without the '(2)' a repeated heading gets at ingest."""
+    return re.sub(r"\s*\(\d\)$", "", rec.label).strip()
 
 
 def _passage_for(
@@ -134,9 +150,21 @@ def _verb(rec: Recommendation) -> str:
     return "recommends"
 
 
-def _what(rec: Recommendation) -> str:
-    what = " and ".join(rec.interventions[:3]) if rec.interventions else ""
-    if rec.population and what:
+def _plain(name: str) -> str:
+    """A heading's capitals dropped for running text ('Bed Rest' -> 'bed rest'); acronyms
+    ('MRI', 'TENS') and mixed-case names ('ProDisc') kept."""
+    return re.sub(r"\b([A-Z])([a-z]+)\b", lambda m: m.group(1).lower() + m.group(2), name)
+
+
+def _what(rec: Recommendation, *, population: bool = True) -> str:
+    names = [i + ")" * (i.count("(") - i.count(")")) for i in rec.interventions[:3]]
+    what = " and ".join(_plain(i) for i in names)
+    if (
+        population
+        and rec.population
+        and what
+        and not set(_words(rec.population)) <= set(_words(what))
+    ):
         what = f"{what} {_for_population(rec.population)}"
     return what
 
@@ -145,11 +173,9 @@ def _topic(rec: Recommendation) -> str:
     """What a recommendation is about when it names no intervention: its label without the
     section number ('D.8.g Rehabilitation: Manipulation under Anesthesia' -> 'manipulation
     under anesthesia')."""
-    label = re.sub(r"^[A-Z]?(?:\.?\d+|\.[a-z]+|\.[ivx]+)*\.?\s+", "", rec.label).strip()
+    label = re.sub(r"^[A-Z]?(?:\.?\d+|\.[a-z]+|\.[ivx]+)*\.?\s+", "", _label(rec)).strip()
     topic = label.rsplit(":", 1)[-1].strip() if ":" in label else label
-    return (
-        _lower_first(topic) if topic and not re.fullmatch(r"rec\w*\.?\s*\d+", topic, re.I) else ""
-    )
+    return _plain(topic) if topic and not re.fullmatch(r"rec\w*\.?\s*\d+", topic, re.I) else ""
 
 
 def _for_population(population: str) -> str:
@@ -157,17 +183,82 @@ def _for_population(population: str) -> str:
     return p if re.match(r"(?:for|in|among|after|with)\b", p, re.I) else f"for {p}"
 
 
+_STRENGTH_PREFIX_RE = re.compile(
+    r"^(?:not\s+)?recommended\b(?:\s*[-–—:,]\s*|\s+(?=(?:for|in|as|to|when|if|only)\b))", re.I
+)
+_VERB_RE = re.compile(
+    r"\b(?:is|are|was|were|be|been|should|must|may|might|can|could|has|have|had|suggests?|"
+    r"recommends?|includes?|requires?|needs?|shows?|lists?|names?|documents?|uses?|helps?)\b",
+    re.I,
+)
+_SOURCE_WORDS_RE = re.compile(
+    r"\b(?:guidelines?|evidence|studies|literature|mtus|acoem|odg)\b", re.I
+)
+_PREP_RE = re.compile(r"(?:when|if|where|unless|after|with|for|in|as|to|only|during)\b", re.I)
+_NORMATIVE_RE = re.compile(
+    r"\b(?:should|must|only|at\s+least|required|requires?|needs?|(?:is|are)\s+(?:documented|"
+    r"listed|submitted|tried|present)|ha(?:s|ve)\s+(?:been|failed|lasted)|failed|candidate|"
+    r"indicated|before|after|prior\s+to)\b",
+    re.I,
+)
+MAX_STATEMENT = 260
+"""A recommendation statement longer than this is paraphrased from its record, not quoted."""
+
+
+def _is_sentence(text: str) -> bool:
+    """A whole sentence a reviewer can quote: capitalised, a verb, no 'Label:' head, no list."""
+    return bool(
+        text
+        and text[0].isupper()
+        and len(text.split()) >= 4
+        and _VERB_RE.search(text)
+        and not re.match(r"[^.:]{0,45}:\s", text)
+        and not text.rstrip().endswith(":")
+    )
+
+
+def _strength_note(rec: Recommendation, said: str) -> str:
+    """'; Weak against' unless the sentence already says it ('Recommended - in select
+    patients' beside a quote that holds 'in select patients')."""
+    words = set(_words(rec.strength_text)) - {"recommended", "recommend", "not", "a", "an"}
+    if not words or words <= set(_words(said)):
+        return ""
+    return f"; {rec.strength_text}"
+
+
 def recommendation_sentence(rec: Recommendation, hits: Sequence[Hit]) -> str:
-    """'VA/DoD LBP CPG 2022 (Rec 27, p. 60; Weak against) recommends against opioids for
-    patients with chronic low back pain. [id]' — paraphrased from the record when the statement
-    is long; a short statement is quoted, since its exact words are what the reviewer cites."""
-    strength = f"; {rec.strength_text}" if rec.strength_text else ""
-    where = f"{rec.guideline} ({rec_locator(rec)}{strength})"
+    """What the governing guideline recommends, with its locator and citation:
+
+    - a statement that is a whole sentence is quoted ('VA/DoD LBP CPG 2022 (Rec 8, p. 37; Weak
+      for) states: "For patients with chronic low back pain, we suggest CBT."');
+    - a printed strength followed by its terms ('Recommended - for treatment of acute back
+      pain') is said in words with the terms quoted ('... recommends against traction "for
+      treatment of acute or non-acute back pain."');
+    - a long or bare statement is paraphrased from the record (direction, intervention,
+      population)."""
+    text = statement_text(rec.statement).rstrip(" .;")
+    rest = _STRENGTH_PREFIX_RE.sub("", text).strip()
     what = _what(rec) or _topic(rec)
-    bare = len(_words(rec.statement)) <= 4  # the statement is only its label: 'Not Recommended'
-    if what and (bare or len(rec.statement) > 220 or is_directive(rec.statement)):
-        return f"{where} {_verb(rec)} {what}.{_cite(rec, hits)}"
-    return f'{where} states: "{_short(statement_text(rec.statement), 260)}".{_cite(rec, hits)}'
+    bare_what = _what(rec, population=False) or what
+    short = len(rest) <= MAX_STATEMENT and not is_directive(rec.statement)
+    loc = rec_locator(rec, short=bool(what))
+    said = set(_words(what))
+    if short and rest != text and len(_words(rest)) >= 3 and what:
+        if len(set(_words(rest)) - said) <= len(set(_words(rest))) // 4:
+            body = f"{_verb(rec)} {what}."  # the terms only repeat the heading
+        elif _PREP_RE.match(rest):
+            body = f'{_verb(rec)} {bare_what} "{_lower_first(rest)}."'
+        elif _VERB_RE.match(rest):
+            body = f'{_verb(rec)} {bare_what}, which "{rest}."'
+        else:
+            body = f'{_verb(rec)} {what}: "{rest}."'
+    elif short and rest == text and _is_sentence(rest):
+        body = f'states: "{rest}."'
+    elif what:
+        body = f"{_verb(rec)} {what}."
+    else:
+        body = f'states: "{_short(text, MAX_STATEMENT)}."'
+    return f"{rec.guideline} ({loc}{_strength_note(rec, body)}) {body}{_cite(rec, hits)}"
 
 
 def _silence_sentences(
@@ -177,7 +268,7 @@ def _silence_sentences(
     gov = reasoning.governing
     if gov is None or gov.tier is Tier.MTUS:
         return []
-    item = reasoning.request.item or reasoning.request.text
+    item = _balanced(reasoning.request.item or reasoning.request.text)
     above = [t for t in (Tier.MTUS, Tier.GUIDELINE, Tier.OTHER_GUIDELINE) if t.rank < gov.tier.rank]
     loaded = {f.tier for f in reasoning.findings}
     out: list[str] = []
@@ -191,11 +282,17 @@ def _silence_sentences(
             ((h, s) for h, s in silences if h.passage.tier is tier and not is_directive(s)), None
         )
         name = next(f.guideline for f in reasoning.findings if f.tier is tier)
-        if quoted is not None:
+        if quoted is not None and len(clean_sentence(quoted[1])) <= MAX_STATEMENT:
             hit, sentence = quoted
+            whole = clean_sentence(sentence).rstrip(" .;:,")
             out.append(
-                f'{name} does not specifically address the requested {item}: "{_short(sentence)}" '
+                f'{name} does not specifically address the requested {item}: "{whole}." '
                 f"{cite(hit.passage.id)}; secondary guidelines were consulted."
+            )
+        elif quoted is not None:
+            out.append(
+                f"{name} does not specifically address the requested {item} "
+                f"{cite(quoted[0].passage.id)}; secondary guidelines were consulted."
             )
         else:
             out.append(
@@ -205,39 +302,188 @@ def _silence_sentences(
     return out[:1]
 
 
-def _criteria_sentences(
-    reasoning: Reasoning, rec: Recommendation, hits: Sequence[Hit]
-) -> list[str]:
-    """The conditions of the governing recommendation by name, then the record on the ones
-    that decide: what it contradicts, what it lacks, and (when every condition is met) the
-    record sentence that meets the first one."""
-    checks = reasoning.checklist
-    if not checks:
-        return []
-    names = [_lower_first(criterion_name(c.criterion, 90)) for c in checks[:4]]
-    word = "condition" if len(names) == 1 else "conditions"
-    source = " ".join(c.criterion for c in checks[:4])
-    out = [f"It sets the {word}: {'; '.join(names)}.{_cite(rec, hits, source)}"]
-    not_met = [c for c in checks if c.status is CriterionStatus.NOT_MET]
-    missing = [c for c in checks if c.status is CriterionStatus.NOT_DOCUMENTED and not c.is_limit]
-    for c in not_met[:2]:
-        name = f'"{criterion_name(c.criterion, 90)}"'
-        if c.evidence and not c.is_limit:
-            out.append(f'The record does not meet the condition {name}: "{_short(c.evidence)}".')
-        else:
-            out.append(f"The request exceeds the condition {name}.")
-    if missing:
-        listed = " and ".join(f'"{criterion_name(c.criterion, 90)}"' for c in missing[:3])
-        which = "condition" if len(missing) == 1 else "conditions"
-        out.append(f"The records provided do not document the {which} {listed}.")
-    if not not_met and not missing:
-        met = next((c for c in checks if c.status is CriterionStatus.MET and c.evidence), None)
-        if met is not None:
-            out.append(
-                f'The record meets the condition "{criterion_name(met.criterion, 90)}": '
-                f'"{_short(met.evidence or "")}".'
+def _balanced(text: str) -> str:
+    """'home exercise kit (resistance bands' -> 'home exercise kit'."""
+    return text.split("(")[0].strip() if text.count("(") > text.count(")") else text
+
+
+# --------------------------------------------------------------------------- criteria
+
+MAX_CRITERIA = 3
+"""Criteria a rationale names; the full checklist is shown to the reviewer beside it."""
+
+
+def _clause(criterion: str) -> tuple[str, str] | None:
+    """(kind, words) of a criterion that reads well inside a sentence, or None: a bold-lead
+    name ('quote', 'Components are listed'); a whole sentence or a lowercase clause ('that',
+    'pain has lasted at least 3 months'); a noun phrase ('noun', 'documented functional
+    improvement'); the terms of a recommendation ('quote', 'when tied to objective measures
+    ...'). Headings, numbered lists, 'Label: value' lines and fragments that open on a verb
+    ('include muscle spasm, ...') are left to the checklist shown beside the rationale."""
+    if criterion.lstrip().startswith("**"):
+        return "quote", criterion_name(criterion, 90)
+    first = (split_sentences(clean_sentence(criterion)) or [""])[0].rstrip(" .;")
+    if not first or len(first) > MAX_QUOTE or re.match(r"\(?\d+[.)]", first):
+        return None
+    if re.search(r"\brecommended\b", first, re.I):
+        return None  # the guideline's own voice ('NSAIDs are recommended'), not a condition
+    if _PREP_RE.match(first) and "," not in first:
+        return ("quote", _lower_first(first)) if len(first.split()) >= 4 else None
+    if first[0].isupper():
+        sentence = _is_sentence(first) and _NORMATIVE_RE.search(first)
+        return ("that", _lower_first(first)) if sentence else None
+    if _VERB_RE.match(first) or re.match(r"\w+(?:ing|s)?\s+(?:of|to|with)\b", first):
+        return None
+    if not _VERB_RE.search(first):
+        return "noun", first
+    return ("that", first) if _NORMATIVE_RE.search(first) else None
+
+
+def _as(clause: tuple[str, str], frame: str) -> str:
+    """A criterion in one of three frames: 'include' (its criteria include ...), 'criterion'
+    (does not meet the criterion ...), 'document' (do not document ...)."""
+    kind, words = clause
+    if kind == "that":
+        if frame == "document":
+            m = re.match(
+                r"(.+?)\s+(?:is|are|was|were|has\s+been|have\s+been)\s+documented\b(.*)", words
             )
+            return f"{m.group(1)}{m.group(2)}" if m else f"that {words}"
+        return f"the criterion that {words}" if frame == "criterion" else f"that {words}"
+    if kind == "noun":
+        if frame == "criterion":
+            return f"the criterion of {words}"
+        return re.sub(r"^documented\s+", "", words) if frame == "document" else words
+    if frame == "include":
+        return f'"{words}"'
+    return (
+        f'that the criterion "{words}" is met'
+        if frame == "document"
+        else f'the criterion "{words}"'
+    )
+
+
+def _limit_phrase(criterion: str) -> tuple[str, str]:
+    """('frequency, dose and duration', 'Two to three visits per week ...') from a limit line;
+    the quote is the value's sentence that holds a number, '' when too long to quote."""
+    text = clean_sentence(criterion)
+    label, _, value = text.partition(":") if re.match(r"[^.:]{1,40}:", text) else ("", "", text)
+    parts = [p.strip().lower() for p in re.split(r"/|,|\band\b", label) if p.strip()]
+    name = (", ".join(parts[:-1]) + " and " + parts[-1]) if len(parts) > 1 else "".join(parts)
+    sentences = split_sentences(value.strip()) or [value.strip()]
+    numbered = [
+        s for s in sentences if re.search(r"\d|\b(?:one|two|three|four|five|six)\b", s, re.I)
+    ]
+    quote = (numbered or sentences)[0].rstrip(" .")
+    return name or "limits", quote if len(quote) <= 200 else ""
+
+
+def _join(parts: list[str], word: str = "and") -> str:
+    if len(parts) == 1:
+        return parts[0]
+    if any("," in p for p in parts):
+        return f"{'; '.join(parts[:-1])}; {word} {parts[-1]}"
+    return f"{', '.join(parts[:-1])} {word} {parts[-1]}"
+
+
+_GENERIC = {"patie", "treat", "recor", "docum", "there", "which", "their"}
+
+
+def _relevant(check: CriterionCheck, item: str) -> bool:
+    """The record sentence shares a content word with the criterion beyond the item's own
+    words: 'TENS used in clinic' does not meet 'a treatment plan with goals for the TENS unit'."""
+    if not check.evidence:
+        return False
+    skip = {w[:5] for w in _words(item)} | _GENERIC
+    mine = {w[:5] for w in _words(check.criterion) if len(w) > 3} - skip
+    return bool(mine & {w[:5] for w in _words(check.evidence)})
+
+
+def _criteria_sentences(
+    reasoning: Reasoning, rec: Recommendation, hits: Sequence[Hit], kind: str
+) -> list[str]:
+    """The criteria that decide, named in one cited sentence, then the record against them in
+    grouped sentences: what it contradicts (quoting it), what it lacks, what it documents."""
+    checks = reasoning.checklist
+    item = reasoning.request.item or reasoning.request.text
+    crit = [(c, _clause(c.criterion)) for c in checks if not c.is_limit]
+    said = [(c, k) for c, k in crit if k]
+    not_met = [(c, k) for c, k in said if c.status is CriterionStatus.NOT_MET]
+    missing = [(c, k) for c, k in said if c.status is CriterionStatus.NOT_DOCUMENTED]
+    met = [(c, k) for c, k in said if c.status is CriterionStatus.MET and _relevant(c, item)]
+    named = [*not_met[:2], *missing[:2], *met][:MAX_CRITERIA]
+    named.sort(key=lambda ck: checks.index(ck[0]))
+    out: list[str] = []
+    if named:
+        which = "criterion is" if len(named) == 1 else "criteria include"
+        source = " ".join(c.criterion for c, _ in named)
+        listed = _join([_as(k, "include") for _, k in named])
+        out.append(f"Its {which} {listed}.{_cite(rec, hits, source)}")
+    record = "The record" if kind == "draft" else "As described, the request"
+    for c, k in [x for x in named if x in not_met]:
+        text = f"{record} does not meet {_as(k, 'criterion')}"
+        text += f': "{_record_quote(c)}."' if _relevant(c, item) else "."
+        out.append(_cited_if_sourced(text, rec, hits, c.criterion))
+    gaps = [_as(k, "document") for c, k in named if (c, k) in missing]
+    unnamed_gap = any(c.status is CriterionStatus.NOT_DOCUMENTED for c, k in crit if not k)
+    if kind == "draft" and (gaps or unnamed_gap):
+        what = _join(gaps, "or") if gaps else "that its criteria are met"
+        out.append(_cited_if_sourced(f"The records provided do not document {what}.", rec, hits))
+    elif gaps or unnamed_gap:
+        these = "these" if named else "its"
+        out.append(f"The question does not say whether {these} criteria are met.")
+    quotes = list(dict.fromkeys(f'"{_record_quote(c)}"' for c, k in named if (c, k) in met))
+    if kind == "draft" and quotes:
+        out.append(f"The record documents {' and '.join(quotes[:2])}.")
+    out += _limit_sentences(reasoning, rec, hits, kind, bool(gaps or unnamed_gap))
     return out
+
+
+def _limit_sentences(
+    reasoning: Reasoning, rec: Recommendation, hits: Sequence[Hit], kind: str, said_gap: bool
+) -> list[str]:
+    """The amount requested against the first frequency / duration limit that decides."""
+    limits = [c for c in reasoning.checklist if c.is_limit]
+    over = next((c for c in limits if c.status is CriterionStatus.NOT_MET), None)
+    if over is not None:
+        name, quote = _limit_phrase(over.criterion)
+        said = f': "{quote}."' if quote else "."
+        return [f"The amount requested exceeds its {name}{said}{_cite(rec, hits, over.criterion)}"]
+    within = next((c for c in limits if c.status is CriterionStatus.MET), None)
+    if within is not None and reasoning.decision is DraftDecision.MEDICALLY_NECESSARY:
+        name, quote = _limit_phrase(within.criterion)
+        said = f' ("{quote}")' if quote else ""
+        return [
+            f"The amount requested is within its {name}{said}.{_cite(rec, hits, within.criterion)}"
+        ]
+    unstated = next((c for c in limits if c.status is CriterionStatus.NOT_DOCUMENTED), None)
+    if unstated is not None and kind == "draft" and not said_gap:
+        name, _ = _limit_phrase(unstated.criterion)
+        return [
+            "The records provided do not document the amount requested, to compare with its "
+            f"{name}."
+        ]
+    return []
+
+
+def _record_quote(check: CriterionCheck) -> str:
+    """The part of the record sentence that bears on the criterion: of 'A; B; C' the clause
+    sharing most words with it, whole (a record is quoted, never cut mid-clause)."""
+    evidence = clean_sentence(check.evidence or "").rstrip(" .;")
+    parts = [p.strip() for p in evidence.split(";") if p.strip()] or [evidence]
+    wanted = {w[:5] for w in _words(check.criterion)}
+    best = max(parts, key=lambda p: len(wanted & {w[:5] for w in _words(p)}))
+    return best if len(best) <= 2 * MAX_QUOTE else _short(best, 2 * MAX_QUOTE)
+
+
+def _cited_if_sourced(
+    text: str, rec: Recommendation, hits: Sequence[Hit], criterion: str | None = None
+) -> str:
+    """A record sentence that carries guideline words ('no evidence of fracture') cites the
+    passage of the criterion, so verification checks it instead of flagging it uncited."""
+    if not _SOURCE_WORDS_RE.search(text):
+        return text
+    return f"{text}{_cite(rec, hits, criterion)}"
 
 
 def _conflict_sentences(reasoning: Reasoning, hits: Sequence[Hit]) -> list[str]:
@@ -245,7 +491,9 @@ def _conflict_sentences(reasoning: Reasoning, hits: Sequence[Hit]) -> list[str]:
     for finding in reasoning.conflicts[:1]:
         if finding.governing is None:
             continue
-        out.append(recommendation_sentence(finding.governing.recommendation, hits))
+        out.append(
+            f"By contrast, {recommendation_sentence(finding.governing.recommendation, hits)}"
+        )
     if reasoning.conflict_note and out:
         out.append(reasoning.conflict_note)
     return out
@@ -262,12 +510,7 @@ def _agreeing_lower(reasoning: Reasoning, hits: Sequence[Hit]) -> list[str]:
             continue
         rec = f.governing.recommendation
         if rec.direction is direction and f.governing.population_fits:
-            s = recommendation_sentence(rec, hits)
-            return [
-                f"Consistent with this, {_lower_first(s)}"
-                if not s.startswith(rec.guideline)
-                else f"Consistent with this, {s}"
-            ]
+            return [f"Consistent with this, {recommendation_sentence(rec, hits)}"]
     return []
 
 
@@ -281,23 +524,30 @@ def closing(item: str, decision: DraftDecision) -> str:
     return f"Given the above, the request for {item} {verdict} medically necessary."
 
 
+_VERDICT = {Stance.RECOMMENDED: "Recommended", Stance.NOT_RECOMMENDED: "Not recommended"}
+
+
 def conclusion_line(reasoning: Reasoning, hits: Sequence[Hit], *, say_mtus: bool = True) -> str:
-    """The answer's first sentence: the conclusion in plain words."""
+    """The answer's first sentence: the verdict in a word, then what the governing guideline
+    says ('Not recommended: VA/DoD LBP CPG 2022 (Rec 27, p. 60; Weak against) states: ...')."""
     gov = reasoning.governing
     if gov is None or gov.governing is None:
         return "The loaded guidelines do not specifically address this request."
     rec = gov.governing.recommendation
-    words = STANCE_WORDS[reasoning.stance]
-    pop = f" {_for_population(rec.population)}" if rec.population else ""
-    mtus = ""
+    said = recommendation_sentence(rec, hits)
+    if reasoning.stance is Stance.NOT_RECOMMENDED and rec.direction is not Direction.AGAINST:
+        # the guideline's own negation applies ('not recommended as an isolated intervention')
+        text = _short(statement_text(rec.statement), MAX_STATEMENT)
+        said = f'{rec.guideline} ({rec_locator(rec)}) states: "{text}."{_cite(rec, hits)}'
+    verdict = _VERDICT.get(reasoning.stance)
+    line = f"{verdict}: {said}" if verdict else said
     if (
         say_mtus
         and gov.tier is not Tier.MTUS
         and any(f.tier is Tier.MTUS for f in reasoning.findings)
     ):
-        mtus = "; the loaded MTUS guidelines do not address it"
-    strength = f"; {rec.strength_text}" if rec.strength_text else ""
-    return f"{words}{pop} under {rec.guideline} ({rec.label}{strength}){mtus}.{_cite(rec, hits)}"
+        line = line.rstrip() + " (The loaded MTUS guidelines do not address it.)"
+    return line
 
 
 def write(
@@ -328,14 +578,15 @@ def write(
     body: list[str] = []
     moved = _silence_sentences(reasoning, silences, excluded_tiers)
     body += moved
-    body.append(recommendation_sentence(rec, hits))
+    if kind == "draft":
+        body.append(recommendation_sentence(rec, hits))
     if not gov.governing.population_fits:
         _, why = population_fits(reasoning.request, rec)
         body.append(
             f"No recommendation of {rec.guideline} covers this case's population exactly: the "
             f"closest one is applied, although {why}.{_cite(rec, hits)}"
         )
-    body += _criteria_sentences(reasoning, rec, hits)
+    body += _criteria_sentences(reasoning, rec, hits, kind)
     body += _conflict_sentences(reasoning, hits)
     if not reasoning.checklist and not reasoning.conflicts:
         body += _agreeing_lower(reasoning, hits)

@@ -799,6 +799,8 @@ def test_the_demo_tens_and_h_wave_positions_are_conditional_recommendations(tmp_
         position = [r for r in recs if r.label.startswith("Position")]
         assert position, [r.label for r in recs]
         assert {(r.direction, r.strength) for r in position} == {(FOR, WEAK)}, name
+        # the record states the use it allows, not only the negation
+        assert all("may be considered" in r.statement for r in position), name
 
 
 def test_a_record_carries_the_condition_its_section_files_it_under(fixture) -> None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PARSER_VERSION = "7"  # 7: passages carry page_number; 2013-format letters and their damage parse
 """Bump when readers or chunking change what passages look like: it changes the index hash."""
-EXTRACTOR_VERSION = "2"  # 2: "not recommended as a primary ..., a trial may be considered" is for
+EXTRACTOR_VERSION = "3"  # 3: headings filed under; a qualified negation states what it allows
 """Bump when recommendation extraction changes what records look like: it changes the index
 hash, so records are re-derived (a stale record set is never reused silently)."""
 

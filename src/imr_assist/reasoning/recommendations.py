@@ -60,6 +60,7 @@ from imr_assist.reasoning.statements import (
     split_criteria_lead,
 )
 from imr_assist.reasoning.wording import (
+    allowing_sentence,
     direction_of,
     expand_acronyms,
     phases_of,
@@ -240,7 +241,10 @@ def _records(
                 guideline=meta.guideline or meta.title,
                 tier=meta.tier,
                 label=label,
-                statement=draft.statement,
+                # a qualified negation's record states the use it allows as well
+                statement=" ".join(
+                    [draft.statement, allowing_sentence(draft.statement, statement_block.text)]
+                ).strip(),
                 interventions=[x for x in draft.interventions if x] or split_phrase(label),
                 population=population,
                 phases=phases_of(reading),

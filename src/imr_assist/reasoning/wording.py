@@ -150,11 +150,25 @@ def qualified_against(statement: str, paragraph: str = "") -> bool:
     against = _QUALIFIED_AGAINST_RE.search(statement)
     if against is None:
         return False
-    if _CONDITIONAL_FOR_RE.search(statement, against.end()):
-        return True
-    at = " ".join(paragraph.split()).find(" ".join(statement.split()))
-    after = " ".join(paragraph.split())[at + len(" ".join(statement.split())) :] if at >= 0 else ""
-    return bool(_CONDITIONAL_FOR_RE.search(after))
+    return bool(_CONDITIONAL_FOR_RE.search(statement, against.end())) or bool(
+        allowing_sentence(statement, paragraph)
+    )
+
+
+def allowing_sentence(statement: str, paragraph: str) -> str:
+    """The sentence of `paragraph` after `statement` that allows a use its qualified negation
+    does not exclude ('A one-month home-based TENS trial may be considered ...'); '' if none."""
+    from imr_assist.text.sentences import split_sentences
+
+    if not _QUALIFIED_AGAINST_RE.search(statement):
+        return ""
+    flat, said = " ".join(paragraph.split()), " ".join(statement.split())
+    at = flat.find(said)
+    if at < 0:
+        return ""
+    return next(
+        (x for x in split_sentences(flat[at + len(said) :]) if _CONDITIONAL_FOR_RE.search(x)), ""
+    )
 
 
 def restricted_use(statement: str) -> str | None:

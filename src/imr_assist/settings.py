@@ -78,7 +78,11 @@ class IngestSettings(_Group):
     """Limits that protect the index from hostile or accidental input."""
 
     max_file_mb: float = Field(
-        default=50.0, gt=0, description="Files larger than this are refused (per file)"
+        default=50.0,
+        gt=0,
+        description="Files larger than this are refused (per file); the app's uploader shows "
+        "the default 50 MB (`.streamlit/config.toml`: raise it with "
+        "`STREAMLIT_SERVER_MAX_UPLOAD_SIZE`)",
     )
     max_pdf_pages: int = Field(default=2000, ge=1, description="PDFs with more pages are refused")
 

@@ -116,8 +116,10 @@ AGREEMENT = [
     ("Opioid analgesics should not be used as part of routine care for adults with CPLBP.", NOT),
     ("Paracetamol (acetaminophen): no recommendation.", INS),  # had disagreed: None / insufficient
     # MTUS / ODG, as the demo digests paraphrase them
+    # a qualified negation allowing a trial: a conditional recommendation, read alike by both
     ("TENS is not recommended as a primary treatment modality, but a one-month home-based "
-     "TENS trial may be considered.", NOT),
+     "TENS trial may be considered.", REC),
+    ("TENS is not recommended as a primary treatment modality.", NOT),
     ("Aquatic therapy is an optional form of exercise therapy.",
      REC),  # had disagreed: recommended / None
     ("Lumbar x-rays should not be ordered for low back pain without red flags.",

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from imr_assist.models import Direction, Strength
 from imr_assist.reasoning.models import Phase
-from imr_assist.text.polarity import Polarity, polarity
+from imr_assist.text.polarity import ALLOWED_USE, QUALIFIED_USE, Polarity, polarity
 
 _F, _A, _N = Direction.FOR, Direction.AGAINST, Direction.NEITHER
 _S, _W, _0 = Strength.STRONG, Strength.WEAK, Strength.NONE
@@ -127,17 +127,8 @@ def _printed(text: str, end: int) -> str:
     return " ".join(text[:end].split()).rstrip(" -–—,:")
 
 
-_QUALIFIED_AGAINST_RE = re.compile(
-    r"\bnot\s+recommended\s+as\s+(?:an?\s+|the\s+)?(?P<use>(?:primary|isolated|sole"
-    r"|stand-?\s?alone|first[-\s]line|only|single|initial)\s+[a-z]+)",
-    re.IGNORECASE,
-)
-_CONDITIONAL_FOR_RE = re.compile(
-    r"\b(?:may|can|could|might)\s+be\s+(?:considered|recommended|appropriate|indicated|tried)\b"
-    r"|\b(?:is|are)\s+recommended\s+(?:as\s+an?\s+(?:adjunct|option)|for\s+select)"
-    r"|\bas\s+an?\s+(?:option|adjunct)\b",
-    re.IGNORECASE,
-)
+_QUALIFIED_AGAINST_RE = re.compile(QUALIFIED_USE, re.IGNORECASE)
+_CONDITIONAL_FOR_RE = re.compile(ALLOWED_USE, re.IGNORECASE)
 
 
 def qualified_against(statement: str, paragraph: str = "") -> bool:

@@ -42,6 +42,19 @@ _NEUTRAL = (
     r"|\bevidence\s+is\s+(?:limited|mixed)\b"
 )
 _DOUBLE_NEGATIVE = r"\bnot\s+un(?:supported|necessary|warranted|reasonable)\b"
+QUALIFIED_USE = (
+    r"\bnot\s+recommended\s+as\s+(?:an?\s+|the\s+)?(?P<use>(?:primary|isolated|sole"
+    r"|stand-?\s?alone|first[-\s]line|only|single|initial)\s+[a-z]+)"
+)
+"""'not recommended as a primary treatment ...': a negation that restricts one use."""
+ALLOWED_USE = (
+    r"\b(?:may|can|could|might)\s+be\s+(?:considered|recommended|appropriate|indicated|tried)\b"
+    r"|\b(?:is|are)\s+recommended\s+(?:as\s+an?\s+(?:adjunct|option)|for\s+select)"
+    r"|\bas\s+an?\s+(?:option|adjunct)\b"
+)
+"""A clause allowing another use under conditions ('a one-month trial may be considered')."""
+# both in one sentence: the sentence as a whole recommends the allowed use (conditionally)
+_QUALIFIED = rf"{QUALIFIED_USE}[^.;]*?(?:{ALLOWED_USE})"
 _NEGATIVE = (
     rf"\b(?:not|n't|never|cannot)\s+(?:be\s+|been\s+)?{_ADV}(?:be\s+)?(?:considered\s+|deemed\s+)?"
     r"(?:recommend(?:ed|s)?|suggest(?:ed|s)?|support(?:ed|s)?|indicated|medically\s+necessary"
@@ -61,6 +74,7 @@ _CUES: tuple[tuple[re.Pattern[str], Polarity], ...] = (
     # so that "not unwarranted" never reads as negative
     (re.compile(_NEUTRAL), Polarity.NEUTRAL),
     (re.compile(_DOUBLE_NEGATIVE), Polarity.POSITIVE),
+    (re.compile(_QUALIFIED), Polarity.POSITIVE),
     (re.compile(_NEGATIVE), Polarity.NEGATIVE),
     (re.compile(_POSITIVE), Polarity.POSITIVE),
 )

@@ -307,3 +307,16 @@ def test_the_seed_letter_case_summary() -> None:
     asked = next(f for f in request.facts if f.text.startswith("The request was made"))
     assert asked.hypothetical
     assert "physical therapy" not in request.tried
+
+
+@pytest.mark.parametrize(
+    ("question", "item"),
+    [
+        ("Is a lumbar support recommended for chronic low back pain?", "lumbar support"),
+        ("Does the MTUS recommend acupuncture for chronic pain?", "acupuncture"),
+        ("Is arthroscopic lavage appropriate for knee osteoarthritis?", "arthroscopic lavage"),
+        ("Lumbar support purchase", "lumbar support purchase"),  # a request line: as typed
+    ],
+)
+def test_a_question_names_its_item_without_the_question_around_it(question: str, item: str) -> None:
+    assert parse_request(question, "").item == item

@@ -219,10 +219,11 @@ def parse_request(
     facts = read_facts(summary, "summary", nlp=nlp, drugs=drugs)
     evidence = [f for f in facts if not f.hypothetical]
 
-    item_text = line.item or ""
+    item_text = without_question_frame(line.item or "")
     generics, drug_words = _drugs_in(item_text or text, drugs)
     concepts = _item_concepts(item_text, generics)
-    item = _item(line.canonical_item, line.item, generics, drug_words)
+    canonical = without_question_frame(line.canonical_item) if line.canonical_item else None
+    item = _item(canonical, item_text or None, generics, drug_words)
 
     surgery, weeks_since = _surgery(text, evidence, as_of)
     quantity, unit, per_week, weeks, days = _amounts(text, line)
@@ -249,6 +250,30 @@ def parse_request(
         facts=[*facts, *request_facts],
         contradictions=contradictions(facts),
     )
+
+
+_QUESTION_LEAD_RE = re.compile(
+    r"^(?:is|are|should|would|could|can|does|do|will|may)\s+"
+    r"(?:(?:the\s+)?(?:mtus|acoem|odg|guidelines?|it|they)\s+"
+    r"(?:recommend|support|cover|allow|approve)s?\s+)?(?:(?:a|an|the|some)\s+)?",
+    re.I,
+)
+_QUESTION_TAIL_RE = re.compile(
+    r"\s+(?:be\s+)?(?:recommended|covered|appropriate|indicated|necessary|needed|reasonable"
+    r"|supported|approved|allowed|useful|effective)\s*\??$",
+    re.I,
+)
+
+
+def without_question_frame(item: str) -> str:
+    """The item of a question without the question around it: 'Is a lumbar support
+    recommended' -> 'lumbar support', 'Does the MTUS recommend acupuncture' -> 'acupuncture'.
+    A request line ('Lumbar support purchase') is left as it is."""
+    lead = _QUESTION_LEAD_RE.match(item)
+    if lead is None:
+        return item
+    bare = _QUESTION_TAIL_RE.sub("", item[lead.end() :]).strip()
+    return bare or item
 
 
 def _line_facts(text: str) -> RequestFacts:

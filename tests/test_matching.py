@@ -401,3 +401,21 @@ def test_interventions_joined_inside_parentheses_are_names_of_their_own() -> Non
     assert named_overlap("dry needling", needling) == 0.5
     assert named_overlap("acupuncture", needling) == 1.0
     assert named_overlap("massage", needling) is None
+
+
+def test_the_condition_and_the_surgery_a_post_op_request_follows_are_not_its_item() -> None:
+    # our own wording; the lexicon's groups decide what is context (diagnoses, the surgery)
+    fusion = rec("G", "E.4 Spinal Fusion", ["lumbar fusion"])
+    back_pain = rec("G", "A.1 Low back pain", ["low back pain"])
+    store = _Store([fusion, back_pain])
+    post_op = Request(
+        text="Shower chair 4 weeks after lumbar fusion for low back pain",
+        item=None,
+        phase=Phase.POSTOPERATIVE,
+    )
+
+    assert link_item(post_op, store, EMB) is None
+    # not after surgery, the same words name the item
+    asked = Request(text="lumbar fusion at one level", item=None)
+    linked = link_item(asked, store, EMB)
+    assert linked is not None and linked.item == "lumbar fusion"

@@ -35,7 +35,7 @@ from imr_assist.models import Direction, Strength, Tier
 from imr_assist.reasoning.facts import read_facts
 from imr_assist.reasoning.models import GuidelineFinding, Match, Phase, Recommendation, Request
 from imr_assist.retrieval.authority import GUIDANCE_TIERS
-from imr_assist.text.lexicon import LEXICON, body_regions, expand_query
+from imr_assist.text.lexicon import CONTEXT_GROUPS, LEXICON, body_regions, expand_query
 from imr_assist.text.tokens import stopwords
 
 MATCH_THRESHOLD = 0.75
@@ -549,15 +549,10 @@ def item_spans(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-_CONTEXT_GROUPS = frozenset({"diagnoses", "claims"})
-"""Lexicon groups that name the case around an item (its condition, the claim) when the
-request line parses no item of its own."""
-
-
 def _names_context(span: str, request: Request) -> bool:
     """The span names the condition or claim, or the surgery a post-operative request follows
     ('after lumbar fusion')."""
-    groups = set(_CONTEXT_GROUPS)
+    groups = set(CONTEXT_GROUPS)
     if request.phase is Phase.POSTOPERATIVE or request.weeks_since_surgery is not None:
         groups.add("surgery")
     return any(

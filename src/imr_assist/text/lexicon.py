@@ -22,7 +22,8 @@ from imr_assist.text.regions import BodyRegion
 _LEXICON_FILE = "lexicon.txt"
 """The lexicon as data, shipped beside this module; its header says how it is written."""
 
-_CONTEXT_GROUPS = frozenset({"diagnoses", "claims"})
+CONTEXT_GROUPS = frozenset({"diagnoses", "claims"})
+"""Lexicon groups that are the case around an item (its condition, the claim), never the item."""
 
 
 class Term(NamedTuple):
@@ -416,7 +417,7 @@ def _item(text: str, matches: list[_Match]) -> tuple[str | None, str | None]:
     kept = [
         m
         for m in matches
-        if m.term.group not in _CONTEXT_GROUPS and not _POST_END_RE.search(text, 0, m.start)
+        if m.term.group not in CONTEXT_GROUPS and not _POST_END_RE.search(text, 0, m.start)
     ]
     parts, pos = [], 0
     for i, m in enumerate(kept):

@@ -229,6 +229,9 @@ def _records(
                 for p, (a, b) in zip(own, spans, strict=True)
                 if any(a <= i <= b for i in draft.criteria_blocks) and p.id not in passage_ids
             ]
+        # a qualified negation's record states the use it allows as well
+        allowed = allowing_sentence(draft.statement, doc.blocks[draft.start].text)
+        statement = f"{draft.statement} {allowed}".strip()
         population = population_of(draft.statement)
         reading = expand_acronyms(f"{draft.statement} {population}", doc.acronyms)
         statement_block = doc.blocks[draft.start]
@@ -241,17 +244,14 @@ def _records(
                 guideline=meta.guideline or meta.title,
                 tier=meta.tier,
                 label=label,
-                # a qualified negation's record states the use it allows as well
-                statement=" ".join(
-                    [draft.statement, allowing_sentence(draft.statement, statement_block.text)]
-                ).strip(),
+                statement=statement,
                 interventions=[x for x in draft.interventions if x] or split_phrase(label),
                 population=population,
                 phases=phases_of(reading),
                 body_region=meta.body_region or region_of_title(reading),
-                direction=direction_of(draft.grade, draft.statement, statement_block.text),
+                direction=direction_of(draft.grade, statement),
                 strength_text=draft.grade.text,
-                strength=strength_of(draft.grade, draft.statement, statement_block.text),
+                strength=strength_of(draft.grade, statement),
                 criteria=list(dict.fromkeys(c for c in draft.criteria if c)),
                 limits=list(dict.fromkeys(draft.limits)),
                 page_start=statement_block.page_label,

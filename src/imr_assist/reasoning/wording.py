@@ -131,19 +131,15 @@ _QUALIFIED_AGAINST_RE = re.compile(QUALIFIED_USE, re.IGNORECASE)
 _CONDITIONAL_FOR_RE = re.compile(ALLOWED_USE, re.IGNORECASE)
 
 
-def qualified_against(statement: str, paragraph: str = "") -> bool:
+def qualified_against(statement: str) -> bool:
     """'Not recommended as a primary treatment modality. A one-month home-based trial may be
     considered ... if used as an adjunct to ...': the negation restricts one use (primary,
-    isolated, first-line, stand-alone) and a later clause of the statement or of its
-    `paragraph` allows another, under conditions. Such a statement recommends the allowed use
-    conditionally (its conditions are criteria); 'Not recommended for routine use' and 'should
-    not be used as part of routine care' stay against."""
+    isolated, first-line, stand-alone) and a later clause allows another, under conditions
+    (the extractor adds that clause to the statement: `allowing_sentence`). Such a statement
+    recommends the allowed use conditionally (its conditions are criteria); 'Not recommended
+    for routine use' and 'should not be used as part of routine care' stay against."""
     against = _QUALIFIED_AGAINST_RE.search(statement)
-    if against is None:
-        return False
-    return bool(_CONDITIONAL_FOR_RE.search(statement, against.end())) or bool(
-        allowing_sentence(statement, paragraph)
-    )
+    return against is not None and bool(_CONDITIONAL_FOR_RE.search(statement, against.end()))
 
 
 def allowing_sentence(statement: str, paragraph: str) -> str:
@@ -179,12 +175,12 @@ def asks_for_restricted_use(statement: str, request_text: str) -> bool:
     return re.search(rf"\b{re.escape(re.sub(r'[^a-z0-9]+', ' ', use))}", said) is not None
 
 
-def direction_of(grade: Grade, statement: str, paragraph: str = "") -> Direction:
+def direction_of(grade: Grade, statement: str) -> Direction:
     """The direction a grade states, or else the one the statement states (`text.polarity`);
     a statement stating none is taken as 'for' (a good practice statement, 'WHO recommends').
     A qualified 'not recommended as a primary ..., but may be considered ...' is for
     (`qualified_against`)."""
-    if grade.direction is Direction.AGAINST and qualified_against(statement, paragraph):
+    if grade.direction is Direction.AGAINST and qualified_against(statement):
         return Direction.FOR
     if grade.direction is not None:
         return grade.direction
@@ -214,10 +210,10 @@ _PHASE_CUES: tuple[tuple[re.Pattern[str], tuple[Phase, ...]], ...] = tuple(
 )
 
 
-def strength_of(grade: Grade, statement: str, paragraph: str = "") -> Strength:
+def strength_of(grade: Grade, statement: str) -> Strength:
     """The normalised strength: the grade's, except that a qualified 'not recommended as a
     primary ... may be considered' recommends conditionally (weak)."""
-    if grade.direction is Direction.AGAINST and qualified_against(statement, paragraph):
+    if grade.direction is Direction.AGAINST and qualified_against(statement):
         return Strength.WEAK
     return grade.strength
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from imr_assist.errors import IndexError_
+from imr_assist.index.embedding import embed_cached
 from imr_assist.models import SourceDocument
 from imr_assist.reasoning.models import Recommendation
 
@@ -138,7 +139,9 @@ class RecommendationStore:
         total = self.collection.count()
         if not total or k <= 0:
             return []
-        vector = self.index.embedder.embed_query(text)
+        # the process-wide vector cache: matching embeds the same phrases for their similarity
+        # (and linking the same spans), so each phrase is encoded once, not once per use
+        vector = embed_cached(self.index.embedder, [text])[0]
         got = self.collection.query(
             query_embeddings=[list(map(float, vector))],
             n_results=min(total, k + _SPARE),

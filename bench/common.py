@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -137,7 +138,7 @@ def timed_pass(
         results: list[Any] = []
         with OtherLoad() as load:
             for q in queries:
-                res, dt = timed(lambda q=q: call(q))
+                res, dt = timed(functools.partial(call, q))
                 times.append(dt)
                 results.append(res)
         attempts.append({**wait, "other_cores_during": load.cores, "latency": latency_stats(times)})

@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,26 +98,26 @@ def main() -> int:
         # raw, ingest, raw, ingest int8, raw: each ingest against the mean of the raw runs
         # around it, so a change of load on shared cores hits both sides of its ratio
         runs: list[dict[str, float | list[float]]] = []
+
+        def timed_ingest(run_settings: Settings, with_embedder: Any) -> float:
+            """Seconds to ingest the PDF into a fresh index of `run_settings`."""
+            t0 = time.perf_counter()
+            report = ingest_paths(
+                [pdf],
+                settings=run_settings,
+                index=PassageIndex(run_settings, embedder=with_embedder),
+            )
+            assert not report.failed, report.failed
+            return time.perf_counter() - t0
+
         torch_vectors = np.zeros(0)
         for run in range(max(args.runs, 1)):
             load_before = os.getloadavg()[0]
             raw_s = [0.0, 0.0, 0.0]
             raw_s[0], torch_vectors = raw()
-            run_settings = settings.with_home(Path(tmp) / f"run{run}")
-            t0 = time.perf_counter()
-            report = ingest_paths(
-                [pdf], settings=run_settings, index=PassageIndex(run_settings, embedder=embedder)
-            )
-            ingest_s = time.perf_counter() - t0
-            assert not report.failed, report.failed
+            ingest_s = timed_ingest(settings.with_home(Path(tmp) / f"run{run}"), embedder)
             raw_s[1], _ = raw()
-            run8_settings = int8_settings.with_home(Path(tmp) / f"int8-{run}")
-            t0 = time.perf_counter()
-            report8 = ingest_paths(
-                [pdf], settings=run8_settings, index=PassageIndex(run8_settings, embedder=int8)
-            )
-            ingest8_s = time.perf_counter() - t0
-            assert not report8.failed, report8.failed
+            ingest8_s = timed_ingest(int8_settings.with_home(Path(tmp) / f"int8-{run}"), int8)
             raw_s[2], _ = raw()
             raw_fp32_s, raw_int8_s = (raw_s[0] + raw_s[1]) / 2, (raw_s[1] + raw_s[2]) / 2
             runs.append(
